@@ -1,0 +1,55 @@
+"""No alcohol, no smoking (rượu bia, thuốc lá), the no-smoking sign and the signed pledge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from pydantic import Field
+
+from compliance import Check, Context, Observation, Rule, Thresholds, Visit, hookimpl
+
+
+class NoThresholds(Thresholds):
+    pass
+
+
+class PledgeThresholds(Thresholds):
+    skip_when_unit_not_organized: bool = Field(
+        True,
+        description="When the unit never organised the pledge, report that once for the unit "
+        "instead of once per official.",
+    )
+
+
+class AlcoholTobacco(Check):
+    id = "alcohol_tobacco"
+    title = {"vi": "Không uống rượu, bia; không hút thuốc lá", "en": "No alcohol, no smoking"}
+    rules = {
+        "alcohol_during_work": Rule("official", "Drinking alcohol in working hours, breaks or on duty.", NoThresholds),
+        "smoking_at_office": Rule("official", "Smoking on the premises.", NoThresholds),
+        "no_smoking_sign_missing": Rule("unit", "No 'no smoking' sign posted.", NoThresholds),
+        "pledges_not_organized": Rule("unit", "The unit did not have staff sign the commitment.", NoThresholds),
+        "pledge_not_signed": Rule("official", "The official has not signed the commitment.", PledgeThresholds),
+    }
+
+    def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:
+        place = visit.workplace
+        not_organized = place is not None and place.pledges_organized is False
+        pledge = ctx.thresholds("pledge_not_signed")
+        for official in visit.personnel:
+            if official.drinking_alcohol is True:
+                yield Observation("alcohol_during_work", official.id)
+            if official.smoking is True:
+                yield Observation("smoking_at_office", official.id)
+            if official.signed_pledge is False and pledge is not None:
+                if not (not_organized and pledge.skip_when_unit_not_organized):
+                    yield Observation("pledge_not_signed", official.id)
+        if place is not None and place.no_smoking_signs_posted is False:
+            yield Observation("no_smoking_sign_missing", visit.unit.id)
+        if not_organized:
+            yield Observation("pledges_not_organized", visit.unit.id)
+
+
+@hookimpl
+def compliance_checks() -> list[Check]:
+    return [AlcoholTobacco()]

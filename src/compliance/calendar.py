@@ -1,0 +1,56 @@
+"""Where a moment falls in the working calendar: working day or not, season, session."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+from .check import WorkingTime
+from .ruleset.model import CalendarVersion
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+OUTSIDE = WorkingTime(working_day=False, season=None, sessions=(), session_index=None)
+
+
+def parse_offset(text: str) -> timezone:
+    sign = -1 if text.startswith("-") else 1
+    hours, minutes = text[1:].split(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+DayCache = dict[tuple[int, date], tuple[bool, str, tuple[tuple[time, time], ...]]]
+
+
+def working_time(version: CalendarVersion | None, moment: datetime, cache: DayCache | None = None) -> WorkingTime:
+    """The working-time facts of `moment` (already in the jurisdiction's local time).
+
+    With no calendar in force the moment is treated as outside working hours: without a
+    schedule nobody can be said to be absent or late.
+    """
+    if version is None:
+        return OUTSIDE
+    day = moment.date()
+    if cache is None:
+        working_day, season, sessions = _day(version, day)
+    else:
+        key = (id(version), day)
+        facts = cache.get(key)
+        if facts is None:
+            facts = cache[key] = _day(version, day)
+        working_day, season, sessions = facts
+    index = None
+    if working_day:
+        now = moment.time().replace(tzinfo=None)
+        index = next((i for i, (start, end) in enumerate(sessions) if start <= now < end), None)
+    return WorkingTime(working_day=working_day, season=season, sessions=sessions, session_index=index)
+
+
+def _day(version: CalendarVersion, day: date) -> tuple[bool, str, tuple[tuple[time, time], ...]]:
+    month_day = f"{day.month:02d}-{day.day:02d}"
+    working_day = (
+        _WEEKDAYS[day.weekday()] in version.working_days
+        and day not in version.holidays
+        and month_day not in version.annual_holidays
+    ) or day in version.working_weekend_days
+    season = next(s for s in version.seasons if s.contains(month_day))
+    return working_day, season.name, tuple((s.start, s.end) for s in season.sessions)

@@ -1,0 +1,122 @@
+"""What a check plugin declares and implements.
+
+A check is one regulation (working hours, office culture, ...). It declares its id, each rule
+it can report (with the subject it concerns, the pydantic model of the thresholds its YAML may
+set, and the evidence keys its messages may use) and an `evaluate` that looks at a visit and
+yields observations. Severity, messages, legal basis, grading and sanctions come from the
+ruleset, not from the check, so policy staff change them without touching Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from .common import Severity
+from .visit import Visit
+
+SubjectType = Literal["official", "unit"]
+
+OFFICIAL_EVIDENCE = ("official_id", "official_name", "position", "category")
+"""Evidence the engine adds to every finding about an official."""
+UNIT_EVIDENCE = ("unit_id", "unit_name", "unit_level")
+"""Evidence the engine adds to every finding (about an official or a unit)."""
+
+
+class Thresholds(BaseModel):
+    """Base of a rule's thresholds model: unknown keys in the YAML are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a check, as the check declares it."""
+
+    subject: SubjectType
+    summary: str
+    thresholds: type[Thresholds] = Thresholds
+    evidence: tuple[str, ...] = ()
+
+    def placeholders(self) -> frozenset[str]:
+        base = UNIT_EVIDENCE + (OFFICIAL_EVIDENCE if self.subject == "official" else ())
+        return frozenset(base + self.evidence)
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """A rule fired for a subject, with the evidence that shows it.
+
+    `severity` overrides the rule version's severity where the check grades by magnitude
+    (for example no procedure posted at all), and only upward or as the YAML configures.
+    """
+
+    rule: str
+    subject_id: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkingTime:
+    """Where the visit moment falls in the jurisdiction's working calendar."""
+
+    working_day: bool
+    season: str | None
+    sessions: tuple[tuple[time, time], ...]
+    session_index: int | None
+
+    @property
+    def in_working_hours(self) -> bool:
+        return self.session_index is not None
+
+    @property
+    def session_start(self) -> time | None:
+        return None if self.session_index is None else self.sessions[self.session_index][0]
+
+    @property
+    def in_morning(self) -> bool:
+        return self.session_index == 0
+
+    @property
+    def in_afternoon(self) -> bool:
+        return self.session_index is not None and self.session_index > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What a check may know besides the visit: the date's thresholds and working time."""
+
+    rules_date: date
+    local_moment: datetime
+    working: WorkingTime
+    thresholds_by_rule: Mapping[str, Thresholds]
+
+    def thresholds(self, rule: str) -> Any:
+        """The thresholds in force for `rule` on the rules date, or None if it is not in force."""
+        return self.thresholds_by_rule.get(rule)
+
+    def active(self, rule: str) -> bool:
+        return rule in self.thresholds_by_rule
+
+
+class Check:
+    """Base class of a regulation check. Subclass, set the class attributes, implement evaluate."""
+
+    id: ClassVar[str]
+    title: ClassVar[Mapping[str, str]]
+    rules: ClassVar[Mapping[str, Rule]]
+    rules_dir: ClassVar[Path | None] = None
+    """Where a plugin ships its own `<id>.yaml` and `cases/<id>.yaml`, used when the ruleset
+    directory has no file for this check. Built-in checks keep theirs in the base ruleset."""
+
+    def evaluate(self, visit: Visit, ctx: Context) -> Iterable[Observation]:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<check {self.id}>"

@@ -1,0 +1,124 @@
+"""Vocabulary shared by visits, rules and results: severity, bilingual text, legal citations."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Severity(StrEnum):
+    minor = "minor"
+    moderate = "moderate"
+    serious = "serious"
+    critical = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def label(self) -> dict[str, str]:
+        return _LABELS[self]
+
+
+_RANK = {Severity.minor: 1, Severity.moderate: 2, Severity.serious: 3, Severity.critical: 4}
+_LABELS = {
+    Severity.minor: {"vi": "nhẹ", "en": "minor"},
+    Severity.moderate: {"vi": "trung bình", "en": "moderate"},
+    Severity.serious: {"vi": "nghiêm trọng", "en": "serious"},
+    Severity.critical: {"vi": "rất nghiêm trọng", "en": "critical"},
+}
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+NonEmpty = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+class Text(Frozen):
+    """The same text in Vietnamese and English."""
+
+    vi: NonEmpty
+    en: NonEmpty
+
+    def get(self, lang: str) -> str:
+        return self.vi if lang == "vi" else self.en
+
+
+class LegalRef(Frozen):
+    """A citation: the document and, where known, the article and clause."""
+
+    document: NonEmpty = Field(description="Document number, e.g. 'NĐ 117/2020/NĐ-CP'.")
+    article: str | None = Field(default=None, description="Article and clause, e.g. 'Điều 30 khoản 2'.")
+    title: str | None = None
+    issued: date | None = None
+    note: str | None = Field(default=None, description="E.g. that the value is a heuristic.")
+
+
+_PLACEHOLDER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def placeholders(template: str) -> set[str]:
+    """The {name} placeholders a message uses; anything fancier is rejected."""
+    names: set[str] = set()
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not _PLACEHOLDER.match(name) or spec or conversion:
+            raise ValueError(f"placeholder_bad:{{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}}")
+        names.add(name)
+    return names
+
+
+class Values(dict[str, Any]):
+    """Placeholder values, shown as plain text; a missing or null value shows as a dash."""
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        return "—" if value is None else _plain(value)
+
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def fill(template: str, values: dict[str, Any]) -> str:
+    """Fill {name} placeholders with plain values.
+
+    Templates are checked by `placeholders` when a ruleset loads, so only plain names reach
+    here: no attribute or index access is possible.
+    """
+    return template.format_map(values if isinstance(values, Values) else Values(values))
+
+
+def _plain(value: Any) -> str:
+    if type(value) is str:
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.0%}" if 0 <= value <= 1 else f"{value:g}"
+    return str(value)
+
+
+class Template(Text):
+    """A bilingual message whose {placeholders} are filled from a finding's evidence."""
+
+    @field_validator("vi", "en")
+    @classmethod
+    def _simple_placeholders(cls, value: str) -> str:
+        placeholders(value)
+        return value
+
+    def names(self) -> tuple[set[str], set[str]]:
+        return placeholders(self.vi), placeholders(self.en)
+
+    def render(self, values: dict[str, Any]) -> dict[str, str]:
+        shown = values if isinstance(values, Values) else Values(values)
+        return {"vi": self.vi.format_map(shown), "en": self.en.format_map(shown)}

@@ -1,0 +1,258 @@
+"""Errors users read: every one carries where it happened and says it in Vietnamese and English.
+
+A `Problem` is one thing wrong (a field, a line); an exception carries all the problems found
+so that a user fixes them in one pass instead of one per run.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Lang = Literal["vi", "en"]
+
+# code -> (Vietnamese, English); placeholders are filled from Problem.params.
+CATALOG: dict[str, tuple[str, str]] = {
+    "unknown_field": (
+        "trường không hợp lệ '{field}'{hint}",
+        "unknown field '{field}'{hint}",
+    ),
+    "missing": ("thiếu trường bắt buộc", "required field is missing"),
+    "wrong_type": (
+        "cần {expected}, nhận được {found}",
+        "expected {expected}, found {found}",
+    ),
+    "invalid_choice": (
+        "giá trị {found} không hợp lệ; cần một trong: {expected}{hint}",
+        "invalid value {found}; expected one of: {expected}{hint}",
+    ),
+    "out_of_range": ("giá trị {found} phải {expected}", "value {found} must be {expected}"),
+    "invalid_value": ("giá trị không hợp lệ: {detail}", "invalid value: {detail}"),
+    "naive_datetime": (
+        "thời điểm phải kèm múi giờ UTC, ví dụ 2018-06-12T07:50:00+07:00",
+        "time must carry its UTC offset, e.g. 2018-06-12T07:50:00+07:00",
+    ),
+    "bad_time": (
+        "giờ không hợp lệ {found}; cần dạng HH:MM trong khoảng 00:00-23:59",
+        "invalid time {found}; expected HH:MM between 00:00 and 23:59",
+    ),
+    "inconsistent": ("dữ liệu mâu thuẫn: {detail_vi}", "inconsistent data: {detail_en}"),
+    "duplicate_id": ("mã bị trùng '{found}'", "duplicate id '{found}'"),
+    "empty_input": ("tệp rỗng, không có lần kiểm tra nào", "empty input: no visit in it"),
+    "not_utf8": (
+        "tệp không phải UTF-8 (byte lỗi tại vị trí {position})",
+        "input is not UTF-8 (bad byte at offset {position})",
+    ),
+    "bad_json": ("JSON không hợp lệ: {detail}", "malformed JSON: {detail}"),
+    "bad_yaml": ("YAML không hợp lệ: {detail}", "malformed YAML: {detail}"),
+    "not_a_mapping": (
+        "mỗi lần kiểm tra phải là một đối tượng (mapping), nhận được {found}",
+        "each visit must be an object (mapping), found {found}",
+    ),
+    "yaml_duplicate_key": (
+        "khóa '{key}' bị lặp (đã có ở dòng {first_line}); mỗi khóa chỉ được xuất hiện một lần",
+        "duplicate key '{key}' (first at line {first_line}); only one may stand",
+    ),
+    "yaml_tag": (
+        "thẻ YAML '{tag}' không được phép; chỉ dùng giá trị thuần",
+        "YAML tag '{tag}' is not allowed; only plain values are",
+    ),
+    "yaml_too_deep": (
+        "tài liệu lồng quá sâu (hơn {limit} cấp)",
+        "document nested too deeply (more than {limit} levels)",
+    ),
+    "yaml_too_many_aliases": (
+        "quá nhiều tham chiếu (alias) YAML: hơn {limit}",
+        "too many YAML aliases: more than {limit}",
+    ),
+    "yaml_too_large_expanded": (
+        "tài liệu quá lớn khi mở rộng tham chiếu (hơn {limit} nút) - có thể là 'bom alias'",
+        "document expands to more than {limit} nodes through aliases (an alias bomb?)",
+    ),
+    "file_too_large": (
+        "tệp quá lớn: {size} byte, tối đa {limit}",
+        "file too large: {size} bytes, at most {limit}",
+    ),
+    "file_missing": ("không tìm thấy tệp hoặc thư mục", "no such file or directory"),
+    "file_unreadable": ("không đọc được tệp: {detail}", "cannot read file: {detail}"),
+    "rules_missing_file": (
+        "thiếu tệp quy tắc bắt buộc '{name}'",
+        "required rules file '{name}' is missing",
+    ),
+    "rules_unknown_file": (
+        "tệp quy tắc cho kiểm tra không được cài đặt '{name}'{hint}",
+        "rules file for a check that is not installed: '{name}'{hint}",
+    ),
+    "rules_check_mismatch": (
+        "tệp {file} khai báo check '{found}', cần '{expected}'",
+        "file {file} declares check '{found}', expected '{expected}'",
+    ),
+    "rules_no_rules_for_check": (
+        "kiểm tra '{check}' đã cài đặt nhưng không có quy tắc",
+        "check '{check}' is installed but has no rules",
+    ),
+    "version_gap": (
+        "khoảng trống giữa các phiên bản: phiên bản trước hết hiệu lực {prev_to}, phiên bản sau bắt đầu {next_from} (cần {expected})",
+        "gap between versions: the earlier one ends {prev_to}, the next starts {next_from} (expected {expected})",
+    ),
+    "version_overlap": (
+        "các phiên bản chồng lấn: phiên bản từ {next_from} bắt đầu trước khi phiên bản trước hết hiệu lực ({prev_to})",
+        "versions overlap: the version from {next_from} starts before the earlier one ends ({prev_to})",
+    ),
+    "version_open_before_next": (
+        "phiên bản từ {prev_from} không có effective_to nhưng còn phiên bản sau từ {next_from}",
+        "the version from {prev_from} has no effective_to but another starts {next_from}",
+    ),
+    "version_reversed": (
+        "effective_to ({to}) trước effective_from ({from_})",
+        "effective_to ({to}) is before effective_from ({from_})",
+    ),
+    "placeholder_mismatch": (
+        "bản tiếng Việt dùng {vi_only_or_none} còn bản tiếng Anh dùng {en_only_or_none}: hai bản phải dùng cùng các chỗ điền",
+        "the Vietnamese text uses {vi_only_or_none} and the English text {en_only_or_none}: both must use the same placeholders",
+    ),
+    "placeholder_unknown": (
+        "chỗ điền '{{{name}}}' không có trong bằng chứng của quy tắc; có: {available}",
+        "placeholder '{{{name}}}' is not provided by the rule's evidence; available: {available}",
+    ),
+    "placeholder_bad": (
+        "chỗ điền '{found}' không hợp lệ: chỉ dùng {{tên}}",
+        "invalid placeholder '{found}': use plain {{name}}",
+    ),
+    "unknown_rule_ref": (
+        "quy tắc không tồn tại '{found}'{hint}",
+        "unknown rule '{found}'{hint}",
+    ),
+    "grading_no_catch_all": (
+        "bậc xếp loại cuối cùng phải áp dụng cho mọi trường hợp (không có max_points/max_severity)",
+        "the last grade band must match everything (no max_points or max_severity)",
+    ),
+    "plugin_load_failed": (
+        "không nạp được plugin '{plugin}' ({source}): {detail}",
+        "plugin '{plugin}' ({source}) failed to load: {detail}",
+    ),
+    "plugin_failed": (
+        "plugin '{plugin}' (kiểm tra '{check}') gặp lỗi khi đánh giá: {detail}",
+        "plugin '{plugin}' (check '{check}') raised during evaluation: {detail}",
+    ),
+    "plugin_bad_finding": (
+        "plugin '{plugin}' (kiểm tra '{check}') trả về kết quả sai: {detail}",
+        "plugin '{plugin}' (check '{check}') returned a malformed finding: {detail}",
+    ),
+    "plugin_bad_check": (
+        "plugin '{plugin}' khai báo kiểm tra sai: {detail}",
+        "plugin '{plugin}' declares a malformed check: {detail}",
+    ),
+    "duplicate_check": (
+        "kiểm tra '{check}' được khai báo hai lần ({first} và {second})",
+        "check '{check}' is declared twice ({first} and {second})",
+    ),
+    "bad_date": ("ngày không hợp lệ {found}; cần YYYY-MM-DD", "invalid date {found}; expected YYYY-MM-DD"),
+}
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """The nearest valid name to a misspelt one, if any is close enough to suggest."""
+    matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def hint_params(word: str, choices: Iterable[str]) -> dict[str, str]:
+    best = did_you_mean(word, choices)
+    return {"hint_vi": f" (ý bạn là '{best}'?)", "hint_en": f" (did you mean '{best}'?)"} if best else {}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in one place, renderable in either language."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    record: int | None = None
+
+    def message(self, lang: Lang = "en") -> str:
+        vi, en = CATALOG.get(self.code, ("{detail}", "{detail}"))
+        params = dict(self.params)
+        suffix = f"_{lang}"
+        for key, value in self.params.items():
+            if key.endswith(suffix):
+                params[key[: -len(suffix)]] = value
+        params.setdefault("hint", "")
+        params.setdefault("detail_vi", params.get("detail", ""))
+        params.setdefault("detail_en", params.get("detail", ""))
+        template = vi if lang == "vi" else en
+        try:
+            return template.format_map(_Defaults(params))
+        except (ValueError, IndexError):
+            return template
+
+    def where(self) -> str:
+        parts = []
+        if self.file:
+            loc = self.file
+            if self.line is not None:
+                loc += f":{self.line}"
+                if self.column is not None:
+                    loc += f":{self.column}"
+            parts.append(loc)
+        elif self.record is not None:
+            parts.append(f"#{self.record}")
+        if self.path:
+            parts.append(self.path)
+        return ": ".join(parts)
+
+    def render(self, lang: Lang = "en") -> str:
+        where = self.where()
+        return f"{where}: {self.message(lang)}" if where else self.message(lang)
+
+    def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code}
+        for key in ("file", "line", "column", "path", "record"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["message"] = {"vi": self.message("vi"), "en": self.message("en")}
+        return out
+
+    def at(self, **where: Any) -> Problem:
+        """The same problem placed somewhere more precise."""
+        current = {k: getattr(self, k) for k in ("file", "line", "column", "path", "record")}
+        current.update({k: v for k, v in where.items() if v is not None})
+        return Problem(self.code, self.params, **current)
+
+
+class _Defaults(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+class ComplianceError(Exception):
+    """Base of every error the tool reports to a user (exit code 2 on the command line)."""
+
+    kind_vi = "Lỗi"
+    kind_en = "Error"
+
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        super().__init__(self.render("en"))
+
+    def render(self, lang: Lang = "en") -> str:
+        return "\n".join(p.render(lang) for p in self.problems)
+
+
+class InputError(ComplianceError):
+    """A visit document cannot be read or is not a valid visit."""
+
+
+class RulesError(ComplianceError):
+    """A ruleset is invalid; nothing may be evaluated with it."""
+
+
+class PluginError(ComplianceError):
+    """A check plugin failed to load, failed while evaluating, or returned something malformed."""

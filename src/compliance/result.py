@@ -1,0 +1,127 @@
+"""The result of evaluating one visit, in the exchange contract's shape.
+
+Plain frozen dataclasses: typed for embedders, serialised straight to JSON by orjson, and
+described as JSON Schema by pydantic (`result_schema()`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    type: str
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SanctionRef:
+    """A sanction recommended for one finding; the visit's `sanctions` give the full entry."""
+
+    code: str
+    target: str
+    subject_id: str
+    policy: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sanction:
+    """A recommended sanction. The inspection team recommends; a competent authority decides."""
+
+    code: str
+    target: str
+    subject_id: str
+    policy: str
+    reason: dict[str, str]
+    fine: dict[str, Any] | None = None
+    replaces: str | None = None
+    escalated_by: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    check: str
+    rule: str
+    severity: str
+    subject: Subject
+    evidence: dict[str, Any]
+    message: dict[str, str]
+    legal_basis: list[dict[str, Any]]
+    rule_version: dict[str, str | None]
+    sanctions: tuple[SanctionRef, ...] = ()
+    repeat_of: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        return f"{self.check}.{self.rule}"
+
+
+@dataclass(frozen=True, slots=True)
+class Grade:
+    code: str
+    label: dict[str, str]
+    points: int
+    worst_severity: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetRef:
+    name: str
+    version: str
+    as_of: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    visit_id: str
+    unit_id: str
+    unit_level: str
+    inspected_at: str
+    visit_date: str
+    ruleset: RulesetRef
+    grade: Grade
+    findings: tuple[Finding, ...]
+    sanctions: tuple[Sanction, ...]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = orjson.loads(orjson.dumps(self))
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class PriorFinding:
+    """A finding from an earlier visit, given as history so that repeats escalate."""
+
+    visit_id: str
+    date: date
+    unit_id: str
+    subject_type: str
+    subject_id: str
+    rule: str = field(metadata={"description": "'check.rule'"})
+
+
+def history_from(result: Result | dict[str, Any]) -> list[PriorFinding]:
+    """The history entries an evaluated visit contributes for later visits."""
+    data = result.to_dict() if isinstance(result, Result) else result
+    day = date.fromisoformat(data["visit_date"])
+    return [
+        PriorFinding(
+            visit_id=data["visit_id"],
+            date=day,
+            unit_id=data["unit_id"],
+            subject_type=f["subject"]["type"],
+            subject_id=f["subject"]["id"],
+            rule=f"{f['check']}.{f['rule']}",
+        )
+        for f in data["findings"]
+    ]

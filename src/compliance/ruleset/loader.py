@@ -1,0 +1,391 @@
+"""Load a ruleset directory into an immutable `Ruleset`, reporting every mistake at once.
+
+A ruleset directory holds `ruleset.yaml` (name and version), `calendar.yaml` (working days and
+hours), `grading.yaml`, `sanctions.yaml` and one `<check>.yaml` per installed check. A check
+installed from a plugin may ship its own file (`Check.rules_dir`), used when the directory has
+none. Nothing is evaluated with a ruleset that has any error.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..check import Check
+from ..common import placeholders
+from ..errors import InputError, Problem, RulesError, hint_params
+from ..validation import problems as validation_problems
+from ..yamlsafe import YamlDocument, load_document
+from .model import (
+    CalendarFile,
+    CalendarVersion,
+    GradingFile,
+    GradingVersion,
+    RulesetMeta,
+    RuleVersion,
+    SanctionsFile,
+    Versioned,
+    check_file_model,
+)
+
+MAX_RULES_FILE_BYTES = 2 * 1024 * 1024
+SHARED_FILES = ("ruleset.yaml", "calendar.yaml", "grading.yaml", "sanctions.yaml")
+CASES_DIR = "cases"
+
+
+def default_rules_dir() -> Path:
+    """The base ruleset: $COMPLIANCE_RULES, the copy inside the wheel, or rules/ of a checkout."""
+    env = os.environ.get("COMPLIANCE_RULES")
+    if env:
+        return Path(env)
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "_rules"
+    if (packaged / "ruleset.yaml").is_file():
+        return packaged
+    return package.parent.parent / "rules"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    name: str
+    path: Path
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything in force on one day: rule versions by check, the calendar and the grading."""
+
+    rules: Mapping[str, Mapping[str, RuleVersion[Any]]]
+    calendar: CalendarVersion | None
+    grading: GradingVersion | None
+
+
+@dataclass(frozen=True, eq=False)
+class Ruleset:
+    """A validated ruleset. Immutable; safe to share between threads."""
+
+    meta: RulesetMeta
+    directory: Path
+    files: tuple[SourceFile, ...]
+    calendar: CalendarFile
+    grading: GradingFile
+    sanctions: SanctionsFile
+    rules: Mapping[str, Mapping[str, tuple[RuleVersion[Any], ...]]]
+    titles: Mapping[str, Any] = field(default_factory=dict)
+    _snapshots: dict[int, Snapshot] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.meta.name
+
+    @property
+    def version(self) -> str:
+        return self.meta.version
+
+    @cached_property
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for f in sorted(self.files, key=lambda f: f.name):
+            h.update(f.name.encode() + b"\0" + f.sha256.encode() + b"\n")
+        return "sha256:" + h.hexdigest()
+
+    @cached_property
+    def _breakpoints(self) -> list[date]:
+        points: set[date] = set()
+        everything: list[Iterable[Versioned]] = [self.calendar.versions, self.grading.versions]
+        for by_rule in self.rules.values():
+            everything.extend(by_rule.values())
+        for versions in everything:
+            for v in versions:
+                points.add(v.effective_from)
+                if v.effective_to is not None:
+                    points.add(v.effective_to + timedelta(days=1))
+        return sorted(points)
+
+    def in_force(self, day: date) -> Snapshot:
+        """The versions in force on `day` (computed once per period between effective dates)."""
+        period = bisect.bisect_right(self._breakpoints, day)
+        snap = self._snapshots.get(period)
+        if snap is None:
+            snap = Snapshot(
+                rules={
+                    check: {rule: v for rule, versions in by_rule.items() for v in versions if v.covers(day)}
+                    for check, by_rule in self.rules.items()
+                },
+                calendar=next((v for v in self.calendar.versions if v.covers(day)), None),
+                grading=next((v for v in self.grading.versions if v.covers(day)), None),
+            )
+            self._snapshots[period] = snap
+        return snap
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Every rule version with its dates, for listings and the service."""
+        out = []
+        for check, by_rule in self.rules.items():
+            for rule, versions in by_rule.items():
+                for v in versions:
+                    out.append(
+                        {
+                            "rule": f"{check}.{rule}",
+                            "effective_from": v.effective_from.isoformat(),
+                            "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+                            "severity": v.severity.value,
+                            "legal_basis": [ref.document for ref in v.legal_basis],
+                        }
+                    )
+        return out
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.files: list[SourceFile] = []
+
+    def read(self, path: Path, name: str) -> YamlDocument | None:
+        shown = str(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            self.problems.append(Problem("file_missing", file=shown))
+            return None
+        except OSError as exc:
+            self.problems.append(Problem("file_unreadable", {"detail": exc.strerror or str(exc)}, file=shown))
+            return None
+        self.files.append(SourceFile(name, path, hashlib.sha256(raw).hexdigest(), len(raw)))
+        try:
+            return load_document(raw, shown, max_bytes=MAX_RULES_FILE_BYTES)
+        except InputError as exc:
+            self.problems.extend(exc.problems)
+            return None
+
+    def validate(self, doc: YamlDocument | None, model: type[BaseModel]) -> Any:
+        if doc is None:
+            return None
+        try:
+            return model.model_validate(doc.data if doc.data is not None else {})
+        except ValidationError as exc:
+            self.problems.extend(validation_problems(exc, model, source=doc.source, doc=doc, style="arrows"))
+            return None
+
+    def add(self, code: str, params: dict[str, Any], doc: YamlDocument | None, path: Sequence[Any], *, key: bool = False) -> None:
+        line, column = doc.locate(tuple(path), key=key) if doc else (None, None)
+        self.problems.append(
+            Problem(
+                code,
+                params,
+                file=doc.source if doc else None,
+                line=line,
+                column=column,
+                path=" › ".join(str(p) for p in path) or None,
+            )
+        )
+
+
+def check_versions(
+    versions: Sequence[Versioned], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
+) -> None:
+    """Versions of one thing must follow each other with neither gap nor overlap."""
+    order = sorted(range(len(versions)), key=lambda i: versions[i].effective_from)
+    for prev_i, next_i in zip(order, order[1:]):
+        prev, nxt = versions[prev_i], versions[next_i]
+        where = list(path) + [next_i, "effective_from"]
+        if prev.effective_to is None:
+            out.add(
+                "version_open_before_next",
+                {"prev_from": prev.effective_from, "next_from": nxt.effective_from},
+                doc,
+                list(path) + [prev_i],
+            )
+        elif nxt.effective_from <= prev.effective_to:
+            out.add("version_overlap", {"prev_to": prev.effective_to, "next_from": nxt.effective_from}, doc, where)
+        elif nxt.effective_from != prev.effective_to + timedelta(days=1):
+            out.add(
+                "version_gap",
+                {
+                    "prev_to": prev.effective_to,
+                    "next_from": nxt.effective_from,
+                    "expected": prev.effective_to + timedelta(days=1),
+                },
+                doc,
+                where,
+            )
+
+
+def _check_messages(check: Check, rules: BaseModel, doc: YamlDocument | None, out: _Collector) -> None:
+    for rule_id, rule in check.rules.items():
+        available = rule.placeholders()
+        for i, version in enumerate(getattr(rules, rule_id)):
+            vi, en = version.message.names()
+            path = ["rules", rule_id, i, "message"]
+            if vi != en:
+                out.add(
+                    "placeholder_mismatch",
+                    {
+                        "vi_only_or_none": _braces(vi - en) or "không chỗ điền nào thêm",
+                        "en_only_or_none": _braces(en - vi) or "no extra placeholder",
+                        "vi_only_or_none_en": _braces(vi - en) or "no extra placeholder",
+                        "en_only_or_none_vi": _braces(en - vi) or "không chỗ điền nào thêm",
+                    },
+                    doc,
+                    path,
+                )
+            for name in sorted((vi | en) - available):
+                out.add(
+                    "placeholder_unknown",
+                    {"name": name, "available": ", ".join(sorted(available)), **hint_params(name, available)},
+                    doc,
+                    path + ["vi" if name in vi else "en"],
+                )
+
+
+def _braces(names: set[str]) -> str:
+    return ", ".join("{" + n + "}" for n in sorted(names))
+
+
+def _expand_rule_refs(
+    refs: Iterable[str], known: Mapping[str, Iterable[str]], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
+) -> list[str]:
+    """'check.rule' and 'check.*' references, checked against the installed rules."""
+    all_ids = [f"{c}.{r}" for c, rules in known.items() for r in rules]
+    result: list[str] = []
+    for i, ref in enumerate(refs):
+        check, _, rule = ref.partition(".")
+        if rule == "*" and check in known:
+            result.extend(f"{check}.{r}" for r in known[check])
+        elif ref in all_ids:
+            result.append(ref)
+        else:
+            out.add("unknown_rule_ref", {"found": ref, **hint_params(ref, all_ids)}, doc, list(path) + [i])
+    return result
+
+
+def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Ruleset:
+    """Load and validate the ruleset in `directory` for the installed `checks`."""
+    root = Path(directory) if directory is not None else default_rules_dir()
+    out = _Collector()
+    if not root.is_dir():
+        raise RulesError([Problem("file_missing", file=str(root))])
+
+    docs = {name: out.read(root / name, name) for name in SHARED_FILES}
+    meta = out.validate(docs["ruleset.yaml"], RulesetMeta)
+    calendar = out.validate(docs["calendar.yaml"], CalendarFile)
+    grading = out.validate(docs["grading.yaml"], GradingFile)
+    sanctions = out.validate(docs["sanctions.yaml"], SanctionsFile)
+    if calendar:
+        check_versions(calendar.versions, docs["calendar.yaml"], ["versions"], out)
+    if grading:
+        check_versions(grading.versions, docs["grading.yaml"], ["versions"], out)
+
+    installed = {c.id: c for c in checks}
+    known_files = set(SHARED_FILES) | {f"{cid}.yaml" for cid in installed}
+    for path in sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")):
+        if path.name not in known_files:
+            stem = path.stem
+            out.problems.append(
+                Problem("rules_unknown_file", {"name": path.name, **hint_params(stem, installed)}, file=str(path))
+            )
+
+    rules: dict[str, dict[str, tuple[RuleVersion[Any], ...]]] = {}
+    titles: dict[str, Any] = {}
+    for cid in sorted(installed):
+        check = installed[cid]
+        path = root / f"{cid}.yaml"
+        name = f"{cid}.yaml"
+        if not path.is_file() and check.rules_dir is not None:
+            path = Path(check.rules_dir) / f"{cid}.yaml"
+            name = f"plugin:{cid}.yaml"
+        if not path.is_file():
+            out.problems.append(Problem("rules_no_rules_for_check", {"check": cid}, file=str(root / f"{cid}.yaml")))
+            continue
+        doc = out.read(path, name)
+        parsed = out.validate(doc, check_file_model(check))
+        if parsed is None:
+            continue
+        titles[cid] = parsed.title
+        by_rule = {}
+        for rule_id in check.rules:
+            versions = tuple(sorted(getattr(parsed.rules, rule_id), key=lambda v: v.effective_from))
+            check_versions(getattr(parsed.rules, rule_id), doc, ["rules", rule_id], out)
+            by_rule[rule_id] = versions
+        _check_messages(check, parsed.rules, doc, out)
+        rules[cid] = by_rule
+
+    if sanctions:
+        _check_sanctions(sanctions, docs["sanctions.yaml"], {c: list(r) for c, r in ((i, installed[i].rules) for i in installed)}, out)
+
+    if out.problems:
+        raise RulesError(out.problems)
+    return Ruleset(
+        meta=meta,
+        directory=root,
+        files=tuple(out.files),
+        calendar=calendar,
+        grading=grading,
+        sanctions=sanctions,
+        rules=rules,
+        titles=titles,
+    )
+
+
+def _check_sanctions(
+    sanctions: SanctionsFile, doc: YamlDocument | None, known: Mapping[str, list[str]], out: _Collector
+) -> None:
+    by_id: dict[str, list[int]] = {}
+    for i, policy in enumerate(sanctions.policies):
+        by_id.setdefault(policy.id, []).append(i)
+        if policy.when.rules is not None:
+            _expand_rule_refs(policy.when.rules, known, doc, ["policies", i, "when", "rules"], out)
+        for j, rec in enumerate(policy.recommend):
+            target_ok = {
+                "official": policy.when.subject in (None, "official"),
+                "unit": True,
+                "unit_head": True,
+            }[rec.target]
+            if not target_ok:
+                out.add(
+                    "invalid_value",
+                    {"detail": f"a policy about units cannot target an official ({rec.code})"},
+                    doc,
+                    ["policies", i, "recommend", j, "target"],
+                )
+    for pid, indexes in by_id.items():
+        if len(indexes) > 1:
+            check_versions([sanctions.policies[i] for i in indexes], doc, ["policies"], _Reindexed(out, indexes))
+    by_category: dict[str, list[int]] = {}
+    for i, forms in enumerate(sanctions.discipline_forms):
+        by_category.setdefault(forms.category, []).append(i)
+    for indexes in by_category.values():
+        check_versions([sanctions.discipline_forms[i] for i in indexes], doc, ["discipline_forms"], _Reindexed(out, indexes))
+    for i, fine in enumerate(sanctions.fines):
+        _expand_rule_refs([fine.rule], known, doc, ["fines", i, "rule"], out)
+        check_versions(fine.versions, doc, ["fines", i, "versions"], out)
+
+
+class _Reindexed(_Collector):
+    """Report positions of a subset of a list by their index in the whole list."""
+
+    def __init__(self, inner: _Collector, indexes: Sequence[int]):
+        self.inner = inner
+        self.indexes = indexes
+
+    def add(self, code: str, params: dict[str, Any], doc: YamlDocument | None, path: Sequence[Any], *, key: bool = False) -> None:
+        fixed = list(path)
+        for pos, part in enumerate(fixed):
+            if isinstance(part, int) and pos > 0 and isinstance(fixed[pos - 1], str):
+                fixed[pos] = self.indexes[part]
+                break
+        self.inner.add(code, params, doc, fixed, key=key)
+
+
+__all__ = ["Ruleset", "Snapshot", "load_ruleset", "default_rules_dir", "placeholders"]

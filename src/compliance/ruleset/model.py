@@ -1,0 +1,354 @@
+"""The shape of rule files, as pydantic models: the single source of the JSON Schema editors use.
+
+Everything that changes with the law is a list of versions, each with `effective_from` and
+`effective_to` (inclusive; null means still in force) and the legal basis that made it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from enum import StrEnum
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+
+from ..check import Check, Thresholds
+from ..common import LegalRef, Severity, Template, Text
+
+T = TypeVar("T", bound=Thresholds)
+
+_MMDD = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _month_day(value: Any) -> Any:
+    if isinstance(value, str) and _MMDD.match(value):
+        return value
+    raise ValueError(f"expected a month-day 'MM-DD', found {value!r}")
+
+
+def _clock(value: Any) -> Any:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        match = _HHMM.match(value.strip())
+        if match:
+            return time(int(match.group(1)), int(match.group(2)))
+    raise ValueError(f"bad_time:{value}")
+
+
+MonthDay = Annotated[str, BeforeValidator(_month_day)]
+Clock = Annotated[time, BeforeValidator(_clock)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Versioned(Strict):
+    effective_from: date = Field(description="First day this version is in force.")
+    effective_to: date | None = Field(
+        default=None, description="Last day this version is in force; null while still in force."
+    )
+    legal_basis: list[LegalRef] = Field(min_length=1, description="The documents this version rests on.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Versioned:
+        if self.effective_to is not None and self.effective_to < self.effective_from:
+            raise ValueError(
+                f"inconsistent:effective_to ({self.effective_to}) is before effective_from "
+                f"({self.effective_from})|effective_to ({self.effective_to}) trước effective_from "
+                f"({self.effective_from})"
+            )
+        return self
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+class RuleVersion(Versioned, Generic[T]):
+    """One version of one rule: in force between two dates, with its thresholds and wording."""
+
+    severity: Severity
+    thresholds: T
+    message: Template
+    note: str | None = None
+
+
+class RuleSpecMeta(Strict):
+    title: Text | None = None
+
+
+# ---- ruleset.yaml
+
+
+class RulesetMeta(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=50)
+    jurisdiction: str | None = None
+    description: Text | None = None
+
+
+# ---- calendar.yaml
+
+
+class Weekday(StrEnum):
+    mon = "mon"
+    tue = "tue"
+    wed = "wed"
+    thu = "thu"
+    fri = "fri"
+    sat = "sat"
+    sun = "sun"
+
+
+class Session(Strict):
+    start: Clock
+    end: Clock
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Session:
+        if self.end <= self.start:
+            raise ValueError("inconsistent:a session must end after it starts|ca làm việc phải kết thúc sau khi bắt đầu")
+        return self
+
+
+class Season(Strict):
+    name: str
+    from_: MonthDay = Field(alias="from", description="First day of the season, 'MM-DD'.")
+    to: MonthDay = Field(description="Last day of the season, 'MM-DD' (may wrap past the new year).")
+    sessions: list[Session] = Field(min_length=1)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def contains(self, month_day: str) -> bool:
+        if self.from_ <= self.to:
+            return self.from_ <= month_day <= self.to
+        return month_day >= self.from_ or month_day <= self.to
+
+
+class CalendarVersion(Versioned):
+    working_days: list[Weekday] = Field(min_length=1)
+    seasons: list[Season] = Field(min_length=1)
+    annual_holidays: list[MonthDay] = Field(default_factory=list)
+    holidays: list[date] = Field(default_factory=list)
+    working_weekend_days: list[date] = Field(
+        default_factory=list, description="Weekend dates declared working days (make-up days)."
+    )
+
+    @model_validator(mode="after")
+    def _seasons_cover_the_year(self) -> CalendarVersion:
+        for month in range(1, 13):
+            for day in range(1, 32):
+                try:
+                    date(2024, month, day)
+                except ValueError:
+                    continue
+                md = f"{month:02d}-{day:02d}"
+                hits = [s.name for s in self.seasons if s.contains(md)]
+                if len(hits) != 1:
+                    raise ValueError(
+                        f"inconsistent:{md} falls in {len(hits)} seasons ({', '.join(hits) or 'none'}); "
+                        f"every day must fall in exactly one|ngày {md} thuộc {len(hits)} mùa; mỗi ngày phải thuộc đúng một mùa"
+                    )
+        return self
+
+
+class CalendarFile(Strict):
+    utc_offset: str = Field(
+        default="+07:00",
+        pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$",
+        description="The jurisdiction's offset from UTC; visit times are converted to it.",
+    )
+    versions: list[CalendarVersion] = Field(min_length=1)
+
+
+# ---- grading.yaml
+
+
+class Band(Strict):
+    grade: str = Field(min_length=1, max_length=40)
+    label: Text
+    max_points: int | None = Field(default=None, ge=0)
+    max_severity: Severity | None = None
+
+
+class GradingVersion(Versioned):
+    points: dict[Severity, int] = Field(description="Points each finding adds, by severity.")
+    bands: list[Band] = Field(min_length=1, description="Checked in order; the first that holds gives the grade.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> GradingVersion:
+        missing = [s.value for s in Severity if s not in self.points]
+        if missing:
+            raise ValueError(f"inconsistent:points has no value for {', '.join(missing)}|thiếu điểm cho {', '.join(missing)}")
+        last = self.bands[-1]
+        if last.max_points is not None or last.max_severity is not None:
+            raise ValueError(
+                "inconsistent:the last band must match everything (no max_points or max_severity)"
+                "|bậc cuối cùng phải áp dụng cho mọi trường hợp (không có max_points/max_severity)"
+            )
+        return self
+
+
+class GradingFile(Strict):
+    versions: list[GradingVersion] = Field(min_length=1)
+
+
+# ---- sanctions.yaml
+
+OfficialCode = Literal[
+    "reminder",
+    "explanation_report",
+    "self_criticism",
+    "emulation_review",
+    "reprimand",
+    "warning",
+    "salary_downgrade",
+    "demotion",
+    "dismissal_from_post",
+    "forced_resignation",
+    "administrative_fine",
+]
+UnitCode = Literal[
+    "rectify_within_deadline",
+    "head_accountability",
+    "explanation_report",
+    "emulation_review",
+    "administrative_fine",
+]
+SanctionCode = Literal[
+    "reminder",
+    "explanation_report",
+    "self_criticism",
+    "emulation_review",
+    "reprimand",
+    "warning",
+    "salary_downgrade",
+    "demotion",
+    "dismissal_from_post",
+    "forced_resignation",
+    "administrative_fine",
+    "rectify_within_deadline",
+    "head_accountability",
+]
+DISCIPLINE = (
+    "reprimand",
+    "warning",
+    "salary_downgrade",
+    "demotion",
+    "dismissal_from_post",
+    "forced_resignation",
+)
+Target = Literal["official", "unit", "unit_head"]
+CategoryName = Literal["cadre", "civil_servant", "public_employee", "worker"]
+
+
+class Recommend(Strict):
+    code: SanctionCode
+    target: Target
+
+
+class Repeats(Strict):
+    min: int = Field(default=0, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+
+class When(Strict):
+    rules: list[str] | None = Field(
+        default=None,
+        description="'check.rule' ids, or 'check.*' for every rule of a check; omitted: any rule.",
+    )
+    subject: Literal["official", "unit"] | None = None
+    min_severity: Severity | None = None
+    max_severity: Severity | None = None
+    categories: list[CategoryName] | None = None
+    leader: bool | None = None
+    repeats: Repeats = Field(default_factory=Repeats)
+
+
+class Policy(Versioned):
+    id: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_.-]+$")
+    when: When
+    recommend: list[Recommend] = Field(min_length=1)
+    reason: Text
+
+
+class DisciplineForms(Versioned):
+    category: CategoryName
+    non_leader: list[Literal[DISCIPLINE]] = Field(  # type: ignore[valid-type]
+        description="Disciplinary forms the law allows for staff without a leadership post."
+    )
+    leader: list[Literal[DISCIPLINE]]  # type: ignore[valid-type]
+
+
+class FineVersion(Versioned):
+    min: int = Field(ge=0)
+    max: int = Field(ge=0)
+    currency: Literal["VND"] = "VND"
+    target: Target = "official"
+
+    @model_validator(mode="after")
+    def _range(self) -> FineVersion:
+        if self.max < self.min:
+            raise ValueError(f"inconsistent:max ({self.max}) is below min ({self.min})|max ({self.max}) nhỏ hơn min ({self.min})")
+        return self
+
+
+class Fine(Strict):
+    rule: str = Field(description="'check.rule' id of the fineable offence.")
+    versions: list[FineVersion] = Field(min_length=1)
+
+
+class SanctionsFile(Strict):
+    lookback_months: int = Field(default=12, ge=0, le=120, description="How far back a repeat counts.")
+    repeat_scope: Literal["rule", "check"] = Field(
+        default="rule", description="Whether a repeat is the same rule or any rule of the same check."
+    )
+    leader_titles: list[str] = Field(
+        default_factory=list,
+        description="Position words that mark a leader when a visit does not say (case-insensitive prefix).",
+    )
+    discipline_ladder: list[Literal[DISCIPLINE]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(DISCIPLINE),
+        description="Disciplinary forms from mildest to gravest; a form the law does not allow is "
+        "replaced by the nearest milder one it does.",
+    )
+    policies: list[Policy] = Field(min_length=1)
+    discipline_forms: list[DisciplineForms] = Field(default_factory=list)
+    fines: list[Fine] = Field(default_factory=list)
+
+
+# ---- <check>.yaml, built per check from its declared threshold models
+
+
+def check_file_model(check: type[Check] | Check) -> type[BaseModel]:
+    """The pydantic model of one check's rules file, with each rule's thresholds typed."""
+    rule_fields: dict[str, Any] = {}
+    for rule_id, rule in check.rules.items():
+        version = RuleVersion[rule.thresholds]  # type: ignore[name-defined]
+        # A rule without thresholds may omit the key.
+        if not rule.thresholds.model_fields or all(
+            not f.is_required() for f in rule.thresholds.model_fields.values()
+        ):
+            version = create_model(
+                f"{_camel(check.id)}{_camel(rule_id)}Version",
+                __base__=version,
+                thresholds=(rule.thresholds, Field(default_factory=rule.thresholds)),
+            )
+        rule_fields[rule_id] = (list[version], Field(min_length=1, description=rule.summary))  # type: ignore[valid-type]
+    rules_model = create_model(
+        f"{_camel(check.id)}Rules", __config__=ConfigDict(extra="forbid", frozen=True), **rule_fields
+    )
+    return create_model(
+        f"{_camel(check.id)}RulesFile",
+        __config__=ConfigDict(extra="forbid", frozen=True),
+        check=(Literal[check.id], Field(description="The check this file configures.")),  # type: ignore[valid-type]
+        title=(Text | None, None),
+        rules=(rules_model, ...),
+    )
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]", name) if part)

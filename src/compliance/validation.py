@@ -1,0 +1,241 @@
+"""Turn pydantic's validation errors into problems a person can act on.
+
+Each problem names the field path, says what was found and what was expected in both
+languages, suggests the nearest valid name for a misspelt key, and points at the file line
+when the input came from YAML.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from .errors import Problem, hint_params
+from .yamlsafe import YamlDocument
+
+PathStyle = Literal["dotted", "arrows"]
+
+_EXPECTED: dict[str, tuple[str, str]] = {
+    "bool": ("true hoặc false", "true or false"),
+    "int": ("một số nguyên", "a whole number"),
+    "float": ("một số", "a number"),
+    "str": ("một chuỗi văn bản", "text"),
+    "list": ("một danh sách", "a list"),
+    "dict": ("một đối tượng (mapping)", "an object (mapping)"),
+    "date": ("một ngày YYYY-MM-DD", "a date YYYY-MM-DD"),
+    "datetime": (
+        "thời điểm ISO 8601 có múi giờ, ví dụ 2018-06-12T07:50:00+07:00",
+        "an ISO 8601 time with offset, e.g. 2018-06-12T07:50:00+07:00",
+    ),
+}
+
+_TYPE_TO_EXPECTED = {
+    "bool_type": "bool",
+    "bool_parsing": "bool",
+    "int_type": "int",
+    "int_parsing": "int",
+    "int_from_float": "int",
+    "float_type": "float",
+    "float_parsing": "float",
+    "string_type": "str",
+    "list_type": "list",
+    "tuple_type": "list",
+    "dict_type": "dict",
+    "model_type": "dict",
+    "model_attributes_type": "dict",
+    "date_type": "date",
+    "date_parsing": "date",
+    "date_from_datetime_parsing": "date",
+    "date_from_datetime_inexact": "date",
+    "datetime_type": "datetime",
+    "datetime_parsing": "datetime",
+    "datetime_from_date_parsing": "datetime",
+    "datetime_object_invalid": "datetime",
+}
+
+_BOUNDS = {
+    "greater_than_equal": (">= {ge}", ">= {ge}", "ge"),
+    "greater_than": ("> {gt}", "> {gt}", "gt"),
+    "less_than_equal": ("<= {le}", "<= {le}", "le"),
+    "less_than": ("< {lt}", "< {lt}", "lt"),
+    "too_short": ("có ít nhất {min_length} phần tử", "have at least {min_length} items", "min_length"),
+    "too_long": ("có nhiều nhất {max_length} phần tử", "have at most {max_length} items", "max_length"),
+    "string_too_short": (
+        "dài ít nhất {min_length} ký tự",
+        "be at least {min_length} characters long",
+        "min_length",
+    ),
+    "string_too_long": (
+        "dài nhiều nhất {max_length} ký tự",
+        "be at most {max_length} characters long",
+        "max_length",
+    ),
+}
+
+
+def describe(value: Any) -> str:
+    """A short rendering of an offending value."""
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:37] + "..."
+        return f"'{text}'"
+    if isinstance(value, dict):
+        return "{...}"
+    if isinstance(value, list):
+        return "[...]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def format_path(loc: Sequence[Any], style: PathStyle = "dotted") -> str:
+    if style == "arrows":
+        return " › ".join(str(part) for part in loc)
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _unwrap(annotation: Any) -> list[Any]:
+    """The concrete types inside Optional/Union/Annotated/list/dict wrappers."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        out: list[Any] = []
+        for arg in typing.get_args(annotation):
+            out.extend(_unwrap(arg))
+        return out
+    return [annotation]
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    for candidate in _unwrap(annotation):
+        origin = typing.get_origin(candidate)
+        if isinstance(part, int) and origin in (list, tuple, set, frozenset):
+            return typing.get_args(candidate)[0]
+        if origin is dict and not isinstance(part, int):
+            return typing.get_args(candidate)[1]
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel) and isinstance(part, str):
+            field = candidate.model_fields.get(part)
+            if field is not None:
+                return field.annotation
+    return None
+
+
+def field_names_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The valid field names of the object at `loc`, for did-you-mean suggestions."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    for candidate in _unwrap(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return list(candidate.model_fields)
+    return []
+
+
+def _choices_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    annotation: Any = model
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    for candidate in _unwrap(annotation):
+        if isinstance(candidate, type) and issubclass(candidate, Enum):
+            return [str(m.value) for m in candidate]
+        if typing.get_origin(candidate) is Literal:
+            return [str(a) for a in typing.get_args(candidate)]
+    return []
+
+
+def _clean_loc(loc: Sequence[Any]) -> tuple[Any, ...]:
+    """Drop pydantic's internal union/validator tags from a location."""
+    return tuple(
+        p for p in loc if not (isinstance(p, str) and ("[" in p or p in ("function-after", "function-before")))
+    )
+
+
+def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
+    loc = _clean_loc(error.get("loc", ()))
+    kind = error.get("type", "")
+    value = error.get("input")
+    ctx = error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        field = str(loc[-1]) if loc else "?"
+        return Problem("unknown_field", {"field": field, **hint_params(field, field_names_at(model, loc[:-1]))})
+    if kind == "missing":
+        return Problem("missing")
+    if kind in _TYPE_TO_EXPECTED:
+        vi, en = _EXPECTED[_TYPE_TO_EXPECTED[kind]]
+        return Problem("wrong_type", {"expected_vi": vi, "expected_en": en, "found": describe(value)})
+    if kind in ("enum", "literal_error"):
+        choices = _choices_at(model, loc)
+        found = describe(value)
+        params: dict[str, Any] = {"found": found, "expected": ", ".join(choices) or ctx.get("expected", "")}
+        if isinstance(value, str):
+            params.update(hint_params(value, choices))
+        return Problem("invalid_choice", params)
+    if kind in _BOUNDS:
+        vi, en, key = _BOUNDS[kind]
+        bound = {key: ctx.get(key)}
+        return Problem(
+            "out_of_range",
+            {"found": describe(value), "expected_vi": vi.format(**bound), "expected_en": en.format(**bound)},
+        )
+    if kind == "timezone_aware":
+        return Problem("naive_datetime")
+    if kind == "value_error":
+        return _custom_problem(str(ctx.get("error", error.get("msg", ""))), value)
+    return Problem("invalid_value", {"detail": error.get("msg", kind)})
+
+
+def _custom_problem(text: str, value: Any) -> Problem:
+    code, _, rest = text.partition(":")
+    if code == "bad_time":
+        return Problem("bad_time", {"found": describe(value)})
+    if code == "inconsistent":
+        en, _, vi = rest.partition("|")
+        return Problem("inconsistent", {"detail_en": en, "detail_vi": vi or en})
+    if code == "duplicate_id":
+        return Problem("duplicate_id", {"found": rest})
+    if code == "bad_date":
+        return Problem("bad_date", {"found": describe(value)})
+    return Problem("invalid_value", {"detail": text})
+
+
+def problems(
+    exc: ValidationError,
+    model: type[BaseModel],
+    *,
+    source: str | None = None,
+    doc: YamlDocument | None = None,
+    record: int | None = None,
+    line: int | None = None,
+    style: PathStyle = "dotted",
+    prefix: Sequence[Any] = (),
+) -> list[Problem]:
+    """All problems of one validation error, located in the source where possible."""
+    out = []
+    for error in exc.errors(include_url=False):
+        problem = problem_from_error(error, model)
+        loc = tuple(prefix) + _clean_loc(error.get("loc", ()))
+        where: dict[str, Any] = {"file": source, "path": format_path(loc, style) or None, "record": record}
+        if doc is not None:
+            at_line, column = doc.locate(loc, key=error.get("type") == "extra_forbidden")
+            where.update(line=at_line, column=column)
+        elif line is not None:
+            where["line"] = line
+        out.append(problem.at(**where))
+    return out

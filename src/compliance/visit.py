@@ -1,0 +1,212 @@
+"""The visit document: what an inspection team observed at one unit at one moment.
+
+Field names follow the exchange contract (shared/spec). Every observation is optional:
+null or absent means "not observed", which is never a violation. Unknown fields are errors,
+because a misspelt field silently dropped would hide an observation.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    model_validator,
+)
+
+
+class UnitLevel(StrEnum):
+    department = "department"
+    department_unit = "department_unit"
+    district = "district"
+    district_unit = "district_unit"
+    commune = "commune"
+
+
+class Category(StrEnum):
+    cadre = "cadre"
+    civil_servant = "civil_servant"
+    public_employee = "public_employee"
+    worker = "worker"
+
+
+class Attendance(StrEnum):
+    present = "present"
+    late = "late"
+    absent = "absent"
+
+
+class AbsenceReason(StrEnum):
+    leave = "leave"
+    business_trip = "business_trip"
+    sick = "sick"
+    training = "training"
+    approved_other = "approved_other"
+
+
+class ReceivingSchedule(StrEnum):
+    full_day = "full_day"
+    mornings_only = "mornings_only"
+    afternoons_only = "afternoons_only"
+    closed = "closed"
+
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _local_time(value: Any) -> Any:
+    if value is None or isinstance(value, time):
+        return value
+    if isinstance(value, str):
+        match = _HHMM.match(value.strip())
+        if match:
+            return time(int(match.group(1)), int(match.group(2)))
+        raise ValueError(f"bad_time:{value}")
+    raise ValueError(f"bad_time:{value!r}")
+
+
+LocalTime = Annotated[time, BeforeValidator(_local_time)]
+"""A wall-clock time "HH:MM" in the visit's local time."""
+
+Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=2000)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Unit(_Strict):
+    id: Id
+    name: Text | None = None
+    level: UnitLevel
+    parent_id: Id | None = None
+    province: Text | None = None
+    headcount: Count | None = None
+
+
+class Official(_Strict):
+    id: Id
+    name: Text | None = None
+    category: Category | None = None
+    position: Text | None = None
+    leader: StrictBool | None = Field(
+        default=None,
+        description="Holds a leadership post. When absent it is inferred from `position` "
+        "using the leader titles of the sanctions policy.",
+    )
+    attendance: Attendance | None = None
+    arrived_at: LocalTime | None = None
+    absence_reason: AbsenceReason | None = None
+    wearing_id_card: StrictBool | None = None
+    attire_proper: StrictBool | None = None
+    nameplate_on_desk: StrictBool | None = None
+    drinking_alcohol: StrictBool | None = None
+    smoking: StrictBool | None = None
+    signed_pledge: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Official:
+        if self.absence_reason is not None and self.attendance not in (Attendance.absent, None):
+            raise ValueError(
+                "inconsistent:absence_reason is set but attendance is not 'absent'"
+                "|có lý do vắng mặt nhưng attendance không phải 'absent'"
+            )
+        if self.arrived_at is not None and self.attendance == Attendance.absent:
+            raise ValueError(
+                "inconsistent:arrived_at is set for an absent official"
+                "|có giờ đến (arrived_at) cho người vắng mặt"
+            )
+        return self
+
+
+class Workplace(_Strict):
+    rooms_inspected: Count | None = None
+    rooms_untidy: Count | None = None
+    rooms_with_altar: Count | None = None
+    rooms_with_incense: Count | None = None
+    no_smoking_signs_posted: StrictBool | None = None
+    pledges_organized: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _rooms_within_inspected(self) -> Workplace:
+        if self.rooms_inspected is None:
+            return self
+        for name in ("rooms_untidy", "rooms_with_altar", "rooms_with_incense"):
+            value = getattr(self, name)
+            if value is not None and value > self.rooms_inspected:
+                raise ValueError(
+                    f"inconsistent:{name} ({value}) exceeds rooms_inspected ({self.rooms_inspected})"
+                    f"|{name} ({value}) lớn hơn số phòng được kiểm tra ({self.rooms_inspected})"
+                )
+        return self
+
+
+class OneStop(_Strict):
+    exists: StrictBool | None = None
+    open_at_visit: StrictBool | None = None
+    receiving_schedule: ReceivingSchedule | None = None
+    uses_shared_software: StrictBool | None = None
+    procedures_in_scope: Count | None = None
+    procedures_posted: Count | None = None
+    posting_up_to_date: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OneStop:
+        if (
+            self.procedures_in_scope is not None
+            and self.procedures_posted is not None
+            and self.procedures_posted > self.procedures_in_scope
+        ):
+            raise ValueError(
+                f"inconsistent:procedures_posted ({self.procedures_posted}) exceeds "
+                f"procedures_in_scope ({self.procedures_in_scope})"
+                f"|số TTHC niêm yết ({self.procedures_posted}) lớn hơn số TTHC thuộc phạm vi "
+                f"({self.procedures_in_scope})"
+            )
+        if self.exists is False and self.open_at_visit is True:
+            raise ValueError(
+                "inconsistent:the desk is marked open but does not exist"
+                "|bộ phận một cửa không tồn tại nhưng lại ghi là đang mở"
+            )
+        return self
+
+
+class Visit(_Strict):
+    """One inspection visit ("một lần kiểm tra") to one unit."""
+
+    visit_id: Id
+    inspected_at: AwareDatetime
+    plan_ref: Text | None = None
+    inspectors: list[Text] | None = None
+    unit: Unit
+    personnel: list[Official] = Field(default_factory=list, max_length=10_000)
+    workplace: Workplace | None = None
+    one_stop: OneStop | None = None
+    notes: Annotated[str, Field(max_length=100_000)] | None = None
+
+    @model_validator(mode="after")
+    def _unique_officials(self) -> Visit:
+        seen: set[str] = set()
+        for official in self.personnel:
+            if official.id in seen:
+                raise ValueError(f"duplicate_id:{official.id}")
+            seen.add(official.id)
+        return self
+
+    def local_moment(self, utc_offset: Any | None = None) -> datetime:
+        """When the team arrived, in the jurisdiction's offset when one is given."""
+        return self.inspected_at.astimezone(utc_offset) if utc_offset else self.inspected_at
+
+    def local_date(self, utc_offset: Any | None = None) -> date:
+        return self.local_moment(utc_offset).date()

@@ -1,0 +1,303 @@
+"""YAML loading that is safe for files written by people and sent by other systems.
+
+PyYAML's `safe_load` refuses Python objects but still expands alias bombs, silently keeps the
+last of two duplicate keys and reads `8:30` as the number 510. This loader composes the node
+graph with bounds on depth, aliases and expanded size, then builds plain data itself so that
+every value keeps its line and column for error messages. No tag other than the standard
+scalar ones is accepted: nothing in a file can construct an object or run code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import InputError, Problem
+
+MAX_DEPTH = 64
+MAX_ALIASES = 200
+MAX_EXPANDED_NODES = 200_000
+MAX_BYTES = 16 * 1024 * 1024
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:timestamp",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:merge",
+}
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """YAML 1.2 core-schema scalars: `yes`/`no`/`on` stay text and `8:30` stays a time of day."""
+
+
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:timestamp",
+    re.compile(
+        r"""^(?:[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]
+        |[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?
+        (?:[Tt]|[ \t]+)[0-9][0-9]?
+        :[0-9][0-9] :[0-9][0-9] (?:\.[0-9]*)?
+        (?:[ \t]*(?:Z|[-+][0-9][0-9]?(?::[0-9][0-9])?))?)$""",
+        re.X,
+    ),
+    list("0123456789"),
+)
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:merge", re.compile(r"^(?:<<)$"), ["<"])
+
+
+class _Loader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    yaml.constructor.SafeConstructor,
+    _Resolver,
+):
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        _Resolver.__init__(self)
+        self._depth = 0
+        self._aliases = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                mark = self.peek_event().start_mark
+                raise _Stop(Problem("yaml_too_many_aliases", {"limit": MAX_ALIASES}), mark)
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise _Stop(Problem("yaml_too_deep", {"limit": MAX_DEPTH}), mark)
+        try:
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self._depth -= 1
+
+
+class _Stop(Exception):
+    def __init__(self, problem: Problem, mark: Any):
+        super().__init__(problem.code)
+        self.problem = problem
+        self.mark = mark
+
+
+Path_ = tuple[Any, ...]
+
+
+@dataclass
+class YamlDocument:
+    """A loaded document: plain data plus where each value stands in the file."""
+
+    data: Any
+    source: str
+    marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    first_line: int = 1
+
+    def locate(self, path: Path_, *, key: bool = False) -> tuple[int | None, int | None]:
+        """Line and column (1-based) of the value at `path`, or of its nearest parent."""
+        table = self.key_marks if key else self.marks
+        probe = tuple(path)
+        while True:
+            if probe in table:
+                return table[probe]
+            if key and probe in self.marks:
+                return self.marks[probe]
+            if not probe:
+                return (None, None)
+            probe = probe[:-1]
+
+
+def _expanded_size(node: Node, memo: dict[int, int], depth: int = 0) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a recursive alias counts once instead of looping
+    if isinstance(node, MappingNode):
+        size = 1 + sum(
+            _expanded_size(k, memo, depth + 1) + _expanded_size(v, memo, depth + 1)
+            for k, v in node.value
+        )
+    elif isinstance(node, SequenceNode):
+        size = 1 + sum(_expanded_size(v, memo, depth + 1) for v in node.value)
+    else:
+        size = 1
+    memo[key] = size
+    return size
+
+
+def _pos(mark: Any) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1)
+
+
+class _Builder:
+    def __init__(self, loader: _Loader, doc: YamlDocument):
+        self.loader = loader
+        self.doc = doc
+        self.active: set[int] = set()
+
+    def pos(self, mark: Any) -> tuple[int, int]:
+        return _pos(mark)
+
+    def fail(self, problem: Problem, node: Node) -> InputError:
+        line, col = self.pos(node.start_mark)
+        return InputError([problem.at(file=self.doc.source, line=line, column=col)])
+
+    def build(self, node: Node, path: Path_) -> Any:
+        self.doc.marks.setdefault(path, self.pos(node.start_mark))
+        if node.tag not in _STANDARD_TAGS:
+            raise self.fail(Problem("yaml_tag", {"tag": node.tag}), node)
+        if id(node) in self.active:
+            raise self.fail(Problem("invalid_value", {"detail": "recursive alias"}), node)
+        if isinstance(node, ScalarNode):
+            try:
+                return self.loader.construct_object(node, deep=True)
+            except yaml.YAMLError as exc:
+                raise self.fail(Problem("bad_yaml", {"detail": _first_line(exc)}), node) from None
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            if isinstance(node, MappingNode):
+                return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+        raise self.fail(Problem("bad_yaml", {"detail": "unsupported node"}), node)
+
+    def mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        first_seen: dict[Any, int] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                for source in self._merge_sources(value_node):
+                    for k, v in self.mapping(source, path).items():
+                        merged.setdefault(k, v)
+                continue
+            if not isinstance(key_node, ScalarNode):
+                raise self.fail(Problem("bad_yaml", {"detail": "a key must be plain text"}), key_node)
+            key = self.build(key_node, path + ("<key>",))
+            if isinstance(key, (list, dict)):
+                raise self.fail(Problem("bad_yaml", {"detail": "a key must be plain text"}), key_node)
+            line = self.pos(key_node.start_mark)[0]
+            if key in first_seen:
+                raise self.fail(
+                    Problem("yaml_duplicate_key", {"key": key, "first_line": first_seen[key]}),
+                    key_node,
+                )
+            first_seen[key] = line
+            self.doc.key_marks[path + (key,)] = self.pos(key_node.start_mark)
+            out[key] = self.build(value_node, path + (key,))
+        for k, v in merged.items():
+            out.setdefault(k, v)
+        self.doc.marks.pop(path + ("<key>",), None)
+        return out
+
+    def _merge_sources(self, node: Node) -> list[MappingNode]:
+        if isinstance(node, MappingNode):
+            return [node]
+        if isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):
+            return list(node.value)
+        raise self.fail(Problem("bad_yaml", {"detail": "'<<' must merge a mapping"}), node)
+
+
+def _first_line(exc: BaseException) -> str:
+    problem = getattr(exc, "problem", None)
+    return str(problem or exc).strip().splitlines()[0]
+
+
+def _decode(raw: bytes, source: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem("not_utf8", {"position": exc.start}, file=source)]) from None
+
+
+def iter_documents(
+    raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES
+) -> Iterator[YamlDocument]:
+    """Each document of a (possibly multi-document) YAML stream, bounded and located."""
+    size = len(raw)
+    if size > max_bytes:
+        raise InputError([Problem("file_too_large", {"size": size, "limit": max_bytes}, file=source)])
+    text = _decode(raw, source) if isinstance(raw, bytes) else raw.lstrip("\ufeff")
+    loader = _Loader(text)
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+            except _Stop as stop:
+                line, col = _pos(stop.mark)
+                raise InputError([stop.problem.at(file=source, line=line, column=col)]) from None
+            except yaml.MarkedYAMLError as exc:
+                mark = exc.problem_mark or exc.context_mark
+                line, col = _pos(mark) if mark else (None, None)
+                raise InputError(
+                    [Problem("bad_yaml", {"detail": _first_line(exc)}, file=source, line=line, column=col)]
+                ) from None
+            except yaml.YAMLError as exc:
+                raise InputError([Problem("bad_yaml", {"detail": _first_line(exc)}, file=source)]) from None
+            if node is None:
+                continue
+            if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
+                line, col = _pos(node.start_mark)
+                raise InputError(
+                    [Problem("yaml_too_large_expanded", {"limit": MAX_EXPANDED_NODES}, file=source, line=line, column=col)]
+                )
+            doc = YamlDocument(data=None, source=source, first_line=node.start_mark.line + 1)
+            doc.data = _Builder(loader, doc).build(node, ())
+            yield doc
+    finally:
+        loader.dispose()
+
+
+def load_document(raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+    """Exactly one YAML document (an empty file gives data None)."""
+    docs = list(iter_documents(raw, source, max_bytes=max_bytes))
+    if not docs:
+        return YamlDocument(data=None, source=source)
+    if len(docs) > 1:
+        raise InputError(
+            [Problem("bad_yaml", {"detail": "expected one document, found several"}, file=source,
+                     line=docs[1].first_line)]
+        )
+    return docs[0]
