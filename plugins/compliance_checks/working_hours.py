@@ -32,6 +32,9 @@ class AbsenceRateThresholds(Thresholds):
     min_count: int | None = Field(
         3, ge=1, description="Number of staff absent without reason that is a finding on its own (heuristic)."
     )
+    min_checked: int = Field(
+        5, ge=1, description="Staff that must have been checked before the share alone can make a finding."
+    )
 
 
 def _minutes(later: object, earlier: object) -> int:
@@ -59,7 +62,7 @@ class WorkingHours(Check):
             subject="unit",
             summary="Share or number of checked staff absent without reason at or above a threshold.",
             thresholds=AbsenceRateThresholds,
-            evidence=("absent", "checked", "share"),
+            evidence=("absent", "checked", "share", "heuristic"),
         ),
     }
 
@@ -94,13 +97,13 @@ class WorkingHours(Check):
         rate = ctx.thresholds("high_absence_rate")
         if rate is not None and absent and checked:
             share = absent / checked
-            if (rate.min_share is not None and share >= rate.min_share) or (
+            if (rate.min_share is not None and checked >= rate.min_checked and share >= rate.min_share) or (
                 rate.min_count is not None and absent >= rate.min_count
             ):
                 yield Observation(
                     "high_absence_rate",
                     visit.unit.id,
-                    {"absent": absent, "checked": checked, "share": round(share, 4)},
+                    {"absent": absent, "checked": checked, "share": round(share, 4), "heuristic": True},
                 )
 
 

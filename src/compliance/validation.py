@@ -194,6 +194,8 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
             "out_of_range",
             {"found": describe(value), "expected_vi": vi.format(**bound), "expected_en": en.format(**bound)},
         )
+    if kind == "json_invalid":
+        return Problem("bad_json", {"detail": str(ctx.get("error", error.get("msg", "")))})
     if kind == "timezone_aware":
         return Problem("naive_datetime")
     if kind == "value_error":

@@ -166,13 +166,15 @@ def _pos(mark: Any) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self, loader: _Loader, doc: YamlDocument):
+    def __init__(self, loader: _Loader, doc: YamlDocument, line_offset: int):
         self.loader = loader
         self.doc = doc
+        self.offset = line_offset
         self.active: set[int] = set()
 
     def pos(self, mark: Any) -> tuple[int, int]:
-        return _pos(mark)
+        line, column = _pos(mark)
+        return (line + self.offset, column)
 
     def fail(self, problem: Problem, node: Node) -> InputError:
         line, col = self.pos(node.start_mark)
@@ -251,9 +253,12 @@ def _decode(raw: bytes, source: str) -> str:
 
 
 def iter_documents(
-    raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES
+    raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES, line_offset: int = 0
 ) -> Iterator[YamlDocument]:
-    """Each document of a (possibly multi-document) YAML stream, bounded and located."""
+    """Each document of a (possibly multi-document) YAML text, bounded and located.
+
+    `line_offset` shifts reported lines when the text is a piece of a larger file.
+    """
     size = len(raw)
     if size > max_bytes:
         raise InputError([Problem("file_too_large", {"size": size, "limit": max_bytes}, file=source)])
@@ -267,10 +272,12 @@ def iter_documents(
                 node = loader.get_node()
             except _Stop as stop:
                 line, col = _pos(stop.mark)
+                line += line_offset
                 raise InputError([stop.problem.at(file=source, line=line, column=col)]) from None
             except yaml.MarkedYAMLError as exc:
                 mark = exc.problem_mark or exc.context_mark
                 line, col = _pos(mark) if mark else (None, None)
+                line = line + line_offset if line is not None else None
                 raise InputError(
                     [Problem("bad_yaml", {"detail": _first_line(exc)}, file=source, line=line, column=col)]
                 ) from None
@@ -280,14 +287,42 @@ def iter_documents(
                 continue
             if _expanded_size(node, {}) > MAX_EXPANDED_NODES:
                 line, col = _pos(node.start_mark)
+                line += line_offset
                 raise InputError(
                     [Problem("yaml_too_large_expanded", {"limit": MAX_EXPANDED_NODES}, file=source, line=line, column=col)]
                 )
-            doc = YamlDocument(data=None, source=source, first_line=node.start_mark.line + 1)
-            doc.data = _Builder(loader, doc).build(node, ())
+            doc = YamlDocument(data=None, source=source, first_line=node.start_mark.line + 1 + line_offset)
+            doc.data = _Builder(loader, doc, line_offset).build(node, ())
             yield doc
     finally:
         loader.dispose()
+
+
+_DOC_START = re.compile(rb"^---(?:[ \t]|$)")
+_DOC_END = re.compile(rb"^\.\.\.(?:[ \t]|$)")
+
+
+def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:
+    """Split a multi-document YAML byte stream at its `---` / `...` markers, line by line.
+
+    A marker at column 0 always ends a document in YAML, so each piece parses on its own:
+    one broken document cannot take the rest of the file down with it, and a large file is
+    never held in memory whole. Yields (line offset of the piece, its bytes).
+    """
+    piece: list[bytes] = []
+    start = 0
+    for number, line in enumerate(stream):
+        if number == 0 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if _DOC_START.match(line) or _DOC_END.match(line):
+            if any(part.strip() and not part.lstrip().startswith(b"#") for part in piece):
+                yield start, b"".join(piece)
+            piece = [line] if _DOC_START.match(line) else []
+            start = number if piece else number + 1
+            continue
+        piece.append(line)
+    if any(part.strip() and not part.lstrip().startswith(b"#") for part in piece):
+        yield start, b"".join(piece)
 
 
 def load_document(raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES) -> YamlDocument:

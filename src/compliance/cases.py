@@ -1,0 +1,268 @@
+"""Example cases that live beside the rules: a visit in, the expected findings out.
+
+A case file (`rules/cases/<check>.yaml`) holds a `base` visit and a list of cases; each case
+deep-merges its `visit` onto the base (mappings merge, lists replace) and names the findings
+of that check it expects, exactly. The same files drive the test suite and
+`compliance rules test`, so policy staff and developers test rules the same way.
+
+```yaml
+check: working_hours
+base: {visit_id: T-1, inspected_at: "2018-06-12T08:00:00+07:00", unit: {id: u, level: commune}}
+cases:
+  - name: absent with no reason is a finding
+    visit: {personnel: [{id: a, attendance: absent}]}
+    expect:
+      - {rule: absent_unexcused, subject: a, severity: moderate}
+```
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .engine import Engine
+from .errors import ComplianceError, InputError, Problem, RulesError
+from .result import PriorFinding, Result
+from .validation import problems as validation_problems
+from .yamlsafe import YamlDocument, load_document
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExpectedFinding(_Strict):
+    rule: str = Field(description="Rule id within the case file's check, e.g. 'late_arrival'.")
+    subject: str | None = Field(default=None, description="Official or unit id; omitted: any.")
+    severity: str | None = None
+    version: date | None = Field(default=None, description="effective_from of the rule version expected to apply.")
+    evidence: dict[str, Any] | None = Field(default=None, description="Evidence values that must match (a subset).")
+    sanctions: list[str] | None = Field(default=None, description="Sanction codes expected on this finding (a subset).")
+
+
+class ExpectedSanction(_Strict):
+    code: str
+    target: str | None = None
+    subject: str | None = None
+
+
+class SanctionExpectations(_Strict):
+    include: list[ExpectedSanction] = Field(default_factory=list)
+    exclude: list[ExpectedSanction] = Field(default_factory=list)
+
+
+class HistoryEntry(_Strict):
+    visit_id: str
+    date: date
+    rule: str = Field(description="'check.rule'")
+    subject: str
+    subject_type: str = "official"
+    unit_id: str | None = Field(default=None, description="Defaults to the case visit's unit.")
+
+
+class Case(_Strict):
+    name: str
+    visit: dict[str, Any] = Field(default_factory=dict)
+    as_of: date | None = None
+    history: list[HistoryEntry] = Field(default_factory=list)
+    expect: list[ExpectedFinding]
+    sanctions: SanctionExpectations | None = None
+    grade: str | None = None
+
+
+class CaseFile(_Strict):
+    check: str
+    base: dict[str, Any] = Field(default_factory=dict)
+    cases: list[Case] = Field(min_length=1)
+
+
+@dataclass
+class CaseOutcome:
+    file: str
+    check: str
+    name: str
+    line: int | None
+    failures: list[str] = field(default_factory=list)
+    expected: list[str] = field(default_factory=list)
+    actual: list[str] = field(default_factory=list)
+    result: Result | None = None
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def id(self) -> str:
+        return f"{self.check}: {self.name}"
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Deep-merge mappings; anything else in `override` replaces what `base` had."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        out = dict(base)
+        for key, value in override.items():
+            out[key] = merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return out
+    return copy.deepcopy(override)
+
+
+def load_case_file(path: str | Path) -> tuple[CaseFile, YamlDocument]:
+    path = Path(path)
+    doc = load_document(path.read_bytes(), str(path))
+    try:
+        return CaseFile.model_validate(doc.data or {}), doc
+    except ValidationError as exc:
+        raise RulesError(validation_problems(exc, CaseFile, source=str(path), doc=doc, style="arrows")) from None
+
+
+def case_files(engine: Engine) -> list[Path]:
+    """The case files of a ruleset: `cases/*.yaml` in its directory, plus plugin-shipped ones."""
+    found = sorted((engine.ruleset.directory / "cases").glob("*.yaml"))
+    names = {p.stem for p in found}
+    for info in engine.checks:
+        shipped = info.check.rules_dir
+        if shipped is not None and info.check.id not in names:
+            candidate = Path(shipped) / "cases" / f"{info.check.id}.yaml"
+            if candidate.is_file():
+                found.append(candidate)
+    return found
+
+
+def _describe(check: str, rule: str, subject: str | None) -> str:
+    return f"{check}.{rule}@{subject}" if subject else f"{check}.{rule}"
+
+
+def run_case(engine: Engine, spec: CaseFile, case: Case, *, file: str, line: int | None) -> CaseOutcome:
+    outcome = CaseOutcome(file=file, check=spec.check, name=case.name, line=line)
+    visit = merge(spec.base, case.visit)
+    try:
+        unit_id = visit.get("unit", {}).get("id", "")
+        history = [
+            PriorFinding(h.visit_id, h.date, h.unit_id or unit_id, h.subject_type, h.subject, h.rule)
+            for h in case.history
+        ]
+        result = engine.evaluate(visit, history=history, as_of=case.as_of)
+    except ComplianceError as exc:
+        outcome.failures.append("the case's visit is not valid: " + exc.render("en"))
+        return outcome
+    outcome.result = result
+    mine = [f for f in result.findings if f.check == spec.check]
+    outcome.actual = sorted(_describe(f.check, f.rule, f.subject.id) for f in mine)
+    outcome.expected = sorted(_describe(spec.check, e.rule, e.subject) for e in case.expect)
+    unmatched = list(mine)
+    for expected in case.expect:
+        match = next(
+            (f for f in unmatched if f.rule == expected.rule and (expected.subject is None or f.subject.id == expected.subject)),
+            None,
+        )
+        label = _describe(spec.check, expected.rule, expected.subject)
+        if match is None:
+            outcome.failures.append(f"expected {label}, not found")
+            continue
+        unmatched.remove(match)
+        if expected.severity and match.severity != expected.severity:
+            outcome.failures.append(f"{label}: severity {match.severity}, expected {expected.severity}")
+        if expected.version and match.rule_version["effective_from"] != expected.version.isoformat():
+            outcome.failures.append(
+                f"{label}: rule version from {match.rule_version['effective_from']}, expected {expected.version}"
+            )
+        for key, value in (expected.evidence or {}).items():
+            if match.evidence.get(key) != value:
+                outcome.failures.append(f"{label}: evidence {key}={match.evidence.get(key)!r}, expected {value!r}")
+        codes = {s.code for s in match.sanctions}
+        for code in expected.sanctions or ():
+            if code not in codes:
+                outcome.failures.append(f"{label}: sanction {code} expected, got {sorted(codes)}")
+    for extra in unmatched:
+        outcome.failures.append(f"unexpected {_describe(extra.check, extra.rule, extra.subject.id)}")
+    if case.sanctions:
+        for want in case.sanctions.include:
+            if not any(_sanction_matches(s, want) for s in result.sanctions):
+                outcome.failures.append(f"expected sanction {_sanction_label(want)}, not recommended")
+        for unwanted in case.sanctions.exclude:
+            if any(_sanction_matches(s, unwanted) for s in result.sanctions):
+                outcome.failures.append(f"sanction {_sanction_label(unwanted)} recommended, expected not")
+    if case.grade and result.grade.code != case.grade:
+        outcome.failures.append(f"grade {result.grade.code}, expected {case.grade}")
+    return outcome
+
+
+def _sanction_matches(sanction: Any, want: ExpectedSanction) -> bool:
+    return (
+        sanction.code == want.code
+        and (want.target is None or sanction.target == want.target)
+        and (want.subject is None or sanction.subject_id == want.subject)
+    )
+
+
+def _sanction_label(want: ExpectedSanction) -> str:
+    return want.code + (f" → {want.target}" if want.target else "") + (f" {want.subject}" if want.subject else "")
+
+
+def run_file(engine: Engine, path: str | Path) -> list[CaseOutcome]:
+    spec, doc = load_case_file(path)
+    installed = {info.check.id for info in engine.checks}
+    if spec.check not in installed:
+        raise RulesError([Problem("rules_unknown_file", {"name": spec.check}, file=str(path))])
+    out = []
+    for index, case in enumerate(spec.cases):
+        line, _ = doc.locate(("cases", index))
+        out.append(run_case(engine, spec, case, file=str(path), line=line))
+    return out
+
+
+def run_all(engine: Engine, paths: Iterable[str | Path] | None = None) -> list[CaseOutcome]:
+    outcomes: list[CaseOutcome] = []
+    for path in paths if paths is not None else case_files(engine):
+        outcomes.extend(run_file(engine, path))
+    return outcomes
+
+
+@dataclass
+class Coverage:
+    never_fired: list[str]
+    never_silent: list[str]
+    versions_untested: list[str]
+
+    @property
+    def complete(self) -> bool:
+        return not (self.never_fired or self.never_silent or self.versions_untested)
+
+
+def coverage(engine: Engine, outcomes: Sequence[CaseOutcome]) -> Coverage:
+    """Which rules no case makes fire or leaves alone, and which rule versions no case fires."""
+    fired: set[str] = set()
+    silent: set[str] = set()
+    fired_versions: set[tuple[str, str]] = set()
+    for outcome in outcomes:
+        if outcome.result is None:
+            continue
+        seen = {(f.check, f.rule) for f in outcome.result.findings}
+        for f in outcome.result.findings:
+            fired.add(f"{f.check}.{f.rule}")
+            fired_versions.add((f"{f.check}.{f.rule}", str(f.rule_version["effective_from"])))
+        for rule in engine.ruleset.rules.get(outcome.check, {}):
+            if (outcome.check, rule) not in seen:
+                silent.add(f"{outcome.check}.{rule}")
+    all_rules = [f"{c}.{r}" for c, rules in engine.ruleset.rules.items() for r in rules]
+    versions = [
+        (f"{c}.{r}", v.effective_from.isoformat())
+        for c, rules in engine.ruleset.rules.items()
+        for r, vs in rules.items()
+        for v in vs
+    ]
+    return Coverage(
+        never_fired=[r for r in all_rules if r not in fired],
+        never_silent=[r for r in all_rules if r not in silent],
+        versions_untested=[f"{r} (from {d})" for r, d in versions if (r, d) not in fired_versions],
+    )
+
+
+__all__ = ["Case", "CaseFile", "CaseOutcome", "Coverage", "case_files", "coverage", "merge", "run_all", "run_file", "InputError"]

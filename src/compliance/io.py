@@ -1,0 +1,271 @@
+"""Read visit documents from files or stdin as a stream of located records.
+
+Formats: JSONL (also `.jsonl.gz`), a JSON document or array, multi-document YAML, and
+(with pyarrow installed) Parquet. Each record remembers its source and 1-based line (JSONL,
+YAML) or record number (JSON arrays, Parquet), so that a bad one is reported where it stands
+while the others go on. Nothing is read whole that can be streamed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+import orjson
+from pydantic import ValidationError
+
+from .errors import InputError, Problem
+from .validation import describe
+from .validation import problems as validation_problems
+from .visit import Visit
+from .yamlsafe import YamlDocument, iter_documents, split_documents
+
+Format = Literal["jsonl", "json", "yaml", "parquet"]
+
+MAX_LINE_BYTES = 8 * 1024 * 1024
+MAX_STDIN_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input record: raw JSON bytes or parsed data, or the problem that stopped its parsing."""
+
+    source: str
+    line: int
+    raw: bytes | None = None
+    data: Any = None
+    doc: YamlDocument | None = None
+    problem: Problem | None = None
+    unit: Literal["line", "record"] = "line"
+
+    @property
+    def visit_id(self) -> str | None:
+        """The visit id if it can be read from the record, for error reports."""
+        data = self.data
+        if data is None and self.raw is not None:
+            try:
+                data = orjson.loads(self.raw)
+            except orjson.JSONDecodeError:
+                return None
+        if isinstance(data, dict):
+            vid = data.get("visit_id")
+            return vid if isinstance(vid, str) else None
+        return None
+
+    def parse(self) -> Visit:
+        """The validated visit, or InputError located at this record and field."""
+        if self.problem is not None:
+            raise InputError([self.problem])
+        try:
+            if self.raw is not None:
+                return Visit.model_validate_json(self.raw)
+            if not isinstance(self.data, dict):
+                raise InputError(
+                    [Problem("not_a_mapping", {"found": describe(self.data)}, file=self.source, line=self.line)]
+                )
+            return Visit.model_validate(self.data)
+        except ValidationError as exc:
+            raise InputError(
+                validation_problems(exc, Visit, source=self.source, doc=self.doc, line=None if self.doc else self.line)
+            ) from None
+
+
+def detect_format(name: str) -> Format | None:
+    lower = name.lower()
+    if lower.endswith(".gz"):
+        lower = lower[:-3]
+    for suffix, fmt in ((".jsonl", "jsonl"), (".ndjson", "jsonl"), (".json", "json"), (".yaml", "yaml"),
+                        (".yml", "yaml"), (".parquet", "parquet")):
+        if lower.endswith(suffix):
+            return fmt  # type: ignore[return-value]
+    return None
+
+
+def _open(path: Path) -> IO[bytes]:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def read_path(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:
+    """The records of one file (or '-' for stdin), streamed."""
+    if str(path) == "-":
+        yield from read_stdin()
+        return
+    path = Path(path)
+    source = str(path)
+    if not path.exists():
+        raise InputError([Problem("file_missing", file=source)])
+    if path.is_dir():
+        raise InputError([Problem("file_unreadable", {"detail": "is a directory"}, file=source)])
+    fmt = fmt or detect_format(path.name) or _sniff_file(path)
+    try:
+        if fmt == "parquet":
+            yield from _parquet(path)
+            return
+        with _open(path) as stream:
+            if fmt == "jsonl":
+                yield from _jsonl(stream, source)
+            elif fmt == "json":
+                yield from _json_stream(stream, source)
+            else:
+                yield from _yaml(stream, source)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError([Problem("file_unreadable", {"detail": str(exc)}, file=source)]) from None
+
+
+def _sniff_file(path: Path) -> Format:
+    with _open(path) as stream:
+        head = stream.read(4096)
+    return _sniff(head)
+
+
+def _sniff(head: bytes) -> Format:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text.startswith(b"["):
+        return "json"
+    if text.startswith(b"{"):
+        first, _, rest = text.partition(b"\n")
+        try:
+            orjson.loads(first)
+            return "jsonl"
+        except orjson.JSONDecodeError:
+            return "json"
+    return "yaml"
+
+
+def read_stdin(stream: IO[bytes] | None = None) -> Iterator[Record]:
+    """stdin may hold YAML, a JSON document or array, or JSONL: told apart by its first bytes."""
+    stream = stream or sys.stdin.buffer
+    data = stream.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        raise InputError([Problem("file_too_large", {"size": len(data), "limit": MAX_STDIN_BYTES}, file="<stdin>")])
+    fmt = _sniff(data)
+    buffer = io.BytesIO(data)
+    if fmt == "jsonl":
+        yield from _jsonl(buffer, "<stdin>")
+    elif fmt == "json":
+        yield from _json_stream(buffer, "<stdin>")
+    else:
+        yield from _yaml(buffer, "<stdin>")
+
+
+def _jsonl(stream: IO[bytes], source: str) -> Iterator[Record]:
+    seen_any = False
+    for number, line in enumerate(stream, start=1):
+        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        stripped = line.strip()
+        if not stripped:
+            continue
+        seen_any = True
+        if len(stripped) > MAX_LINE_BYTES:
+            yield Record(source, number, problem=Problem("file_too_large", {"size": len(stripped), "limit": MAX_LINE_BYTES}, file=source, line=number))
+            continue
+        try:
+            stripped.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield Record(source, number, problem=Problem("not_utf8", {"position": exc.start}, file=source, line=number))
+            continue
+        yield Record(source, number, raw=stripped)
+    if not seen_any:
+        raise InputError([Problem("empty_input", file=source)])
+
+
+def _json_stream(stream: IO[bytes], source: str) -> Iterator[Record]:
+    """A JSON document (one visit) or an array of visits; arrays are streamed with ijson."""
+    head = stream.read(64 * 1024)
+    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not body:
+        raise InputError([Problem("empty_input", file=source)])
+    if not body.startswith(b"["):
+        rest = stream.read()
+        raw = (head + rest).lstrip(b"\xef\xbb\xbf")
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise InputError([Problem("bad_json", {"detail": str(exc)}, file=source, line=getattr(exc, "lineno", None))]) from None
+        if isinstance(data, list):
+            for index, item in enumerate(data, start=1):
+                yield Record(source, index, data=item, unit="record")
+        else:
+            yield Record(source, 1, data=data)
+        return
+    import ijson  # streamed parsing of large arrays
+
+    chained = io.BufferedReader(_Prefixed(body, stream))  # type: ignore[arg-type]
+    index = 0
+    try:
+        for index, item in enumerate(ijson.items(chained, "item", use_float=True), start=1):
+            yield Record(source, index, data=item, unit="record")
+    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
+        yield Record(
+            source,
+            index + 1,
+            problem=Problem("bad_json", {"detail": str(exc).splitlines()[0][:200]}, file=source, record=index + 1),
+            unit="record",
+        )
+
+
+class _Prefixed(io.RawIOBase):
+    def __init__(self, prefix: bytes, rest: IO[bytes]):
+        self._prefix = prefix
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        chunk = self._rest.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+
+def _yaml(stream: IO[bytes], source: str) -> Iterator[Record]:
+    count = 0
+    for offset, piece in split_documents(stream):
+        try:
+            for doc in iter_documents(piece, source, line_offset=offset):
+                count += 1
+                yield Record(source, doc.first_line, data=doc.data, doc=doc)
+        except InputError as exc:
+            count += 1
+            problem = exc.problems[0]
+            yield Record(source, problem.line or offset + 1, problem=problem)
+    if count == 0:
+        raise InputError([Problem("empty_input", file=source)])
+
+
+def _parquet(path: Path) -> Iterator[Record]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:  # pragma: no cover - pyarrow is an optional extra
+        raise InputError([Problem("file_unreadable", {"detail": "reading Parquet needs pyarrow (pip install 'compliance[batch]')"}, file=str(path))]) from None
+    try:
+        parquet = pq.ParquetFile(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+        raise InputError([Problem("file_unreadable", {"detail": str(exc)}, file=str(path))]) from None
+    index = 0
+    for batch in parquet.iter_batches(batch_size=1024):
+        for row in batch.to_pylist():
+            index += 1
+            yield Record(str(path), index, data=_drop_nulls(row), unit="record")
+
+
+def _drop_nulls(value: Any) -> Any:
+    """Parquet stores absent struct fields as nulls; null and absent mean the same here."""
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_nulls(v) for v in value]
+    return value
