@@ -1,0 +1,77 @@
+"""What every subcommand shares: language, loading the engine, reporting errors without tracebacks."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ..engine import Engine
+from ..errors import ComplianceError, Lang, Problem
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_BAD_INPUT = 2
+
+
+def default_lang() -> Lang:
+    value = os.environ.get("COMPLIANCE_LANG", "").lower()
+    return "vi" if value.startswith("vi") else "en"
+
+
+lang_option = click.option(
+    "--lang",
+    type=click.Choice(["vi", "en"]),
+    default=default_lang,
+    show_default="en, or $COMPLIANCE_LANG",
+    help="Language of messages and reports.",
+)
+
+rules_option = click.option(
+    "--rules",
+    "rules_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    envvar="COMPLIANCE_RULES",
+    help="Ruleset directory (default: the base ruleset shipped with the package).",
+)
+
+
+def say_problems(problems: Iterable[Problem], lang: Lang) -> None:
+    for problem in problems:
+        click.echo(problem.render(lang), err=True)
+
+
+def fail(error: ComplianceError, lang: Lang) -> None:
+    """Report a user-facing error on stderr and exit 2; never a traceback."""
+    title = {"vi": "Lỗi", "en": "Error"}[lang]
+    click.echo(f"{title}:", err=True)
+    say_problems(error.problems, lang)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def handle_errors(func: F) -> F:
+    """Turn ComplianceError into a bilingual message and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ComplianceError as exc:
+            fail(exc, kwargs.get("lang") or default_lang())
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(EXIT_OK)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def load_engine(rules_dir: Path | None) -> Engine:
+    return Engine.load(rules_dir)

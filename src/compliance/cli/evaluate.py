@@ -1,0 +1,141 @@
+"""`compliance evaluate` and `compliance checks`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from .. import render
+from ..common import Severity
+from ..errors import ComplianceError, InputError, Lang, Problem
+from ..io import read_path
+from ..result import Result
+from .common import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, handle_errors, lang_option, load_engine, rules_option, say_problems
+
+
+def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True)
+@rules_option
+@click.option("--as-of", callback=_parse_date, metavar="YYYY-MM-DD", help="Pick rules in force on this date instead of each visit's own.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "jsonl", "markdown"]),
+    default="table",
+    show_default=True,
+    help="Output format. json is an array of results in the exchange contract's shape.",
+)
+@lang_option
+@click.option(
+    "--fail-on",
+    type=click.Choice([s.value for s in Severity]),
+    default=None,
+    help="Exit 1 when any finding is at or above this severity.",
+)
+@handle_errors
+def evaluate(
+    paths: tuple[str, ...], rules_dir: Path | None, as_of: date | None, fmt: str, lang: Lang, fail_on: str | None
+) -> None:
+    """Evaluate visit documents (YAML, JSON or JSONL files; '-' reads stdin).
+
+    Exit codes: 0 evaluated; 1 a finding at or above --fail-on; 2 bad input or rules.
+    """
+    engine = load_engine(rules_dir)
+    results: list[Result] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            for record in read_path(path):
+                try:
+                    visit = record.parse()
+                except InputError as exc:
+                    problems.extend(exc.problems)
+                    continue
+                results.append(engine.evaluate(visit, as_of=as_of))
+        except InputError as exc:
+            problems.extend(exc.problems)
+    _emit(results, fmt, lang)
+    if problems:
+        say_problems(problems, lang)
+        sys.exit(EXIT_BAD_INPUT)
+    if fail_on is not None:
+        threshold = Severity(fail_on).rank
+        if any(Severity(f.severity).rank >= threshold for r in results for f in r.findings):
+            sys.exit(EXIT_FINDINGS)
+    sys.exit(EXIT_OK)
+
+
+def _emit(results: list[Result], fmt: str, lang: Lang) -> None:
+    out = sys.stdout.buffer
+    if fmt == "json":
+        out.write(orjson.dumps(list(results), option=orjson.OPT_INDENT_2) + b"\n")
+    elif fmt == "jsonl":
+        for result in results:
+            out.write(orjson.dumps(result) + b"\n")
+    elif fmt == "markdown":
+        out.write(render.markdown(results, lang).encode("utf-8") + b"\n")
+    elif results:
+        render.table(results, lang, Console(soft_wrap=False))
+    out.flush()
+
+
+@click.command()
+@rules_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@lang_option
+@handle_errors
+def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
+    """List installed checks, their rule ids and where each came from."""
+    engine = load_engine(rules_dir)
+    rows = []
+    for info in engine.checks:
+        check = info.check
+        for rule_id, rule in check.rules.items():
+            versions = engine.ruleset.rules.get(check.id, {}).get(rule_id, ())
+            rows.append(
+                {
+                    "check": check.id,
+                    "rule": rule_id,
+                    "subject": rule.subject,
+                    "summary": rule.summary,
+                    "versions": [
+                        {
+                            "effective_from": v.effective_from.isoformat(),
+                            "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+                            "severity": v.severity.value,
+                        }
+                        for v in versions
+                    ],
+                    "plugin": info.plugin,
+                    "source": info.source,
+                }
+            )
+    if fmt == "json":
+        sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+        return
+    title = {"vi": "Các kiểm tra đã cài đặt", "en": "Installed checks"}[lang]
+    table = Table(title=f"{title} — {engine.ruleset.name} {engine.ruleset.version}")
+    for column in ("check", "rule", "subject", "versions", "source"):
+        table.add_column(column)
+    for row in rows:
+        versions = ", ".join(f"{v['effective_from']}→{v['effective_to'] or '…'}" for v in row["versions"])
+        table.add_row(row["check"], row["rule"], row["subject"], versions, row["source"])
+    Console().print(table)
+
+
+__all__ = ["checks", "evaluate", "ComplianceError"]
