@@ -136,6 +136,8 @@ class Engine:
             grade=_grade(snapshot.grading, findings),
             findings=tuple(findings),
             sanctions=_visit_sanctions(decided),
+            unit_name=visit.unit.name,
+            province=visit.unit.province,
         )
 
     def _thresholds_of(self, snapshot: Any, check_id: str, in_force: Mapping[str, RuleVersion[Any]]) -> dict[str, Any]:

@@ -89,6 +89,8 @@ class Result:
     grade: Grade
     findings: tuple[Finding, ...]
     sanctions: tuple[Sanction, ...]
+    unit_name: str | None = None
+    province: str | None = None
 
     def to_json(self) -> bytes:
         return orjson.dumps(self)

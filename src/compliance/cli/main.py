@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .batch import batch
 from .evaluate import checks, evaluate
 
 
@@ -20,3 +21,4 @@ def main() -> None:
 
 main.add_command(evaluate)
 main.add_command(checks)
+main.add_command(batch)

@@ -1,0 +1,295 @@
+"""Run a batch: partition the inputs, evaluate the partitions in parallel, merge the outputs.
+
+The work directory (`DIR/.work`) holds the state a resumed run needs: the partitions and a
+record of the inputs (pass 1, redone whole if it was interrupted) and one set of outputs per
+evaluated partition (pass 2, skipped on resume when complete). The final files are merged from
+those parts and written atomically; `manifest.json` is written last, so its presence means the
+run finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO, Any
+
+from .. import __version__
+from ..engine import Engine
+from ..errors import ComplianceError, InputError, Problem
+from .evaluate import PartitionTask, findings_schema, run_partition
+from .files import atomic_open, clean_temporaries, read_json, sha256_file, write_json
+from .partition import InputFile, partition
+from .summary import combine
+
+WORK = ".work"
+STATE_VERSION = 1
+TARGET_PARTITION_BYTES = 24 * 1024 * 1024
+MAX_PARTITIONS = 512
+
+
+class BatchError(ComplianceError):
+    """The run cannot proceed (exit code 2)."""
+
+
+@dataclass
+class Options:
+    workers: int = 0
+    resume: bool = False
+    overwrite: bool = False
+    parquet: bool = False
+    engine: str = "local"
+    scheduler: str | None = None
+    rules_dir: str | None = None
+    partitions: int | None = None
+
+
+@dataclass
+class Progress:
+    """Callbacks the command line uses to draw progress; silent by default."""
+
+    phase: Callable[[str, int | None], None] = lambda name, total: None
+    advance: Callable[[int, int], None] = lambda done, errors: None
+
+
+@dataclass
+class Outcome:
+    records: int
+    results: int
+    errors: int
+    partitions: int
+    seconds: float
+    resumed_partitions: int = 0
+    out: Path = field(default_factory=Path)
+
+    @property
+    def complete(self) -> bool:
+        return self.records == self.results + self.errors
+
+
+def _problem(code: str, **params: Any) -> BatchError:
+    return BatchError([Problem(code, params)])
+
+
+def plan_partitions(inputs: Sequence[InputFile]) -> int:
+    estimate = sum(i.size * (5 if i.path.endswith(".gz") else 1) for i in inputs)
+    return max(8, min(MAX_PARTITIONS, -(-estimate // TARGET_PARTITION_BYTES)))
+
+
+def describe_inputs(paths: Sequence[str]) -> list[InputFile]:
+    out = []
+    for index, name in enumerate(paths):
+        path = Path(name)
+        if not path.is_file():
+            raise BatchError([Problem("file_missing", file=name)])
+        stat = path.stat()
+        out.append(InputFile(index, name, stat.st_size, stat.st_mtime_ns, sha256_file(path)))
+    return out
+
+
+def _inputs_unchanged(inputs: Sequence[InputFile]) -> list[str]:
+    changed = []
+    for info in inputs:
+        path = Path(info.path)
+        try:
+            stat = path.stat()
+        except OSError:
+            changed.append(info.path)
+            continue
+        if stat.st_size != info.size or stat.st_mtime_ns != info.mtime_ns:
+            changed.append(info.path)
+    return changed
+
+
+def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | None = None) -> Outcome:
+    progress = progress or Progress()
+    started = time.time()
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    if not paths:
+        raise _problem("empty_input")
+    engine = Engine.load(options.rules_dir)  # refuse broken rules before any work
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / WORK
+    state_path = work / "partition.json"
+    manifest_path = out / "manifest.json"
+    if manifest_path.exists() and not options.overwrite:
+        if options.resume:
+            manifest = read_json(manifest_path)
+            counts = manifest["counts"]
+            return Outcome(counts["records"], counts["results"], counts["errors"], manifest["partitions"], 0.0, out=out)
+        raise BatchError([Problem("invalid_value", {"detail_en": f"{out} already holds a finished batch; use --overwrite to replace it",
+                                                     "detail_vi": f"{out} đã có kết quả một lần chạy; dùng --overwrite để ghi đè"})])
+    if work.exists() and not options.resume and not options.overwrite:
+        raise BatchError([Problem("invalid_value", {"detail_en": f"{out} holds an unfinished batch; use --resume to finish it or --overwrite to start again",
+                                                     "detail_vi": f"{out} có một lần chạy dở; dùng --resume để chạy tiếp hoặc --overwrite để chạy lại"})])
+    if options.overwrite:
+        for name in ("results.jsonl", "errors.jsonl", "summary.json", "manifest.json", "findings.parquet"):
+            with contextlib.suppress(FileNotFoundError):
+                (out / name).unlink()
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(exist_ok=True)
+    clean_temporaries(out)
+    clean_temporaries(work)
+    clean_temporaries(work / "parts")
+
+    state = read_json(state_path) if state_path.is_file() else None
+    if state is not None:
+        if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.ruleset.digest:
+            raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
+                                                         "detail_vi": "lần chạy dở dùng bộ quy tắc hoặc phiên bản khác; dùng --overwrite"})])
+        inputs = [InputFile(**i) for i in state["inputs"]]
+        if [i.path for i in inputs] != list(paths):
+            raise BatchError([Problem("invalid_value", {"detail_en": "--resume must name the same inputs as the interrupted run",
+                                                         "detail_vi": "--resume phải dùng đúng các tệp đầu vào của lần chạy dở"})])
+        changed = _inputs_unchanged(inputs) or [i.path for i in inputs if sha256_file(Path(i.path)) != i.sha256]
+        if changed:
+            raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite"}, file=changed[0])])
+        partitions = state["partitions"]
+        records, pass1_errors = state["records"], state["errors"]
+    else:
+        inputs = describe_inputs(paths)
+        partitions = options.partitions or plan_partitions(inputs)
+        shutil.rmtree(work / "partitions", ignore_errors=True)
+        progress.phase("read", None)
+        split = partition(inputs, work / "partitions", partitions, progress.advance)
+        changed = _inputs_unchanged(inputs)
+        if changed:
+            raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
+        records, pass1_errors = split.records, split.errors
+        write_json(
+            state_path,
+            {
+                "version": STATE_VERSION,
+                "ruleset_digest": engine.ruleset.digest,
+                "partitions": partitions,
+                "records": records,
+                "errors": pass1_errors,
+                "inputs": [asdict(i) for i in inputs],
+            },
+        )
+
+    parts = work / "parts"
+    parts.mkdir(exist_ok=True)
+    tasks = [
+        PartitionTask(
+            index=i,
+            source=str(work / "partitions" / f"part-{i:04d}.bin"),
+            out_dir=str(parts),
+            rules_dir=str(options.rules_dir) if options.rules_dir else None,
+            sources=tuple(i.path for i in inputs),
+            parquet=options.parquet,
+        )
+        for i in range(partitions)
+    ]
+    pending = [t for t in tasks if not t.done()]
+    resumed = len(tasks) - len(pending)
+    progress.phase("evaluate", records)
+    done_records = sum(read_json(t.stats_path)["counts"]["records"] for t in tasks if t.done()) + pass1_errors
+    errors_so_far = pass1_errors + sum(read_json(t.stats_path)["counts"]["errors"] for t in tasks if t.done())
+    progress.advance(done_records, errors_so_far)
+    for stats in _execute(pending, options):
+        done_records += stats["counts"]["records"]
+        errors_so_far += stats["counts"]["errors"]
+        progress.advance(done_records, errors_so_far)
+
+    progress.phase("merge", None)
+    all_stats = [read_json(t.stats_path) for t in tasks]
+    results = sum(s["counts"]["results"] for s in all_stats)
+    errors = pass1_errors + sum(s["counts"]["errors"] for s in all_stats)
+    _merge_lines([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
+    _merge_lines([work / "partitions" / "errors.jsonl"] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks], out / "errors.jsonl")
+    if options.parquet:
+        _concat_parquet([parts / f"findings-{t.index:04d}.parquet" for t in tasks], out / "findings.parquet")
+    ruleset = {"name": engine.ruleset.name, "version": engine.ruleset.version, "digest": engine.ruleset.digest}
+    summary = combine((s["summary"] for s in all_stats), errors=errors, ruleset=ruleset)
+    write_json(out / "summary.json", summary)
+    changed = _inputs_unchanged(inputs)
+    if changed:
+        raise BatchError([Problem("file_unreadable", {"detail": "changed during the run; results may not match it"}, file=changed[0])])
+    outcome = Outcome(records, results, errors, partitions, time.time() - started, resumed, out)
+    write_json(
+        out / "manifest.json",
+        {
+            "tool": {"name": "compliance", "version": __version__},
+            "ruleset": ruleset,
+            "inputs": [{"path": i.path, "size": i.size, "sha256": i.sha256, "records": i.records} for i in inputs],
+            "counts": {"records": records, "results": results, "errors": errors},
+            "complete": outcome.complete,
+            "partitions": partitions,
+            "engine": options.engine,
+            "workers": options.workers or os.cpu_count() or 1,
+            "started_at": started_at,
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "outputs": sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")) + ["manifest.json"],
+        },
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return outcome
+
+
+def _execute(tasks: Sequence[PartitionTask], options: Options) -> Iterator[dict[str, Any]]:
+    if not tasks:
+        return
+    ordered = sorted(tasks, key=lambda t: -Path(t.source).stat().st_size)
+    if options.engine == "dask":
+        from .dask_engine import run_on_dask
+
+        yield from run_on_dask(ordered, options.scheduler, options.workers or None)
+        return
+    workers = options.workers or os.cpu_count() or 1
+    if workers == 1 or len(ordered) == 1:
+        for task in ordered:
+            yield run_partition(task)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(run_partition, task) for task in ordered]
+        try:
+            for future in as_completed(futures):
+                yield future.result()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def _key_lines(path: Path) -> Iterator[tuple[bytes, bytes]]:
+    if not path.is_file():
+        return
+    with path.open("rb") as handle:
+        for line in handle:
+            key, _, body = line.partition(b"\t")
+            yield key, body
+
+
+def _merge_lines(paths: Iterable[Path], target: Path) -> None:
+    """K-way merge of key-sorted part files into one file of their bodies, in key order."""
+    streams = [_key_lines(p) for p in paths]
+    with atomic_open(target) as out:
+        for _, body in heapq.merge(*streams, key=lambda item: item[0]):
+            out.write(body)
+
+
+def _concat_parquet(paths: Sequence[Path], target: Path) -> None:
+    import pyarrow.parquet as pq
+
+    with atomic_open(target) as handle:
+        writer = pq.ParquetWriter(handle, findings_schema())
+        try:
+            for path in paths:
+                if path.is_file():
+                    parquet = pq.ParquetFile(path)
+                    for group in range(parquet.num_row_groups):
+                        writer.write_table(parquet.read_row_group(group))
+        finally:
+            writer.close()
+
+
+__all__ = ["BatchError", "Options", "Outcome", "Progress", "run", "InputError", "IO"]
