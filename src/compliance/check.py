@@ -23,9 +23,10 @@ from .visit import Visit
 SubjectType = Literal["official", "unit"]
 
 OFFICIAL_EVIDENCE = ("official_id", "official_name", "position", "category")
-"""Evidence the engine adds to every finding about an official."""
+"""Placeholders every message about an official may use (name, position and category are
+also added to the finding's evidence when the visit gives them)."""
 UNIT_EVIDENCE = ("unit_id", "unit_name", "unit_level")
-"""Evidence the engine adds to every finding (about an official or a unit)."""
+"""Placeholders every message may use; the result carries them at the top level."""
 
 
 class Thresholds(BaseModel):

@@ -81,8 +81,7 @@ class Values(dict[str, Any]):
     """Placeholder values, shown as plain text; a missing or null value shows as a dash."""
 
     def __getitem__(self, key: str) -> str:
-        value = self.get(key)
-        return "—" if value is None else _plain(value)
+        return shown_value(self.get(key))
 
     def __missing__(self, key: str) -> str:
         return "—"
@@ -95,6 +94,11 @@ def fill(template: str, values: dict[str, Any]) -> str:
     here: no attribute or index access is possible.
     """
     return template.format_map(values if isinstance(values, Values) else Values(values))
+
+
+def shown_value(value: Any) -> str:
+    """A value as a message shows it: a dash for null, percentages for shares."""
+    return "—" if value is None else _plain(value)
 
 
 def _plain(value: Any) -> str:

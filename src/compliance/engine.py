@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 from collections import defaultdict
+from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 
 from .calendar import DayCache, parse_offset, working_time
 from .check import Check, Context, Observation
-from .common import Severity, Values
+from .common import Severity, shown_value
 from .errors import InputError, PluginError, Problem
 from .plugins import CheckInfo, installed_checks
 from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
@@ -61,8 +62,9 @@ class Engine:
         self.checks: tuple[CheckInfo, ...] = tuple(sorted(infos, key=lambda i: i.check.id))
         self.policy = SanctionPolicy(ruleset.sanctions, {i.check.id: list(i.check.rules) for i in self.checks})
         self._tz = parse_offset(ruleset.calendar.utc_offset)
-        self._thresholds: dict[tuple[int, str], dict[str, Any]] = {}
         self._days: DayCache = {}
+        self._refs: dict[date, RulesetRef] = {}
+        self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
         self._version_meta: dict[int, tuple[list[dict[str, Any]], dict[str, str | None]]] = {}
         for by_rule in ruleset.rules.values():
             for versions in by_rule.values():
@@ -103,53 +105,91 @@ class Engine:
         rules_date = as_of or visit_date
         snapshot = self.ruleset.in_force(rules_date)
         working = working_time(self.ruleset.in_force(visit_date).calendar, moment, self._days)
-        officials = {o.id: o for o in visit.personnel}
-        unit_values = {"unit_id": visit.unit.id, "unit_name": visit.unit.name, "unit_level": visit.unit.level.value}
-        repeats = _HistoryIndex(history, visit.unit.id, visit_date, self.policy)
+        unit = visit.unit
+        unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level.value}
+        repeats = _HistoryIndex(history, unit.id, visit_date, self.policy) if history else _NO_HISTORY
+        period = self.policy.period(rules_date)
+        officials: dict[str, Official] | None = None
 
-        decided: list[tuple[Finding, tuple[Recommendation, ...]]] = []
+        decided: list[tuple[tuple[Any, ...], Finding, tuple[Recommendation, ...]]] = []
+        for plan in self._plans(snapshot):
+            ctx = Context(rules_date, moment, working, plan.thresholds)
+            for obs in self._observe(plan, visit, ctx):
+                rule = plan.rules.get(obs.rule)
+                if rule is None:
+                    continue
+                if rule.subject == "official":
+                    if officials is None:
+                        officials = {o.id: o for o in visit.personnel}
+                    official = officials.get(obs.subject_id)
+                    if official is None:
+                        raise self._bad(plan, f"'{obs.rule}' names official '{obs.subject_id}' who is not in the visit")
+                    finding, recs = self._official_finding(rule, obs, official, unit_values, rules_date, period, repeats)
+                else:
+                    if obs.subject_id != unit.id:
+                        raise self._bad(plan, f"'{obs.rule}' names unit '{obs.subject_id}' but the visit is to '{unit.id}'")
+                    finding, recs = self._unit_finding(rule, obs, unit_values, rules_date, period, repeats)
+                decided.append((rule.order + (obs.subject_id,), finding, recs))
+        decided.sort(key=lambda d: d[0])
+        findings = tuple(d[1] for d in decided)
+        return Result(
+            visit_id=visit.visit_id,
+            unit_id=unit.id,
+            unit_level=unit_values["unit_level"],
+            inspected_at=visit.inspected_at.isoformat(),
+            visit_date=visit_date.isoformat(),
+            ruleset=self._ruleset_ref(rules_date),
+            grade=_grade(snapshot.grading, findings),
+            findings=findings,
+            sanctions=_visit_sanctions(decided),
+            unit_name=unit.name,
+            province=unit.province,
+        )
+
+    def _ruleset_ref(self, day: date) -> RulesetRef:
+        ref = self._refs.get(day)
+        if ref is None:
+            ref = self._refs[day] = RulesetRef(self.ruleset.name, self.ruleset.version, day.isoformat(), self.ruleset.digest)
+        return ref
+
+    def _plans(self, snapshot: Any) -> list[_CheckPlan]:
+        """What each check needs on the snapshot's dates, worked out once per period."""
+        plans = self._plans_by_snapshot.get(id(snapshot))
+        if plans is not None:
+            return plans
+        plans = []
         for info in self.checks:
             check = info.check
             in_force = snapshot.rules.get(check.id, {})
             if not in_force:
                 continue
-            ctx = Context(
-                rules_date=rules_date,
-                local_moment=moment,
-                working=working,
-                thresholds_by_rule=self._thresholds_of(snapshot, check.id, in_force),
-            )
-            for obs in self._observe(info, visit, ctx, officials):
-                version = in_force.get(obs.rule) if isinstance(obs, Observation) else None
-                if version is None:
-                    continue
-                decided.append(self._finding(info, obs, version, officials, unit_values, rules_date, repeats))
-        decided.sort(key=lambda d: (d[0].check, d[0].rule, _SUBJECT_ORDER[d[0].subject.type], d[0].subject.id))
-        findings = [f for f, _ in decided]
-        return Result(
-            visit_id=visit.visit_id,
-            unit_id=visit.unit.id,
-            unit_level=visit.unit.level.value,
-            inspected_at=visit.inspected_at.isoformat(),
-            visit_date=visit_date.isoformat(),
-            ruleset=RulesetRef(self.ruleset.name, self.ruleset.version, rules_date.isoformat(), self.ruleset.digest),
-            grade=_grade(snapshot.grading, findings),
-            findings=tuple(findings),
-            sanctions=_visit_sanctions(decided),
-            unit_name=visit.unit.name,
-            province=visit.unit.province,
+            rules = {}
+            for rule_id, version in in_force.items():
+                declared = check.rules[rule_id]
+                legal_basis, rule_version = self._version_meta[id(version)]
+                rules[rule_id] = _RulePlan(
+                    check=check.id,
+                    rule=rule_id,
+                    key=f"{check.id}.{rule_id}",
+                    subject=declared.subject,
+                    version=version,
+                    legal_basis=legal_basis,
+                    rule_version=rule_version,
+                    order=(check.id, rule_id, _SUBJECT_ORDER[declared.subject]),
+                    placeholders=frozenset(set().union(*version.message.names())),
+                )
+            plans.append(_CheckPlan(info, {r: v.thresholds for r, v in in_force.items()}, rules))
+        self._plans_by_snapshot[id(snapshot)] = plans
+        return plans
+
+    @staticmethod
+    def _bad(plan: _CheckPlan, detail: str) -> PluginError:
+        return PluginError(
+            [Problem("plugin_bad_finding", {"plugin": plan.info.plugin, "check": plan.info.check.id, "detail": detail})]
         )
 
-    def _thresholds_of(self, snapshot: Any, check_id: str, in_force: Mapping[str, RuleVersion[Any]]) -> dict[str, Any]:
-        key = (id(snapshot), check_id)
-        cached = self._thresholds.get(key)
-        if cached is None:
-            cached = self._thresholds[key] = {rule: v.thresholds for rule, v in in_force.items()}
-        return cached
-
-    def _observe(
-        self, info: CheckInfo, visit: Visit, ctx: Context, officials: Mapping[str, Official]
-    ) -> list[Observation]:
+    def _observe(self, plan: _CheckPlan, visit: Visit, ctx: Context) -> list[Observation]:
+        info = plan.info
         check = info.check
         try:
             observed = list(check.evaluate(visit, ctx) or ())
@@ -158,75 +198,114 @@ class Engine:
                 [Problem("plugin_failed", {"plugin": info.plugin, "check": check.id, "detail": f"{type(exc).__name__}: {exc}"})]
             ) from exc
         for obs in observed:
-            detail = None
-            if not isinstance(obs, Observation):
-                detail = f"{obs!r} is not an Observation"
-            elif obs.rule not in check.rules:
-                detail = f"unknown rule '{obs.rule}'"
-            elif not isinstance(obs.subject_id, str) or not obs.subject_id:
-                detail = f"subject id {obs.subject_id!r} of '{obs.rule}' is not a non-empty string"
-            elif not isinstance(obs.evidence, Mapping):
-                detail = f"evidence of '{obs.rule}' is not a mapping"
-            elif obs.severity is not None and not isinstance(obs.severity, Severity):
-                detail = f"severity {obs.severity!r} of '{obs.rule}' is not a Severity"
-            elif check.rules[obs.rule].subject == "official" and obs.subject_id not in officials:
-                detail = f"'{obs.rule}' names official '{obs.subject_id}' who is not in the visit"
-            elif check.rules[obs.rule].subject == "unit" and obs.subject_id != visit.unit.id:
-                detail = f"'{obs.rule}' names unit '{obs.subject_id}' but the visit is to '{visit.unit.id}'"
-            else:
-                bad = [k for k, v in obs.evidence.items() if type(k) is not str or type(v) not in _PLAIN]
-                if bad:
-                    detail = f"evidence '{bad[0]}' of '{obs.rule}' is not a plain value (text, number, true/false, null)"
-            if detail:
-                raise PluginError([Problem("plugin_bad_finding", {"plugin": info.plugin, "check": check.id, "detail": detail})])
+            if type(obs) is not Observation and not isinstance(obs, Observation):
+                raise self._bad(plan, f"{obs!r} is not an Observation")
+            if obs.rule not in check.rules:
+                raise self._bad(plan, f"unknown rule '{obs.rule}'")
+            if type(obs.subject_id) is not str or not obs.subject_id:
+                raise self._bad(plan, f"subject id {obs.subject_id!r} of '{obs.rule}' is not a non-empty string")
+            evidence = obs.evidence
+            if evidence:
+                if not isinstance(evidence, Mapping):
+                    raise self._bad(plan, f"evidence of '{obs.rule}' is not a mapping")
+                for key, value in evidence.items():
+                    if type(key) is not str or type(value) not in _PLAIN:
+                        raise self._bad(
+                            plan, f"evidence '{key}' of '{obs.rule}' is not a plain value (text, number, true/false, null)"
+                        )
+            if obs.severity is not None and not isinstance(obs.severity, Severity):
+                raise self._bad(plan, f"severity {obs.severity!r} of '{obs.rule}' is not a Severity")
         return observed
 
-    def _finding(
+    def _official_finding(
         self,
-        info: CheckInfo,
+        rule: _RulePlan,
         obs: Observation,
-        version: RuleVersion[Any],
-        officials: Mapping[str, Official],
+        official: Official,
         unit_values: dict[str, Any],
         rules_date: date,
+        period: int,
         repeats: _HistoryIndex,
     ) -> tuple[Finding, tuple[Recommendation, ...]]:
-        check = info.check
-        subject_type = check.rules[obs.rule].subject
-        severity = obs.severity or version.severity
-        evidence = dict(obs.evidence)
-        values = Values(unit_values)
-        category: str | None = None
-        leader = False
-        if subject_type == "official":
-            official = officials[obs.subject_id]
-            category = official.category.value if official.category else None
-            leader = self.policy.is_leader(official.position, official.leader)
-            for key, value in (("official_name", official.name), ("position", official.position), ("category", category)):
-                if value is not None:
-                    evidence.setdefault(key, value)
-            values["official_id"] = official.id
-        values.update(evidence)
-        rule_key = f"{check.id}.{obs.rule}"
-        earlier = repeats.earlier(subject_type, obs.subject_id, rule_key, check.id)
-        recommendations = self.policy.decide(
-            rule_key, severity, subject_type, category, leader, rules_date, len(earlier)
-        )
-        legal_basis, rule_version = self._version_meta[id(version)]
-        subject_ids = {"official": obs.subject_id, "unit": unit_values["unit_id"], "unit_head": unit_values["unit_id"]}
-        finding = Finding(
-            check=check.id,
-            rule=obs.rule,
+        severity = obs.severity or rule.version.severity
+        evidence = dict(obs.evidence) if obs.evidence else {}
+        category = official.category.value if official.category is not None else None
+        if official.name is not None:
+            evidence.setdefault("official_name", official.name)
+        if official.position is not None:
+            evidence.setdefault("position", official.position)
+        if category is not None:
+            evidence.setdefault("category", category)
+        values = {**unit_values, "official_id": official.id, **evidence}
+        leader = self.policy.is_leader(official.position, official.leader)
+        earlier = repeats.earlier("official", obs.subject_id, rule.key, rule.check)
+        recs = self.policy.decide_in(period, rule.key, severity, "official", category, leader, rules_date, len(earlier))
+        targets = {"official": obs.subject_id, "unit": unit_values["unit_id"], "unit_head": unit_values["unit_id"]}
+        return self._make(rule, obs.subject_id, severity, evidence, values, recs, targets, earlier), recs
+
+    def _unit_finding(
+        self,
+        rule: _RulePlan,
+        obs: Observation,
+        unit_values: dict[str, Any],
+        rules_date: date,
+        period: int,
+        repeats: _HistoryIndex,
+    ) -> tuple[Finding, tuple[Recommendation, ...]]:
+        severity = obs.severity or rule.version.severity
+        evidence = dict(obs.evidence) if obs.evidence else {}
+        values = {**unit_values, **evidence} if evidence else unit_values
+        earlier = repeats.earlier("unit", obs.subject_id, rule.key, rule.check)
+        recs = self.policy.decide_in(period, rule.key, severity, "unit", None, False, rules_date, len(earlier))
+        unit_id = unit_values["unit_id"]
+        targets = {"official": unit_id, "unit": unit_id, "unit_head": unit_id}
+        return self._make(rule, obs.subject_id, severity, evidence, values, recs, targets, earlier), recs
+
+    @staticmethod
+    def _make(
+        rule: _RulePlan,
+        subject_id: str,
+        severity: Severity,
+        evidence: dict[str, Any],
+        values: dict[str, Any],
+        recs: tuple[Recommendation, ...],
+        targets: dict[str, str],
+        earlier: tuple[str, ...],
+    ) -> Finding:
+        message = rule.version.message
+        shown = {name: shown_value(values.get(name)) for name in rule.placeholders}
+        return Finding(
+            check=rule.check,
+            rule=rule.rule,
             severity=severity.value,
-            subject=Subject(subject_type, obs.subject_id),
+            subject=Subject(rule.subject, subject_id),
             evidence=evidence,
-            message=version.message.render(values),
-            legal_basis=legal_basis,
-            rule_version=rule_version,
-            sanctions=tuple(SanctionRef(r.code, r.target, subject_ids[r.target], r.policy) for r in recommendations),
+            message={"vi": message.vi.format_map(shown), "en": message.en.format_map(shown)},
+            legal_basis=rule.legal_basis,
+            rule_version=rule.rule_version,
+            sanctions=tuple(SanctionRef(r.code, r.target, targets[r.target], r.policy) for r in recs),
             repeat_of=earlier,
         )
-        return finding, recommendations
+
+
+@dataclass(frozen=True, slots=True)
+class _RulePlan:
+    check: str
+    rule: str
+    key: str
+    subject: str
+    version: RuleVersion[Any]
+    legal_basis: list[dict[str, Any]]
+    rule_version: dict[str, str | None]
+    order: tuple[str, str, int]
+    placeholders: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckPlan:
+    info: CheckInfo
+    thresholds: dict[str, Any]
+    rules: dict[str, _RulePlan]
 
 
 class _HistoryIndex:
@@ -249,57 +328,79 @@ class _HistoryIndex:
         return tuple(sorted(self._by_key.get((subject_type, subject_id, scope), ())))
 
 
+class _NoHistory:
+    @staticmethod
+    def earlier(subject_type: str, subject_id: str, rule_key: str, check_id: str) -> tuple[str, ...]:
+        return ()
+
+
+_NO_HISTORY: Any = _NoHistory()
+
+
+_RANK_OF = {s.value: s.rank for s in Severity}
+_GRADES: dict[tuple[int, int, str | None], Grade] = {}
+
+
 def _grade(grading: GradingVersion | None, findings: Sequence[Finding]) -> Grade:
     if grading is None:
         return Grade("ungraded", {"vi": "chưa xếp loại", "en": "not graded"}, 0, None)
+    points_of = {s.value: p for s, p in grading.points.items()}
     points = 0
-    worst: Severity | None = None
+    worst: str | None = None
     for f in findings:
-        severity = Severity(f.severity)
-        points += grading.points[severity]
-        if worst is None or severity.rank > worst.rank:
-            worst = severity
+        points += points_of[f.severity]
+        if worst is None or _RANK_OF[f.severity] > _RANK_OF[worst]:
+            worst = f.severity
+    key = (id(grading), points, worst)
+    grade = _GRADES.get(key)
+    if grade is not None:
+        return grade
     for band in grading.bands:
         if band.max_points is not None and points > band.max_points:
             continue
-        if band.max_severity is not None and worst is not None and worst.rank > band.max_severity.rank:
+        if band.max_severity is not None and worst is not None and _RANK_OF[worst] > band.max_severity.rank:
             continue
-        return Grade(band.grade, {"vi": band.label.vi, "en": band.label.en}, points, worst.value if worst else None)
+        grade = Grade(band.grade, {"vi": band.label.vi, "en": band.label.en}, points, worst)
+        if len(_GRADES) < 10_000:
+            _GRADES[key] = grade
+        return grade
     raise AssertionError("grading validation guarantees a catch-all band")
 
 
-def _visit_sanctions(decided: Sequence[tuple[Finding, tuple[Recommendation, ...]]]) -> tuple[Sanction, ...]:
+def _visit_sanctions(
+    decided: Sequence[tuple[Any, Finding, tuple[Recommendation, ...]]],
+) -> tuple[Sanction, ...]:
     """The visit's sanctions: one per (target, subject, code), naming every finding behind it.
 
     A fine stays one entry per offence, since each offence carries its own range.
     """
-    merged: dict[tuple[str, str, str, str], Sanction] = {}
-    for finding, recommendations in decided:
+    merged: dict[tuple[int, str, str, str], list[Any]] = {}
+    for _, finding, recommendations in decided:
         for rec, ref in zip(recommendations, finding.sanctions):
-            key = (rec.target, ref.subject_id, rec.code, finding.key if rec.fine else "")
-            prev = merged.get(key)
-            if prev is None:
-                merged[key] = Sanction(
-                    code=rec.code,
-                    target=rec.target,
-                    subject_id=ref.subject_id,
-                    policy=rec.policy,
-                    reason=rec.reason,  # type: ignore[arg-type]
-                    fine=rec.fine,  # type: ignore[arg-type]
-                    replaces=rec.replaces,
-                    escalated_by=finding.repeat_of,
-                    because=(finding.key,),
-                )
+            key = (_TARGET_ORDER[rec.target], ref.subject_id, rec.code, finding.key if rec.fine else "")
+            entry = merged.get(key)
+            if entry is None:
+                merged[key] = [rec, ref.subject_id, finding.repeat_of, [finding.key], rec.replaces]
             else:
-                merged[key] = Sanction(
-                    code=prev.code,
-                    target=prev.target,
-                    subject_id=prev.subject_id,
-                    policy=prev.policy,
-                    reason=prev.reason,
-                    fine=prev.fine,
-                    replaces=prev.replaces or rec.replaces,
-                    escalated_by=tuple(sorted(set(prev.escalated_by) | set(finding.repeat_of))),
-                    because=tuple(sorted(set(prev.because) | {finding.key})),
-                )
-    return tuple(merged[k] for k in sorted(merged, key=lambda k: (_TARGET_ORDER[k[0]], k[1], k[2], k[3])))
+                if finding.repeat_of:
+                    entry[2] = tuple(sorted(set(entry[2]) | set(finding.repeat_of)))
+                if finding.key not in entry[3]:
+                    entry[3].append(finding.key)
+                entry[4] = entry[4] or rec.replaces
+    out = []
+    for key in sorted(merged):
+        rec, subject_id, escalated_by, because, replaces = merged[key]
+        out.append(
+            Sanction(
+                code=rec.code,
+                target=rec.target,
+                subject_id=subject_id,
+                policy=rec.policy,
+                reason=rec.reason,
+                fine=rec.fine,
+                replaces=replaces,
+                escalated_by=escalated_by,
+                because=tuple(sorted(because)),
+            )
+        )
+    return tuple(out)

@@ -8,6 +8,7 @@ because a misspelt field silently dropped would hide an observation.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any
@@ -74,12 +75,20 @@ def _local_time(value: Any) -> Any:
     raise ValueError(f"bad_time:{value!r}")
 
 
+def _nfc(value: Any) -> Any:
+    """Vietnamese text arrives composed (NFC) or decomposed (NFD); keep one form so that
+    ids and titles compare equal whatever keyboard produced them."""
+    if type(value) is str and not value.isascii():
+        return unicodedata.normalize("NFC", value)
+    return value
+
+
 LocalTime = Annotated[time, BeforeValidator(_local_time)]
 """A wall-clock time "HH:MM" in the visit's local time."""
 
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
-Id = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=2000)]
+Id = Annotated[str, BeforeValidator(_nfc), Field(min_length=1, max_length=200)]
+Text = Annotated[str, BeforeValidator(_nfc), Field(max_length=2000)]
 
 
 class _Strict(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,6 +36,38 @@ class Recommendation:
     replaces: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ConditionCheck:
+    """One condition of a policy's `when`, checked against one finding."""
+
+    field: str
+    op: str
+    expected: Any
+    actual: Any
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyMatch:
+    """Whether one policy applies to a finding, and each of its conditions."""
+
+    policy: Policy
+    matched: bool
+    conditions: tuple[ConditionCheck, ...]
+
+
+def _check_clause(clause: Clause, fact: Mapping[str, Any]) -> ConditionCheck:
+    op, name, value = clause
+    actual = fact[name]
+    if op == "in":
+        ok = actual in value
+    elif op == ">=":
+        ok = actual >= value
+    else:
+        ok = actual <= value
+    return ConditionCheck(name, op, value, actual, ok)
+
+
 def _ordinal_bounds(v: Versioned) -> list[Clause]:
     clauses: list[Clause] = [(">=", "day", v.effective_from.toordinal())]
     if v.effective_to is not None:
@@ -53,11 +86,12 @@ class SanctionPolicy:
         self.spec = spec
         self.lookback_months = spec.lookback_months
         self.repeat_scope = spec.repeat_scope
-        self._leader_titles = tuple(t.casefold() for t in spec.leader_titles)
+        self._leader_titles = tuple(unicodedata.normalize("NFC", t).casefold() for t in spec.leader_titles)
         self._leaders: dict[str, bool] = {}
         self._ladder = list(spec.discipline_ladder)
         self._policies: list[Policy] = list(spec.policies)
         conditions = [self._condition(p, rules_by_check) for p in self._policies]
+        self._conditions = conditions
         self._network = RuleNetwork(conditions)
         self.repeat_cap = max((p.when.repeats.min for p in self._policies), default=0)
         self.repeat_cap = max(
@@ -112,11 +146,32 @@ class SanctionPolicy:
             return False
         known = self._leaders.get(position)
         if known is None:
-            folded = position.casefold().strip()
+            folded = unicodedata.normalize("NFC", position).casefold().strip()
             known = any(folded.startswith(title) for title in self._leader_titles)
             if len(self._leaders) < 100_000:
                 self._leaders[position] = known
         return known
+
+    def period(self, day: date) -> int:
+        """Which stretch between the policy's effective dates `day` falls in."""
+        return bisect.bisect_right(self._breakpoints, day)
+
+    def decide_in(
+        self,
+        period: int,
+        rule: str,
+        severity: Severity,
+        subject: str,
+        category: str | None,
+        leader: bool,
+        day: date,
+        repeats: int,
+    ) -> tuple[Recommendation, ...]:
+        """`decide` with the period of `day` already known (the engine computes it once per visit)."""
+        cached = self._cache.get((rule, severity, subject, category, leader, period, min(repeats, self.repeat_cap)))
+        if cached is not None:
+            return cached
+        return self.decide(rule, severity, subject, category, leader, day, repeats)
 
     def decide(
         self,
@@ -148,6 +203,35 @@ class SanctionPolicy:
         with self._lock:
             self._cache[key] = decided
         return decided
+
+    def explain(
+        self,
+        rule: str,
+        severity: Severity,
+        subject: str,
+        category: str | None,
+        leader: bool,
+        day: date,
+        repeats: int,
+    ) -> list[PolicyMatch]:
+        """Every policy, whether it applies to this finding, and why (condition by condition).
+
+        The same inputs as `decide`; which policies match is asked of the same rule network.
+        """
+        fact = {
+            "rule": rule,
+            "severity": severity.rank,
+            "subject": subject,
+            "category": category or _NO_CATEGORY,
+            "leader": int(leader),
+            "day": day.toordinal(),
+            "repeats": min(repeats, self.repeat_cap),
+        }
+        matched = set(self._network.matching(fact))
+        return [
+            PolicyMatch(policy, index in matched, tuple(_check_clause(c, fact) for c in clauses))
+            for index, (policy, clauses) in enumerate(zip(self._policies, self._conditions))
+        ]
 
     @property
     def cached_decisions(self) -> int:
