@@ -27,7 +27,7 @@ from .ruleset.loader import Ruleset, load_ruleset
 from .ruleset.model import GradingVersion, RuleVersion
 from .sanctions.policy import Recommendation, SanctionPolicy
 from .validation import problems as validation_problems
-from .visit import Official, Visit
+from .visit import Official, Visit, nfc_bytes, nfc_data
 
 _TARGET_ORDER = {"official": 0, "unit": 1, "unit_head": 2}
 _SUBJECT_ORDER = {"official": 0, "unit": 1}
@@ -39,9 +39,11 @@ def parse_visit(data: Visit | Mapping[str, Any] | str | bytes, *, source: str | 
     if isinstance(data, Visit):
         return data
     try:
-        if isinstance(data, (str, bytes)):
-            return Visit.model_validate_json(data)
-        return Visit.model_validate(data)
+        if isinstance(data, str):
+            return Visit.model_validate_json(nfc_data(data))
+        if isinstance(data, bytes):
+            return Visit.model_validate_json(nfc_bytes(data))
+        return Visit.model_validate(nfc_data(data))
     except ValidationError as exc:
         raise InputError(validation_problems(exc, Visit, source=source)) from None
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from .errors import InputError, Problem
 from .validation import describe
 from .validation import problems as validation_problems
-from .visit import Visit
+from .visit import Visit, nfc_bytes, nfc_data
 from .yamlsafe import YamlDocument, iter_documents, split_documents
 
 Format = Literal["jsonl", "json", "yaml", "parquet"]
@@ -63,12 +63,12 @@ class Record:
             raise InputError([self.problem])
         try:
             if self.raw is not None:
-                return Visit.model_validate_json(self.raw)
+                return Visit.model_validate_json(nfc_bytes(self.raw))
             if not isinstance(self.data, dict):
                 raise InputError(
                     [Problem("not_a_mapping", {"found": describe(self.data)}, file=self.source, line=self.line)]
                 )
-            return Visit.model_validate(self.data)
+            return Visit.model_validate(nfc_data(self.data))
         except ValidationError as exc:
             raise InputError(
                 validation_problems(exc, Visit, source=self.source, doc=self.doc, line=None if self.doc else self.line)

@@ -75,11 +75,29 @@ def _local_time(value: Any) -> Any:
     raise ValueError(f"bad_time:{value!r}")
 
 
-def _nfc(value: Any) -> Any:
-    """Vietnamese text arrives composed (NFC) or decomposed (NFD); keep one form so that
-    ids and titles compare equal whatever keyboard produced them."""
-    if type(value) is str and not value.isascii():
-        return unicodedata.normalize("NFC", value)
+_COMBINING = (b"\xcc", b"\xcd")
+
+
+def nfc_bytes(raw: bytes) -> bytes:
+    """A JSON document with its text in NFC.
+
+    Vietnamese arrives composed (NFC) or decomposed (NFD, combining marks U+0300-U+036F);
+    one form keeps ids and titles equal whatever keyboard produced them. Documents without
+    combining marks, nearly all of them, are passed through untouched.
+    """
+    if _COMBINING[0] in raw or _COMBINING[1] in raw:
+        return unicodedata.normalize("NFC", raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    return raw
+
+
+def nfc_data(value: Any) -> Any:
+    """`nfc_bytes` for data already parsed (dicts from YAML or an embedding program)."""
+    if isinstance(value, str):
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {nfc_data(k): nfc_data(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [nfc_data(v) for v in value]
     return value
 
 
@@ -87,8 +105,8 @@ LocalTime = Annotated[time, BeforeValidator(_local_time)]
 """A wall-clock time "HH:MM" in the visit's local time."""
 
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
-Id = Annotated[str, BeforeValidator(_nfc), Field(min_length=1, max_length=200)]
-Text = Annotated[str, BeforeValidator(_nfc), Field(max_length=2000)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=2000)]
 
 
 class _Strict(BaseModel):

@@ -1,0 +1,122 @@
+"""Batch throughput and memory, as ratios within one run so that machine noise cancels.
+
+    python benchmarks/batch.py                # N = 100,000 visits, and 10 x N for memory
+    python benchmarks/batch.py -n 20000 --no-scale
+
+Prints visits/s and peak memory (max RSS of the process doing the work; for the parallel
+batch, of the largest worker) for
+  (a) reading and parsing the JSONL alone (orjson),
+  (b) parsing and validating into the models (pydantic),
+  (c) the full batch at 1 worker and at all cores (and on Dask's local cluster),
+and the ratios the project targets: (c1)/(b) >= 0.5, (c all)/(c1) >= 1.6 on 2 cores,
+Dask/local >= 0.7, and peak memory at 10 x N close to that at N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+STAGE = r"""
+import resource, sys, time, json
+import orjson
+from compliance import Visit
+path, stage = sys.argv[1], sys.argv[2]
+start = time.perf_counter()
+count = 0
+with open(path, "rb") as handle:
+    if stage == "read":
+        for line in handle:
+            orjson.loads(line)
+            count += 1
+    else:
+        for line in handle:
+            Visit.model_validate_json(line)
+            count += 1
+seconds = time.perf_counter() - start
+print(json.dumps({"count": count, "seconds": seconds,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def generate(path: Path, count: int, seed: int) -> None:
+    with path.open("wb") as out:
+        subprocess.run([sys.executable, str(HERE / "generate.py"), str(count), "--seed", str(seed)], stdout=out, check=True)
+
+
+def stage(path: Path, name: str) -> dict[str, float]:
+    done = subprocess.run([sys.executable, "-c", STAGE, str(path), name], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
+
+
+def batch(path: Path, workers: int, engine: str = "local") -> dict[str, float]:
+    out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+    try:
+        command = [sys.executable, "-m", "compliance", "batch", str(path), "--out", str(out), "--quiet",
+                   "--workers", str(workers), "--engine", engine]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        start = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        seconds = time.perf_counter() - start
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        count = json.loads((out / "manifest.json").read_text())["counts"]["records"]
+        return {"count": count, "seconds": seconds, "peak_mb": max(peak, before) / 1024}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def line(label: str, figures: dict[str, float]) -> float:
+    rate = figures["count"] / figures["seconds"]
+    print(f"  {label:<34} {rate:>10,.0f} visits/s   peak {figures['peak_mb']:>7,.0f} MB")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=100_000, help="visits (default 100,000)")
+    parser.add_argument("--seed", type=int, default=2018)
+    parser.add_argument("--no-scale", action="store_true", help="skip the 10 x N memory run")
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args()
+    cores = os.cpu_count() or 1
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        data = work / "visits.jsonl"
+        generate(data, args.n, args.seed)
+        size = data.stat().st_size
+        print(f"N = {args.n:,} visits, {size / args.n / 1024:.1f} KB of JSON per visit, {cores} cores")
+        read = line("(a) read + parse JSON", stage(data, "read"))
+        validate = line("(b) parse + validate (models)", stage(data, "validate"))
+        one = line("(c) full batch, 1 worker", batch(data, 1))
+        figures = batch(data, cores)
+        many = line(f"(c) full batch, {cores} workers", figures)
+        dask = None if args.no_dask else line(f"(c) full batch, Dask local x{cores}", batch(data, cores, "dask"))
+        print("ratios")
+        print(f"  batch 1 worker / validate           {one / validate:5.2f}   (target >= 0.5)")
+        print(f"  batch {cores} workers / 1 worker          {many / one:5.2f}   (target >= 1.6 on 2 cores)")
+        if dask:
+            print(f"  Dask / local engine                 {dask / many:5.2f}   (target >= 0.7)")
+        print(f"  read / validate                     {read / validate:5.2f}")
+        if not args.no_scale:
+            big = work / "visits-10x.jsonl"
+            generate(big, args.n * 10, args.seed + 1)
+            data.unlink()
+            scaled = batch(big, cores)
+            line(f"(c) full batch 10 x N, {cores} workers", scaled)
+            print(f"  peak memory 10 x N / N              {scaled['peak_mb'] / figures['peak_mb']:5.2f}   (target ~1.0, < 300 MB per worker)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
