@@ -187,6 +187,10 @@ def _json_stream(stream: IO[bytes], source: str) -> Iterator[Record]:
         rest = stream.read()
         raw = (head + rest).lstrip(b"\xef\xbb\xbf")
         try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError([Problem("not_utf8", {"position": exc.start}, file=source)]) from None
+        try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InputError([Problem("bad_json", {"detail": str(exc)}, file=source, line=getattr(exc, "lineno", None))]) from None

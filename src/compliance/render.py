@@ -21,6 +21,7 @@ WORDS: dict[str, dict[str, str]] = {
     "grade": {"vi": "Xếp loại", "en": "Grade"},
     "points": {"vi": "điểm", "en": "points"},
     "ruleset": {"vi": "Bộ quy tắc", "en": "Ruleset"},
+    "as_of": {"vi": "áp dụng ngày", "en": "as of"},
     "findings": {"vi": "Phát hiện", "en": "Findings"},
     "severity": {"vi": "Mức độ", "en": "Severity"},
     "rule": {"vi": "Quy tắc", "en": "Rule"},
@@ -103,21 +104,30 @@ def table(results: Sequence[Result], lang: Lang, console: Console) -> None:
             "\n",
             (f"{word('grade', lang)}: {result.grade.label[lang]}", "bold"),
             f" ({result.grade.points} {word('points', lang)})",
-            f"  {word('ruleset', lang)}: {result.ruleset.name} {result.ruleset.version}, as of {result.ruleset.as_of}",
+            f"  {word('ruleset', lang)}: {result.ruleset.name} {result.ruleset.version}, {word('as_of', lang)} {result.ruleset.as_of}",
         )
         parts: list[Any] = [header]
         if result.findings:
+            wide = console.width >= 120
             findings = Table(title=word("findings", lang), show_lines=False, expand=True)
-            for column in ("severity", "rule", "subject", "message", "basis"):
-                findings.add_column(word(column, lang), overflow="fold")
+            findings.add_column(word("severity", lang), no_wrap=True)
+            findings.add_column(word("rule", lang), no_wrap=True)
+            findings.add_column(word("subject", lang), overflow="fold")
+            findings.add_column(word("message", lang), overflow="fold", ratio=3)
+            if wide:
+                findings.add_column(word("basis", lang), overflow="fold", ratio=1)
             for f in result.findings:
-                findings.add_row(
+                row = [
                     Text(severity_name(f.severity, lang), style=_SEVERITY_STYLE.get(f.severity, "")),
                     f"{f.check}.{f.rule}",
                     f.subject.id,
                     f.message[lang],
-                    "; ".join(ref["document"] + (f", {ref['article']}" if ref.get("article") else "") for ref in f.legal_basis),
-                )
+                ]
+                if wide:
+                    row.append(
+                        "; ".join(ref["document"] + (f", {ref['article']}" if ref.get("article") else "") for ref in f.legal_basis)
+                    )
+                findings.add_row(*row)
             parts.append(findings)
         else:
             parts.append(Text(word("none", lang), style="green"))

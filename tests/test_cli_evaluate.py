@@ -1,0 +1,140 @@
+"""`compliance evaluate` and `compliance checks` as a person and another program use them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from compliance.cli import main
+
+EXAMPLE = Path(__file__).parent / "fixtures" / "visit.example.yaml"
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "compliance", *args], input=stdin, capture_output=True, timeout=120)
+
+
+def test_json_output_is_an_array_of_contract_results() -> None:
+    done = run("evaluate", str(EXAMPLE), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    assert isinstance(results, list) and len(results) == 1
+    result = results[0]
+    for key in ("visit_id", "unit_id", "unit_level", "inspected_at", "ruleset", "grade", "findings", "sanctions"):
+        assert key in result
+    assert set(result["ruleset"]) >= {"name", "version", "as_of", "digest"}
+    finding = result["findings"][0]
+    for key in ("check", "rule", "severity", "subject", "evidence", "message", "legal_basis", "sanctions"):
+        assert key in finding
+    assert {"vi", "en"} <= set(finding["message"])
+    assert "explanation_report" in {s["code"] for s in result["sanctions"]}
+
+
+def test_table_shows_the_same_findings_for_a_person() -> None:
+    runner = CliRunner()
+    table = runner.invoke(main, ["evaluate", str(EXAMPLE), "--lang", "en"], env={"COLUMNS": "200"})
+    data = json.loads(runner.invoke(main, ["evaluate", str(EXAMPLE), "--format", "json"]).output)
+    assert table.exit_code == 0
+    for finding in data[0]["findings"]:
+        assert f"{finding['check']}.{finding['rule']}" in table.output
+    assert "Written explanation" in table.output
+    vi = runner.invoke(main, ["evaluate", str(EXAMPLE), "--lang", "vi"], env={"COLUMNS": "200"})
+    assert "Báo cáo giải trình" in vi.output and "vắng mặt" in vi.output
+
+
+def test_markdown_and_jsonl_formats() -> None:
+    runner = CliRunner()
+    md = runner.invoke(main, ["evaluate", str(EXAMPLE), "--format", "markdown", "--lang", "vi"])
+    assert md.exit_code == 0 and "| Mức độ |" in md.output and "VP-2018-0412" in md.output
+    jl = runner.invoke(main, ["evaluate", str(EXAMPLE), str(EXAMPLE), "--format", "jsonl"])
+    assert [json.loads(line)["visit_id"] for line in jl.output.splitlines()] == ["VP-2018-0412"] * 2
+
+
+@pytest.mark.parametrize("payload", ["yaml", "json", "array", "jsonl"])
+def test_stdin_holds_yaml_json_arrays_or_jsonl(payload: str) -> None:
+    import yaml
+
+    visit = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    text = {
+        "yaml": EXAMPLE.read_text(encoding="utf-8"),
+        "json": json.dumps(visit, indent=2, ensure_ascii=False),
+        "array": json.dumps([visit, visit]),
+        "jsonl": json.dumps(visit) + "\n" + json.dumps(visit) + "\n",
+    }[payload]
+    done = run("evaluate", "-", "--format", "jsonl", stdin=text.encode("utf-8"))
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == (1 if payload in ("yaml", "json") else 2)
+
+
+def test_fail_on_exits_1_at_or_above_the_severity() -> None:
+    runner = CliRunner()
+    assert runner.invoke(main, ["evaluate", str(EXAMPLE), "--fail-on", "moderate", "--format", "json"]).exit_code == 1
+    assert runner.invoke(main, ["evaluate", str(EXAMPLE), "--fail-on", "critical", "--format", "json"]).exit_code == 0
+
+
+def test_as_of_picks_the_rules_of_another_date() -> None:
+    runner = CliRunner()
+    out = runner.invoke(main, ["evaluate", str(EXAMPLE), "--format", "json", "--as-of", "2026-01-05"])
+    assert json.loads(out.output)[0]["ruleset"]["as_of"] == "2026-01-05"
+    bad = runner.invoke(main, ["evaluate", str(EXAMPLE), "--as-of", "yesterday"])
+    assert bad.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    "name, content, expected",
+    [
+        ("wrong-type.json", b'{"visit_id": "x", "inspected_at": "2018-06-12T07:50:00+07:00", "unit": {"id": "u", "level": "commune"}, "personnel": [{"id": "a", "smoking": "yes"}]}', "personnel[0].smoking"),
+        ("unknown.yaml", b"visit_id: x\ninspected_at: 2018-06-12T07:50:00+07:00\nunit: {id: u, level: commune}\nworkplce: {}\n", "workplce"),
+        ("time.yaml", b"visit_id: x\ninspected_at: 2018-06-12T07:50:00+07:00\nunit: {id: u, level: commune}\npersonnel: [{id: a, attendance: late, arrived_at: '31:00'}]\n", "arrived_at"),
+        ("naive.yaml", b"visit_id: x\ninspected_at: '2018-06-12T07:50:00'\nunit: {id: u, level: commune}\n", "inspected_at"),
+        ("empty.yaml", b"", "empty"),
+        ("binary.json", b"\xff\xfe\x00garbage", "not UTF-8"),
+        ("truncated.json", b'{"visit_id": "x", "inspected_at": ', "JSON"),
+        ("list.yaml", b"- 1\n- 2\n", "object"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message_naming_file_and_field(tmp_path: Path, name: str, content: bytes, expected: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    done = run("evaluate", str(path))
+    err = done.stderr.decode("utf-8")
+    assert done.returncode == 2
+    assert "Traceback" not in err
+    assert name in err and expected in err
+
+
+def test_missing_file_and_broken_rules_exit_2(tmp_path: Path) -> None:
+    done = run("evaluate", str(tmp_path / "nope.yaml"))
+    assert done.returncode == 2 and b"no such file" in done.stderr
+    (tmp_path / "rules").mkdir()
+    done = run("evaluate", str(EXAMPLE), "--rules", str(tmp_path / "rules"))
+    assert done.returncode == 2 and b"ruleset.yaml" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_good_records_are_still_evaluated_when_others_are_bad(tmp_path: Path) -> None:
+    import yaml
+
+    visit = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    path = tmp_path / "mixed.jsonl"
+    path.write_text(json.dumps(visit) + "\n{broken\n" + json.dumps(visit) + "\n", encoding="utf-8")
+    done = run("evaluate", str(path), "--format", "jsonl")
+    assert done.returncode == 2
+    assert len(done.stdout.splitlines()) == 2
+    assert b"mixed.jsonl:2" in done.stderr
+
+
+def test_checks_lists_rules_and_where_they_came_from() -> None:
+    done = run("checks", "--format", "json")
+    assert done.returncode == 0
+    rows = json.loads(done.stdout)
+    ids = {f"{r['check']}.{r['rule']}" for r in rows}
+    assert {"working_hours.absent_unexcused", "one_stop.one_stop_missing", "altar_ban.incense_in_office"} <= ids
+    source = next(r["source"] for r in rows if r["check"] == "working_hours")
+    assert "compliance_checks.working_hours" in source and "compliance" in source
+    alcohol = [r for r in rows if r["rule"] == "alcohol_during_work"][0]
+    assert [v["effective_from"] for v in alcohol["versions"]] == ["2007-09-01", "2016-09-05", "2020-01-01", "2020-11-15"]

@@ -1,0 +1,100 @@
+"""Hostile and mistaken YAML is refused quickly, with a location, and never runs code."""
+
+from __future__ import annotations
+
+import resource
+import time
+
+import pytest
+
+from compliance.errors import InputError
+from compliance.yamlsafe import MAX_DEPTH, iter_documents, load_document, split_documents
+
+
+def _error(text: str | bytes) -> str:
+    with pytest.raises(InputError) as caught:
+        load_document(text, "f.yaml")
+    return caught.value.render("en")
+
+
+def test_values_keep_their_line_and_column() -> None:
+    doc = load_document("a:\n  b: [1, 2]\n  c: x\n", "f.yaml")
+    assert doc.data == {"a": {"b": [1, 2], "c": "x"}}
+    assert doc.locate(("a", "c")) == (3, 6)
+    assert doc.locate(("a", "b", 1)) == (2, 10)
+    assert doc.locate(("a", "missing")) == (2, 3)  # falls back to the nearest parent
+
+
+def test_duplicate_key_is_an_error_naming_both_lines() -> None:
+    message = _error("rules:\n  a: 1\n  a: 2\n")
+    assert "f.yaml:3:3" in message and "duplicate key 'a'" in message and "line 2" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "x: !!python/object/apply:os.system [echo hacked]\n",
+        "x: !!python/name:os.system\n",
+        "x: !custom 1\n",
+        "x: !!binary aGVsbG8=\n",
+        "x: !!set {a, b}\n",
+    ],
+)
+def test_tags_that_construct_objects_are_refused(text: str) -> None:
+    message = _error(text)
+    assert "not allowed" in message and "f.yaml:1" in message
+
+
+def test_billion_laughs_is_refused_fast_with_bounded_memory() -> None:
+    lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
+    for level in "bcdefghi":
+        previous = chr(ord(level) - 1)
+        lines.append(f"{level}: &{level} [" + ", ".join(f"*{previous}" for _ in range(10)) + "]")
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    message = _error("\n".join(lines) + "\n")
+    assert time.perf_counter() - started < 2
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB
+    assert "alias" in message
+
+
+def test_many_aliases_are_refused() -> None:
+    text = "a: &a 1\nb: [" + ", ".join("*a" for _ in range(500)) + "]\n"
+    assert "too many YAML aliases" in _error(text)
+
+
+def test_deep_nesting_is_refused_without_recursion_error() -> None:
+    assert "nested too deeply" in _error("[" * (MAX_DEPTH * 20) + "]" * (MAX_DEPTH * 20))
+
+
+def test_huge_input_is_refused_before_parsing() -> None:
+    with pytest.raises(InputError) as caught:
+        load_document(b"a: 1\n" * 10, "f.yaml", max_bytes=20)
+    assert "too large" in caught.value.render("en")
+
+
+def test_not_utf8_is_refused() -> None:
+    assert "not UTF-8" in _error(b"a: \xff\xfe\n")
+
+
+def test_yaml_1_1_surprises_do_not_happen() -> None:
+    data = load_document("t: 8:30\nb: yes\nn: no\no: on\nv: 1_000\n", "f.yaml").data
+    assert data == {"t": "8:30", "b": "yes", "n": "no", "o": "on", "v": "1_000"}
+
+
+def test_merge_keys_work_and_keep_explicit_values() -> None:
+    data = load_document("base: &b {x: 1, y: 1}\nc:\n  <<: *b\n  y: 2\n", "f.yaml").data
+    assert data["c"] == {"x": 1, "y": 2}
+
+
+def test_multi_document_streams_split_so_one_broken_document_does_not_lose_the_rest() -> None:
+    text = b"a: 1\n---\nb: [1\n---\nc: 3\n"
+    pieces = list(split_documents(text.splitlines(keepends=True)))
+    assert [offset for offset, _ in pieces] == [0, 1, 3]
+    good = []
+    for offset, piece in pieces:
+        try:
+            good.extend(d.data for d in iter_documents(piece, "f.yaml", line_offset=offset))
+        except InputError as exc:
+            assert exc.problems[0].line == 4
+    assert good == [{"a": 1}, {"c": 3}]
