@@ -1,0 +1,247 @@
+"""What a report reads from a batch output directory, and the bilingual names it shows.
+
+A report is made from ``summary.json`` (every figure) and, for the per-finding tables of the
+workbook, ``results.jsonl`` streamed one line at a time. Nothing here evaluates a visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ..errors import InputError, Lang, Problem
+
+LEVELS = ("department", "department_unit", "district", "district_unit", "commune")
+SEVERITIES = ("minor", "moderate", "serious", "critical")
+GRADES = ("good", "fair", "needs_improvement", "poor")
+DISCIPLINE = ("reprimand", "warning", "salary_downgrade", "demotion", "dismissal_from_post", "forced_resignation")
+
+LEVEL_NAMES: dict[str, dict[str, str]] = {
+    "department": {"vi": "Sở, ngành", "en": "Provincial departments"},
+    "department_unit": {"vi": "Đơn vị thuộc, trực thuộc sở, ngành", "en": "Units under departments"},
+    "district": {"vi": "UBND huyện, thành phố", "en": "District and city people's committees"},
+    "district_unit": {"vi": "Đơn vị thuộc UBND huyện, thành phố", "en": "Units under the districts"},
+    "commune": {"vi": "UBND xã, phường, thị trấn", "en": "Commune, ward and town people's committees"},
+}
+
+RULE_NAMES: dict[str, dict[str, str]] = {
+    "working_hours.absent_unexcused": {"vi": "Vắng mặt không có lý do", "en": "Absent with no reason given"},
+    "working_hours.late_arrival": {"vi": "Đi làm muộn giờ", "en": "Late arrival"},
+    "working_hours.high_absence_rate": {
+        "vi": "Tỷ lệ vắng mặt không lý do cao (ngưỡng kinh nghiệm)",
+        "en": "High unexcused absence (heuristic threshold)",
+    },
+    "office_culture.no_id_card": {"vi": "Không đeo thẻ", "en": "Staff card not worn"},
+    "office_culture.improper_attire": {"vi": "Trang phục chưa gọn gàng, lịch sự", "en": "Attire not proper"},
+    "office_culture.no_nameplate": {"vi": "Không có biển tên, chức danh", "en": "No name and title plate"},
+    "office_culture.untidy_office": {"vi": "Phòng làm việc chưa gọn gàng, sạch sẽ", "en": "Untidy working rooms"},
+    "alcohol_tobacco.alcohol_during_work": {"vi": "Uống rượu, bia trong giờ làm việc", "en": "Alcohol during work"},
+    "alcohol_tobacco.smoking_at_office": {"vi": "Hút thuốc lá tại công sở", "en": "Smoking at the office"},
+    "alcohol_tobacco.no_smoking_sign_missing": {
+        "vi": "Không treo biển \u201ccấm hút thuốc lá\u201d",
+        "en": "No \u201cno smoking\u201d sign",
+    },
+    "alcohol_tobacco.pledges_not_organized": {
+        "vi": "Chưa tổ chức ký cam kết",
+        "en": "Pledge signing not organised",
+    },
+    "alcohol_tobacco.pledge_not_signed": {"vi": "Chưa ký cam kết", "en": "Pledge not signed"},
+    "one_stop.one_stop_missing": {"vi": "Không có bộ phận một cửa", "en": "No one-stop desk"},
+    "one_stop.one_stop_closed": {"vi": "Bộ phận một cửa đóng cửa", "en": "One-stop desk closed"},
+    "one_stop.restricted_hours": {
+        "vi": "Bộ phận một cửa chỉ tiếp nhận một buổi",
+        "en": "One-stop desk open part of the day only",
+    },
+    "one_stop.shared_software_not_used": {
+        "vi": "Không sử dụng phần mềm dùng chung",
+        "en": "Shared software not used",
+    },
+    "tthc_posting.procedures_not_posted": {
+        "vi": "Không niêm yết đầy đủ thủ tục hành chính",
+        "en": "Administrative procedures not fully posted",
+    },
+    "tthc_posting.posting_outdated": {
+        "vi": "Thủ tục hành chính niêm yết không cập nhật",
+        "en": "Posted procedures out of date",
+    },
+    "altar_ban.altar_in_office": {"vi": "Lập bàn thờ trong phòng làm việc", "en": "Altar in a working room"},
+    "altar_ban.incense_in_office": {"vi": "Thắp hương trong phòng làm việc", "en": "Incense in a working room"},
+}
+
+GRADE_NAMES: dict[str, dict[str, str]] = {
+    "good": {"vi": "Tốt", "en": "Good"},
+    "fair": {"vi": "Khá", "en": "Fair"},
+    "needs_improvement": {"vi": "Trung bình, cần chấn chỉnh", "en": "Needs improvement"},
+    "poor": {"vi": "Yếu kém", "en": "Poor"},
+    "ungraded": {"vi": "Chưa xếp loại", "en": "Not graded"},
+}
+
+SEVERITY_NAMES: dict[str, dict[str, str]] = {
+    "minor": {"vi": "Nhẹ", "en": "Minor"},
+    "moderate": {"vi": "Trung bình", "en": "Moderate"},
+    "serious": {"vi": "Nghiêm trọng", "en": "Serious"},
+    "critical": {"vi": "Rất nghiêm trọng", "en": "Critical"},
+}
+
+TARGET_NAMES: dict[str, dict[str, str]] = {
+    "official": {"vi": "Cán bộ", "en": "Official"},
+    "unit": {"vi": "Đơn vị", "en": "Unit"},
+    "unit_head": {"vi": "Người đứng đầu", "en": "Head of unit"},
+}
+
+MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+def name(table: Mapping[str, Mapping[str, str]], key: str, lang: Lang) -> str:
+    """The bilingual name of a key, or the key itself for one this release does not know
+    (a rule of a third-party check, a level or code added later)."""
+    entry = table.get(key)
+    return entry[lang] if entry else key
+
+
+def rule_name(rule: str, lang: Lang) -> str:
+    return name(RULE_NAMES, rule, lang)
+
+
+def level_name(level: str, lang: Lang) -> str:
+    return name(LEVEL_NAMES, level, lang)
+
+
+def ordered(counts: Mapping[str, int], order: tuple[str, ...]) -> list[tuple[str, int]]:
+    """Known keys in their natural order, then the others by name."""
+    known = [(k, counts[k]) for k in order if k in counts]
+    rest = sorted((k, v) for k, v in counts.items() if k not in order)
+    return known + rest
+
+
+def by_count(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+@dataclass(frozen=True)
+class ReportDir:
+    """A batch output directory: its summary, and its results read lazily."""
+
+    path: Path
+    summary: dict[str, Any]
+
+    @classmethod
+    def open(cls, path: str | Path) -> ReportDir:
+        root = Path(path)
+        file = root / "summary.json"
+        if not root.is_dir() or not file.is_file():
+            raise InputError([Problem("file_missing", file=str(file))])
+        try:
+            summary = orjson.loads(file.read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise InputError([Problem("bad_json", {"detail": str(exc)}, file=str(file))]) from None
+        except OSError as exc:
+            raise InputError([Problem("file_unreadable", {"detail": exc.strerror or str(exc)}, file=str(file))]) from None
+        if not isinstance(summary, dict):
+            raise InputError(
+                [
+                    Problem(
+                        "invalid_value",
+                        {"detail_vi": "summary.json phải là một đối tượng JSON", "detail_en": "summary.json must be a JSON object"},
+                        file=str(file),
+                    )
+                ]
+            )
+        return cls(root, summary)
+
+    @property
+    def results_path(self) -> Path:
+        return self.path / "results.jsonl"
+
+    def results(self, containing: bytes | None = None) -> Iterator[dict[str, Any]]:
+        """Each line of results.jsonl, parsed one at a time (memory stays flat); with
+        `containing`, only the lines that hold those bytes are parsed."""
+        file = self.results_path
+        if not file.is_file():
+            raise InputError([Problem("file_missing", file=str(file))])
+        with file.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip() or (containing is not None and containing not in line):
+                    continue
+                try:
+                    data = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise InputError([Problem("bad_json", {"detail": str(exc)}, file=str(file), line=number)]) from None
+                if isinstance(data, dict):
+                    yield data
+
+    def restricted_schedules(self) -> set[str]:
+        """The receiving schedules behind `one_stop.restricted_hours` findings, when the
+        results are there to tell (for the narrative's wording only; never a figure)."""
+        if not self.summary.get("findings_by_rule", {}).get("one_stop.restricted_hours"):
+            return set()
+        if not self.results_path.is_file():
+            return set()
+        schedules: set[str] = set()
+        for result in self.results(containing=b'"restricted_hours"'):
+            for finding in result.get("findings", ()):
+                if finding.get("check") == "one_stop" and finding.get("rule") == "restricted_hours":
+                    value = (finding.get("evidence") or {}).get("schedule")
+                    if isinstance(value, str):
+                        schedules.add(value)
+        return schedules
+
+
+WORDS: dict[str, dict[str, str]] = {
+    "annex": {"vi": "Phụ lục: số liệu tổng hợp", "en": "Annex: figures"},
+    "overview": {"vi": "Tổng hợp", "en": "Overview"},
+    "metric": {"vi": "Chỉ tiêu", "en": "Metric"},
+    "value": {"vi": "Giá trị", "en": "Value"},
+    "visits": {"vi": "Số cuộc kiểm tra", "en": "Visits"},
+    "units": {"vi": "Số cơ quan, đơn vị", "en": "Units"},
+    "findings": {"vi": "Số phát hiện", "en": "Findings"},
+    "errors": {"vi": "Bản ghi lỗi", "en": "Records in error"},
+    "period": {"vi": "Thời gian", "en": "Period"},
+    "plans": {"vi": "Kế hoạch, quyết định", "en": "Plans and decisions"},
+    "ruleset": {"vi": "Bộ quy tắc", "en": "Ruleset"},
+    "by_rule": {"vi": "Phát hiện theo quy tắc", "en": "Findings by rule"},
+    "rule": {"vi": "Quy tắc", "en": "Rule"},
+    "rule_id": {"vi": "Mã quy tắc", "en": "Rule id"},
+    "subjects": {"vi": "Số đối tượng", "en": "Subjects"},
+    "by_level": {"vi": "Theo cấp đơn vị", "en": "By unit level"},
+    "level": {"vi": "Cấp", "en": "Level"},
+    "by_severity": {"vi": "Theo mức độ", "en": "By severity"},
+    "severity": {"vi": "Mức độ", "en": "Severity"},
+    "grades": {"vi": "Xếp loại", "en": "Grades"},
+    "grade": {"vi": "Xếp loại", "en": "Grade"},
+    "count": {"vi": "Số lượng", "en": "Count"},
+    "by_month": {"vi": "Theo tháng", "en": "By month"},
+    "month": {"vi": "Tháng", "en": "Month"},
+    "by_province": {"vi": "Theo tỉnh", "en": "By province"},
+    "province": {"vi": "Tỉnh", "en": "Province"},
+    "sanctions": {"vi": "Kiến nghị xử lý", "en": "Recommended sanctions"},
+    "sanction": {"vi": "Hình thức", "en": "Sanction"},
+    "code": {"vi": "Mã", "en": "Code"},
+    "top_units": {"vi": "Đơn vị có nhiều phát hiện nhất", "en": "Units with the most findings"},
+    "unit": {"vi": "Đơn vị", "en": "Unit"},
+    "unit_id": {"vi": "Mã đơn vị", "en": "Unit id"},
+    "worst": {"vi": "Mức độ cao nhất", "en": "Worst severity"},
+    "charts": {"vi": "Biểu đồ", "en": "Charts"},
+    "narrative": {"vi": "Báo cáo", "en": "Report"},
+    "generated": {
+        "vi": "Số liệu lấy từ summary.json của lần chạy batch; Đoàn kiểm tra kiến nghị, cấp có thẩm quyền quyết định.",
+        "en": "Figures from the batch run's summary.json; the inspection team recommends, the competent authority decides.",
+    },
+}
+
+
+def word(key: str, lang: Lang) -> str:
+    return WORDS[key][lang]
+
+
+def both(key: str) -> str:
+    """A bilingual header: "Đơn vị / Unit"."""
+    entry = WORDS[key]
+    return f"{entry['vi']} / {entry['en']}"

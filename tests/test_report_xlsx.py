@@ -1,0 +1,106 @@
+"""`compliance report --format xlsx`: sheets summary, findings (one row per finding), sanctions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from _report_dir import make_report_dir
+from click.testing import CliRunner
+
+from compliance.cli import main
+
+openpyxl = pytest.importorskip("openpyxl")
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_report_dir(tmp_path_factory.mktemp("campaign") / "out")
+
+
+@pytest.fixture(scope="module")
+def workbook(report_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    out = tmp_path_factory.mktemp("xlsx") / "report.xlsx"
+    done = CliRunner().invoke(main, ["report", str(report_dir), "--format", "xlsx", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    return openpyxl.load_workbook(out, read_only=True)
+
+
+def rows(workbook: Any, sheet: str) -> list[tuple[Any, ...]]:
+    return list(workbook[sheet].iter_rows(values_only=True))
+
+
+def test_sheets(workbook: Any) -> None:
+    assert workbook.sheetnames == ["summary", "findings", "sanctions"]
+
+
+def test_one_row_per_finding(workbook: Any, report_dir: Path) -> None:
+    summary = orjson.loads((report_dir / "summary.json").read_bytes())
+    data = rows(workbook, "findings")
+    assert len(data) - 1 == summary["findings"] == sum(summary["findings_by_rule"].values())
+    header = data[0]
+    assert all(" / " in h for h in header), header
+    assert header[0] == "Lần kiểm tra / Visit"
+    rule = header.index("Mã quy tắc / Rule id")
+    absent = [r for r in data[1:] if r[rule] == "working_hours.absent_unexcused"]
+    assert len(absent) == 91
+    assert any("vắng mặt tại trụ sở" in r[header.index("Nội dung / What was found")] for r in absent)
+
+
+def test_one_row_per_visit_sanction(workbook: Any, report_dir: Path) -> None:
+    summary = orjson.loads((report_dir / "summary.json").read_bytes())
+    data = rows(workbook, "sanctions")
+    assert len(data) - 1 == sum(summary["sanctions_by_code"].values())
+    header = data[0]
+    assert all(" / " in h for h in header)
+    code = header.index("Mã hình thức / Code")
+    counted: dict[str, int] = {}
+    for r in data[1:]:
+        counted[r[code]] = counted.get(r[code], 0) + 1
+    assert counted == summary["sanctions_by_code"]
+
+
+def test_summary_sheet(workbook: Any) -> None:
+    data = rows(workbook, "summary")
+    assert data[0] == ("Chỉ tiêu / Metric", "Giá trị / Value")
+    assert ("Số cuộc kiểm tra", 100) in data
+    assert ("Vắng mặt không có lý do", "working_hours.absent_unexcused", 91, 91) in data
+    text = " ".join(str(c) for r in data for c in r if c is not None)
+    assert "Đã phát hiện 91 cán bộ, công chức, viên chức" in text
+
+
+def test_english_text_and_cells_stay_text(report_dir: Path, tmp_path: Path) -> None:
+    # A unit name that looks like a formula stays text; control characters are dropped.
+    crafted = tmp_path / "crafted"
+    crafted.mkdir()
+    (crafted / "summary.json").write_bytes((report_dir / "summary.json").read_bytes())
+    with (report_dir / "results.jsonl").open("rb") as src, (crafted / "results.jsonl").open("wb") as dst:
+        for line in src:
+            result = orjson.loads(line)
+            result["unit_name"] = '=HYPERLINK("http://example.invalid","x")\x07'
+            dst.write(orjson.dumps(result) + b"\n")
+    out = tmp_path / "en.xlsx"
+    done = CliRunner().invoke(main, ["report", str(crafted), "--format", "xlsx", "--lang", "en", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    book = openpyxl.load_workbook(out)
+    sheet = book["findings"]
+    cell = sheet.cell(row=2, column=4)
+    assert cell.data_type == "s"
+    assert cell.value == '=HYPERLINK("http://example.invalid","x")'
+    messages = [r[11] for r in sheet.iter_rows(min_row=2, values_only=True)]
+    assert any("absent from the office" in m for m in messages)
+
+
+def test_broken_or_missing_results_fail_cleanly(report_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "summary.json").write_bytes((report_dir / "summary.json").read_bytes())
+    out = tmp_path / "out.xlsx"
+    done = CliRunner().invoke(main, ["report", str(broken), "--format", "xlsx", "-o", str(out)])
+    assert done.exit_code == 2 and "results.jsonl" in done.output
+    (broken / "results.jsonl").write_bytes((report_dir / "results.jsonl").read_bytes()[:2000] + b"\n{broken\n")
+    done = CliRunner().invoke(main, ["report", str(broken), "--format", "xlsx", "--lang", "en", "-o", str(out)])
+    assert done.exit_code == 2 and "malformed JSON" in done.output
+    assert not out.exists() and not list(tmp_path.glob(".out.xlsx*"))
