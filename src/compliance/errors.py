@@ -110,12 +110,12 @@ CATALOG: dict[str, tuple[str, str]] = {
         "effective_to ({to}) is before effective_from ({from_})",
     ),
     "placeholder_mismatch": (
-        "bản tiếng Việt dùng {vi_only_or_none} còn bản tiếng Anh dùng {en_only_or_none}: hai bản phải dùng cùng các chỗ điền",
-        "the Vietnamese text uses {vi_only_or_none} and the English text {en_only_or_none}: both must use the same placeholders",
+        "hai bản vi và en dùng các chỗ điền khác nhau: chỉ bản tiếng Việt có {vi_only}, chỉ bản tiếng Anh có {en_only}; hai bản phải dùng cùng các chỗ điền",
+        "the vi and en texts use different placeholders: only the Vietnamese has {vi_only}, only the English has {en_only}; both must use the same ones",
     ),
     "placeholder_unknown": (
-        "chỗ điền '{{{name}}}' không có trong bằng chứng của quy tắc; có: {available}",
-        "placeholder '{{{name}}}' is not provided by the rule's evidence; available: {available}",
+        "chỗ điền '{{{name}}}' không có trong bằng chứng của quy tắc{hint}; có: {available}",
+        "placeholder '{{{name}}}' is not provided by the rule's evidence{hint}; available: {available}",
     ),
     "placeholder_bad": (
         "chỗ điền '{found}' không hợp lệ: chỉ dùng {{tên}}",
@@ -150,6 +150,26 @@ CATALOG: dict[str, tuple[str, str]] = {
         "check '{check}' is declared twice ({first} and {second})",
     ),
     "bad_date": ("ngày không hợp lệ {found}; cần YYYY-MM-DD", "invalid date {found}; expected YYYY-MM-DD"),
+    # Rule files, said for the policy staff who write them.
+    "unknown_key": (
+        "khóa không hợp lệ '{field}'{hint}; các khóa được phép ở đây: {allowed}",
+        "unknown key '{field}'{hint}; allowed here: {allowed}",
+    ),
+    "missing_key": ("thiếu khóa bắt buộc '{field}'", "required key '{field}' is missing"),
+    "legal_basis_missing": (
+        "phiên bản không có căn cứ pháp lý: legal_basis phải liệt kê ít nhất một văn bản (document)",
+        "version without legal basis: legal_basis must list at least one document",
+    ),
+    "too_few_items": ("cần ít nhất {min} phần tử, nhận được {found}", "expected at least {min} item(s), found {found}"),
+    "too_many_items": ("cần nhiều nhất {max} phần tử, nhận được {found}", "expected at most {max} item(s), found {found}"),
+    "case_unknown_check": (
+        "tệp ví dụ khai báo check '{found}' chưa được cài đặt{hint}; có: {expected}",
+        "the case file names check '{found}', which is not installed{hint}; installed: {expected}",
+    ),
+    "case_unknown_rule": (
+        "kiểm tra '{check}' không có quy tắc '{found}'{hint}; có: {expected}",
+        "check '{check}' has no rule '{found}'{hint}; it has: {expected}",
+    ),
 }
 
 

@@ -128,6 +128,8 @@ class YamlDocument:
     marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     first_line: int = 1
+    problems: list[Problem] = field(default_factory=list)
+    """Problems found while building that did not stop it (duplicate keys, when collected)."""
 
     def locate(self, path: Path_, *, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the value at `path`, or of its nearest parent."""
@@ -166,11 +168,12 @@ def _pos(mark: Any) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self, loader: _Loader, doc: YamlDocument, line_offset: int):
+    def __init__(self, loader: _Loader, doc: YamlDocument, line_offset: int, collect_duplicates: bool = False):
         self.loader = loader
         self.doc = doc
         self.offset = line_offset
         self.active: set[int] = set()
+        self.collect_duplicates = collect_duplicates
 
     def pos(self, mark: Any) -> tuple[int, int]:
         line, column = _pos(mark)
@@ -217,6 +220,21 @@ class _Builder:
             if isinstance(key, (list, dict)):
                 raise self.fail(Problem("bad_yaml", {"detail": "a key must be plain text"}), key_node)
             line = self.pos(key_node.start_mark)[0]
+            if key in first_seen and self.collect_duplicates:
+                # Keep the first value, report the repeat and go on, so that every other
+                # mistake in the file is reported in the same run.
+                at_line, at_col = self.pos(key_node.start_mark)
+                self.doc.problems.append(
+                    Problem(
+                        "yaml_duplicate_key",
+                        {"key": key, "first_line": first_seen[key]},
+                        file=self.doc.source,
+                        line=at_line,
+                        column=at_col,
+                        path=" › ".join(str(p) for p in path + (key,)),
+                    )
+                )
+                continue
             if key in first_seen:
                 raise self.fail(
                     Problem("yaml_duplicate_key", {"key": key, "first_line": first_seen[key]}),
@@ -253,11 +271,18 @@ def _decode(raw: bytes, source: str) -> str:
 
 
 def iter_documents(
-    raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES, line_offset: int = 0
+    raw: bytes | str,
+    source: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    line_offset: int = 0,
+    collect_duplicates: bool = False,
 ) -> Iterator[YamlDocument]:
     """Each document of a (possibly multi-document) YAML text, bounded and located.
 
-    `line_offset` shifts reported lines when the text is a piece of a larger file.
+    `line_offset` shifts reported lines when the text is a piece of a larger file. With
+    `collect_duplicates` a repeated key does not stop loading: the first value stands and the
+    repeat is reported in the document's `problems`.
     """
     size = len(raw)
     if size > max_bytes:
@@ -292,7 +317,7 @@ def iter_documents(
                     [Problem("yaml_too_large_expanded", {"limit": MAX_EXPANDED_NODES}, file=source, line=line, column=col)]
                 )
             doc = YamlDocument(data=None, source=source, first_line=node.start_mark.line + 1 + line_offset)
-            doc.data = _Builder(loader, doc, line_offset).build(node, ())
+            doc.data = _Builder(loader, doc, line_offset, collect_duplicates).build(node, ())
             yield doc
     finally:
         loader.dispose()
@@ -325,9 +350,11 @@ def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:
         yield start, b"".join(piece)
 
 
-def load_document(raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES) -> YamlDocument:
+def load_document(
+    raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES, collect_duplicates: bool = False
+) -> YamlDocument:
     """Exactly one YAML document (an empty file gives data None)."""
-    docs = list(iter_documents(raw, source, max_bytes=max_bytes))
+    docs = list(iter_documents(raw, source, max_bytes=max_bytes, collect_duplicates=collect_duplicates))
     if not docs:
         return YamlDocument(data=None, source=source)
     if len(docs) > 1:

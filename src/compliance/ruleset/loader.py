@@ -18,11 +18,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..check import Check
 from ..common import placeholders
-from ..errors import InputError, Problem, RulesError, hint_params
+from ..errors import InputError, Problem, RulesError, did_you_mean, hint_params
+from ..validation import _clean_loc, field_names_at
 from ..validation import problems as validation_problems
 from ..yamlsafe import YamlDocument, load_document
 from .model import (
@@ -164,10 +165,12 @@ class _Collector:
             return None
         self.files.append(SourceFile(name, path, hashlib.sha256(raw).hexdigest(), len(raw)))
         try:
-            return load_document(raw, shown, max_bytes=MAX_RULES_FILE_BYTES)
+            doc = load_document(raw, shown, max_bytes=MAX_RULES_FILE_BYTES, collect_duplicates=True)
         except InputError as exc:
             self.problems.extend(exc.problems)
             return None
+        self.problems.extend(doc.problems)
+        return doc
 
     def validate(self, doc: YamlDocument | None, model: type[BaseModel]) -> Any:
         if doc is None:
@@ -175,7 +178,8 @@ class _Collector:
         try:
             return model.model_validate(doc.data if doc.data is not None else {})
         except ValidationError as exc:
-            self.problems.extend(validation_problems(exc, model, source=doc.source, doc=doc, style="arrows"))
+            found = validation_problems(exc, model, source=doc.source, doc=doc, style="arrows")
+            self.problems.extend(refine_problems(exc, found, model))
             return None
 
     def add(self, code: str, params: dict[str, Any], doc: YamlDocument | None, path: Sequence[Any], *, key: bool = False) -> None:
@@ -190,6 +194,51 @@ class _Collector:
                 path=" › ".join(str(p) for p in path) or None,
             )
         )
+
+
+def refine_problems(exc: ValidationError, found: Sequence[Problem], model: type[BaseModel]) -> list[Problem]:
+    """Say rule-file mistakes the way policy staff need them said.
+
+    An unknown key lists the keys allowed there; a missing key is named; a version without
+    legal basis says so; and the "missing" that a misspelt key causes (its correct spelling is
+    then absent) is dropped, since the did-you-mean of the misspelling already says it.
+    """
+    errors = exc.errors(include_url=False)
+    out: list[tuple[tuple[Any, ...], Problem]] = []
+    suggested: set[tuple[Any, ...]] = set()
+    for error, problem in zip(errors, found):
+        loc = _clean_loc(error.get("loc", ()))
+        kind = error.get("type", "")
+        ctx = error.get("ctx") or {}
+        code, params = problem.code, problem.params
+        if kind == "extra_forbidden" and loc:
+            allowed = field_names_at(model, loc[:-1])
+            best = did_you_mean(str(loc[-1]), allowed)
+            if best is not None:
+                suggested.add(tuple(loc[:-1]) + (best,))
+            code = "unknown_key"
+            params = {"field": loc[-1], "allowed": ", ".join(allowed) or "—", **hint_params(str(loc[-1]), allowed)}
+        elif loc and loc[-1] == "legal_basis" and kind in ("missing", "too_short", "list_type"):
+            code, params = "legal_basis_missing", {}
+        elif kind == "missing" and loc:
+            code, params = "missing_key", {"field": loc[-1]}
+        elif kind == "too_short":
+            code = "too_few_items"
+            params = {"min": ctx.get("min_length", "?"), "found": ctx.get("actual_length", "?")}
+        elif kind == "too_long":
+            code = "too_many_items"
+            params = {"max": ctx.get("max_length", "?"), "found": ctx.get("actual_length", "?")}
+        elif code == "invalid_value" and str(params.get("detail", "")).startswith("placeholder_bad:"):
+            code, params = "placeholder_bad", {"found": str(params["detail"]).partition(":")[2]}
+        if (code, params) != (problem.code, problem.params):
+            problem = Problem(code, params, problem.file, problem.line, problem.column, problem.path, problem.record)
+        out.append((tuple(loc), problem))
+    return [p for loc, p in out if not (p.code == "missing_key" and loc in suggested)]
+
+
+def _sorted(problems: Sequence[Problem]) -> list[Problem]:
+    """Problems in file order, so that every command lists them the same way."""
+    return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
 
 
 def check_versions(
@@ -223,30 +272,42 @@ def check_versions(
 
 
 def _check_messages(check: Check, rules: BaseModel, doc: YamlDocument | None, out: _Collector) -> None:
-    for rule_id, rule in check.rules.items():
-        available = rule.placeholders()
-        for i, version in enumerate(getattr(rules, rule_id)):
-            vi, en = version.message.names()
-            path = ["rules", rule_id, i, "message"]
-            if vi != en:
-                out.add(
-                    "placeholder_mismatch",
-                    {
-                        "vi_only_or_none": _braces(vi - en) or "không chỗ điền nào thêm",
-                        "en_only_or_none": _braces(en - vi) or "no extra placeholder",
-                        "vi_only_or_none_en": _braces(vi - en) or "no extra placeholder",
-                        "en_only_or_none_vi": _braces(en - vi) or "không chỗ điền nào thêm",
-                    },
-                    doc,
-                    path,
-                )
-            for name in sorted((vi | en) - available):
-                out.add(
-                    "placeholder_unknown",
-                    {"name": name, "available": ", ".join(sorted(available)), **hint_params(name, available)},
-                    doc,
-                    path + ["vi" if name in vi else "en"],
-                )
+    for rule_id in check.rules:
+        _check_rule_messages(check, rule_id, getattr(rules, rule_id), doc, out)
+
+
+def _check_rule_messages(
+    check: Check, rule_id: str, versions: Sequence[RuleVersion[Any]], doc: YamlDocument | None, out: _Collector
+) -> None:
+    available = check.rules[rule_id].placeholders()
+    for i, version in enumerate(versions):
+        vi, en = version.message.names()
+        path = ["rules", rule_id, i, "message"]
+        if vi != en:
+            out.add(
+                "placeholder_mismatch",
+                {
+                    **_braces_or_none("vi_only", vi - en),
+                    **_braces_or_none("en_only", en - vi),
+                    "vi_only_or_none": _braces(vi - en) or "không chỗ điền nào thêm",
+                    "en_only_or_none": _braces(en - vi) or "no extra placeholder",
+                },
+                doc,
+                path,
+            )
+        for name in sorted((vi | en) - available):
+            out.add(
+                "placeholder_unknown",
+                {"name": name, "available": ", ".join(sorted(available)), **hint_params(name, available)},
+                doc,
+                path + ["vi" if name in vi else "en"],
+            )
+
+
+def _braces_or_none(key: str, names: set[str]) -> dict[str, str]:
+    if names:
+        return {key: _braces(names)}
+    return {f"{key}_vi": "(không có)", f"{key}_en": "(none)"}
 
 
 def _braces(names: set[str]) -> str:
@@ -309,8 +370,10 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
             out.problems.append(Problem("rules_no_rules_for_check", {"check": cid}, file=str(root / f"{cid}.yaml")))
             continue
         doc = out.read(path, name)
-        parsed = out.validate(doc, check_file_model(check))
+        file_model = check_file_model(check)
+        parsed = out.validate(doc, file_model)
         if parsed is None:
+            _check_valid_rules(check, file_model, doc, out)
             continue
         titles[cid] = parsed.title
         by_rule = {}
@@ -321,11 +384,14 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
         _check_messages(check, parsed.rules, doc, out)
         rules[cid] = by_rule
 
+    known_rules = {c: list(r) for c, r in ((i, installed[i].rules) for i in installed)}
     if sanctions:
-        _check_sanctions(sanctions, docs["sanctions.yaml"], {c: list(r) for c, r in ((i, installed[i].rules) for i in installed)}, out)
+        _check_sanctions(sanctions, docs["sanctions.yaml"], known_rules, out)
+    else:
+        _check_raw_rule_refs(docs["sanctions.yaml"], known_rules, out)
 
     if out.problems:
-        raise RulesError(out.problems)
+        raise RulesError(_sorted(out.problems))
     return Ruleset(
         meta=meta,
         directory=root,
@@ -336,6 +402,51 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
         rules=rules,
         titles=titles,
     )
+
+
+def _check_valid_rules(check: Check, file_model: type[BaseModel], doc: YamlDocument | None, out: _Collector) -> None:
+    """When a check file has errors, still check dates and messages of the rules that are valid."""
+    data = doc.data if doc is not None else None
+    raw_rules = data.get("rules") if isinstance(data, dict) else None
+    rules_model = file_model.model_fields["rules"].annotation
+    if not isinstance(raw_rules, dict) or not isinstance(rules_model, type):
+        return
+    for rule_id in check.rules:
+        field_info = rules_model.model_fields.get(rule_id)
+        if field_info is None or not isinstance(raw_rules.get(rule_id), list):
+            continue
+        try:
+            versions = TypeAdapter(field_info.annotation).validate_python(raw_rules[rule_id])
+        except ValidationError:
+            continue  # already reported by the whole-file validation
+        check_versions(versions, doc, ["rules", rule_id], out)
+        _check_rule_messages(check, rule_id, versions, doc, out)
+
+
+def _check_raw_rule_refs(doc: YamlDocument | None, known: Mapping[str, list[str]], out: _Collector) -> None:
+    """When sanctions.yaml has errors, still check the rule ids it names."""
+    data = doc.data if doc is not None else None
+    if not isinstance(data, dict):
+        return
+    all_ids = [f"{c}.{r}" for c, rules in known.items() for r in rules]
+
+    def check(ref: Any, path: list[Any]) -> None:
+        if not isinstance(ref, str):
+            return
+        check_id, _, rule = ref.partition(".")
+        if not (ref in all_ids or (rule == "*" and check_id in known)):
+            out.add("unknown_rule_ref", {"found": ref, **hint_params(ref, all_ids)}, doc, path)
+
+    policies = data.get("policies")
+    for i, policy in enumerate(policies if isinstance(policies, list) else []):
+        when = policy.get("when") if isinstance(policy, dict) else None
+        refs = when.get("rules") if isinstance(when, dict) else None
+        for j, ref in enumerate(refs if isinstance(refs, list) else []):
+            check(ref, ["policies", i, "when", "rules", j])
+    fines = data.get("fines")
+    for i, fine in enumerate(fines if isinstance(fines, list) else []):
+        if isinstance(fine, dict):
+            check(fine.get("rule"), ["fines", i, "rule"])
 
 
 def _check_sanctions(

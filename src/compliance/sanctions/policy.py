@@ -218,7 +218,7 @@ class SanctionPolicy:
 
         The same inputs as `decide`; which policies match is asked of the same rule network.
         """
-        fact = {
+        fact: dict[str, str | int] = {
             "rule": rule,
             "severity": severity.rank,
             "subject": subject,

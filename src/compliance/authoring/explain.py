@@ -1,0 +1,473 @@
+"""`compliance explain`: for each rule, whether it fired on a visit and why.
+
+The visit is evaluated exactly as `evaluate` does (the plugins are not touched); then, for
+every rule, the explanation lays out the version in force on the rules date (dates, severity,
+thresholds, legal basis), each finding's evidence and message, and the sanction reasoning:
+which policies of the sanction policy applied and which did not (condition by condition),
+the earlier findings that made it a repeat, and forms replaced by the allowed milder one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from ..calendar import parse_offset, working_time
+from ..common import Severity
+from ..engine import Engine, parse_visit
+from ..errors import Lang
+from ..render import fine_text, sanction_name, severity_name, target_name, word
+from ..result import Finding, PriorFinding, Result, Sanction
+from ..ruleset.model import RuleVersion
+from ..sanctions.policy import ConditionCheck, PolicyMatch
+from ..visit import Visit
+
+_RANK_TO_SEVERITY = {s.rank: s for s in Severity}
+
+W: dict[str, tuple[str, str]] = {
+    "fired": ("PHÁT SINH", "FIRED"),
+    "not_fired": ("không phát sinh", "did not fire"),
+    "not_in_force": ("không có hiệu lực", "not in force"),
+    "visit": ("Lần kiểm tra", "Visit"),
+    "unit": ("Đơn vị", "Unit"),
+    "local_time": ("Giờ địa phương", "Local time"),
+    "rules_date": ("Áp dụng quy tắc có hiệu lực ngày", "Rules in force on"),
+    "working_day": ("ngày làm việc", "working day"),
+    "not_working_day": ("không phải ngày làm việc", "not a working day"),
+    "in_session": ("trong ca làm việc {start}–{end} (mùa {season})", "in the working session {start}–{end} ({season} season)"),
+    "out_session": ("ngoài giờ làm việc (mùa {season}: {sessions})", "outside working hours ({season} season: {sessions})"),
+    "grade": ("Xếp loại", "Grade"),
+    "version": ("Phiên bản", "Version"),
+    "severity": ("mức độ", "severity"),
+    "thresholds": ("ngưỡng", "thresholds"),
+    "no_thresholds": ("(không có ngưỡng)", "(no thresholds)"),
+    "basis": ("Căn cứ", "Legal basis"),
+    "note": ("Ghi chú", "Note"),
+    "looks_at": ("Bằng chứng quy tắc này ghi nhận", "Evidence this rule records"),
+    "not_fired_why": (
+        "kiểm tra '{check}' không ghi nhận vi phạm này với các ngưỡng trên",
+        "the '{check}' check observed no such violation at the thresholds above",
+    ),
+    "not_in_force_why": (
+        "Không có phiên bản nào có hiệu lực ngày {day}. Các phiên bản: {versions}",
+        "No version is in force on {day}. Versions: {versions}",
+    ),
+    "finding": ("Phát hiện", "Finding"),
+    "evidence": ("bằng chứng", "evidence"),
+    "message": ("nội dung", "message"),
+    "severity_raised": ("mức độ do kiểm tra nâng lên từ {base}", "severity set by the check (the version says {base})"),
+    "repeat": ("Tái phạm: {n} phát hiện trước trong {months} tháng: {list}", "Repeat: {n} earlier finding(s) within {months} months: {list}"),
+    "first": ("Lần đầu (không có phát hiện trước trong {months} tháng)", "First time (no earlier finding within {months} months)"),
+    "policies": ("Chính sách kiến nghị", "Sanction policies"),
+    "applied": ("áp dụng", "applies"),
+    "not_applied": ("không áp dụng", "does not apply"),
+    "recommended": ("Kiến nghị", "Recommended"),
+    "instead_of": ("thay cho {code} (hình thức pháp luật không cho phép với đối tượng này vào ngày đó)", "instead of {code} (a form the law does not allow for this person on that date)"),
+    "none_recommended": ("(không có kiến nghị)", "(nothing recommended)"),
+    "visit_sanctions": ("Kiến nghị của lần kiểm tra (sau khi gộp và nâng mức)", "The visit's recommendations (merged, after escalation)"),
+    "because": ("do", "because of"),
+    "escalated_by": ("nâng mức do", "escalated by"),
+    "points": ("điểm", "points"),
+    # conditions
+    "c_day": ("có hiệu lực ngày {actual} ({expected})", "in force on {actual} ({expected})"),
+    "c_rule": ("quy tắc thuộc: {expected}", "rule is one of: {expected}"),
+    "c_subject": ("đối tượng là {expected}", "subject is {expected}"),
+    "c_severity_ge": ("mức độ từ {expected} trở lên (là {actual})", "severity at least {expected} (is {actual})"),
+    "c_severity_le": ("mức độ tối đa {expected} (là {actual})", "severity at most {expected} (is {actual})"),
+    "c_category": ("loại cán bộ thuộc: {expected} (là {actual})", "personnel category one of: {expected} (is {actual})"),
+    "c_leader": ("giữ chức vụ lãnh đạo: {expected} (là {actual})", "holds a leadership post: {expected} (is {actual})"),
+    "c_repeats_ge": ("số lần vi phạm trước ≥ {expected} (có {actual})", "earlier findings ≥ {expected} (has {actual})"),
+    "c_repeats_le": ("số lần vi phạm trước ≤ {expected} (có {actual})", "earlier findings ≤ {expected} (has {actual})"),
+    "yes": ("có", "yes"),
+    "no": ("không", "no"),
+    "open": ("…", "…"),
+}
+
+
+def w(key: str, lang: Lang, **params: Any) -> str:
+    vi, en = W[key]
+    text = vi if lang == "vi" else en
+    return text.format(**params) if params else text
+
+
+def _wanted(check_id: str, rule_id: str, selectors: Sequence[str] | None) -> bool:
+    if not selectors:
+        return True
+    return any(s in (check_id, rule_id, f"{check_id}.{rule_id}") for s in selectors)
+
+
+def _version_dict(v: RuleVersion[Any]) -> dict[str, Any]:
+    return {
+        "effective_from": v.effective_from.isoformat(),
+        "effective_to": v.effective_to.isoformat() if v.effective_to else None,
+        "severity": v.severity.value,
+        "thresholds": v.thresholds.model_dump(mode="json"),
+        "legal_basis": [ref.model_dump(mode="json", exclude_none=True) for ref in v.legal_basis],
+        "note": v.note,
+        "message": {"vi": v.message.vi, "en": v.message.en},
+    }
+
+
+def _condition_dict(c: ConditionCheck) -> dict[str, Any]:
+    expected, actual = c.expected, c.actual
+    if c.field == "day":
+        expected = date.fromordinal(expected).isoformat()
+        actual = date.fromordinal(actual).isoformat()
+    elif c.field == "severity":
+        expected = _RANK_TO_SEVERITY[expected].value
+        actual = _RANK_TO_SEVERITY[actual].value
+    elif c.field == "leader":
+        expected = [bool(x) for x in expected]
+        actual = bool(actual)
+    elif isinstance(expected, (list, tuple)):
+        expected = list(expected)
+    return {"field": c.field, "op": c.op, "expected": expected, "actual": actual, "ok": c.ok}
+
+
+def explain_visit(
+    engine: Engine,
+    visit: Visit | dict[str, Any],
+    *,
+    rules: Sequence[str] | None = None,
+    as_of: date | None = None,
+    history: Iterable[PriorFinding] = (),
+) -> dict[str, Any]:
+    """The explanation of one visit as plain data (what `--format json` prints)."""
+    visit = parse_visit(visit)
+    history = list(history)
+    result = engine.evaluate(visit, history=history, as_of=as_of)
+    ruleset = engine.ruleset
+    tz = parse_offset(ruleset.calendar.utc_offset)
+    moment = visit.inspected_at.astimezone(tz)
+    visit_date = moment.date()
+    rules_date = as_of or visit_date
+    working = working_time(ruleset.in_force(visit_date).calendar, moment)
+    snapshot = ruleset.in_force(rules_date)
+    officials = {o.id: o for o in visit.personnel}
+    prior_dates: dict[str, str] = {p.visit_id: p.date.isoformat() for p in history}
+
+    rules_out = []
+    for info in engine.checks:
+        check = info.check
+        for rule_id, rule in check.rules.items():
+            if not _wanted(check.id, rule_id, rules):
+                continue
+            version = snapshot.rules.get(check.id, {}).get(rule_id)
+            versions = ruleset.rules.get(check.id, {}).get(rule_id, ())
+            findings = [f for f in result.findings if f.check == check.id and f.rule == rule_id]
+            status = "fired" if findings else ("not_fired" if version is not None else "not_in_force")
+            rules_out.append(
+                {
+                    "rule": f"{check.id}.{rule_id}",
+                    "check": check.id,
+                    "check_title": dict(check.title),
+                    "subject": rule.subject,
+                    "summary": rule.summary,
+                    "evidence_keys": list(rule.evidence),
+                    "status": status,
+                    "version": _version_dict(version) if version is not None else None,
+                    "versions": [
+                        {"effective_from": v.effective_from.isoformat(), "effective_to": v.effective_to.isoformat() if v.effective_to else None}
+                        for v in versions
+                    ],
+                    "findings": [
+                        _explain_finding(engine, f, result, officials, rules_date, prior_dates, version) for f in findings
+                    ],
+                }
+            )
+    session = working.sessions[working.session_index] if working.session_index is not None else None
+    return {
+        "visit_id": visit.visit_id,
+        "unit": {"id": visit.unit.id, "name": visit.unit.name, "level": visit.unit.level.value},
+        "inspected_at": visit.inspected_at.isoformat(),
+        "local_time": moment.strftime("%Y-%m-%d %H:%M"),
+        "visit_date": visit_date.isoformat(),
+        "rules_date": rules_date.isoformat(),
+        "working_time": {
+            "working_day": working.working_day,
+            "season": working.season,
+            "in_working_hours": working.in_working_hours,
+            "session": [session[0].strftime("%H:%M"), session[1].strftime("%H:%M")] if session else None,
+            "sessions": [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in working.sessions],
+        },
+        "ruleset": {"name": ruleset.name, "version": ruleset.version, "digest": ruleset.digest},
+        "lookback_months": engine.policy.lookback_months,
+        "history_records": len(history),
+        "grade": {"code": result.grade.code, "label": result.grade.label, "points": result.grade.points},
+        "rules": rules_out,
+        "sanctions": [
+            _sanction_dict(s)
+            for s in result.sanctions
+            if not rules or any(r["rule"] in s.because for r in rules_out)
+        ],
+        "result": result.to_dict(),
+    }
+
+
+def _sanction_dict(s: Sanction) -> dict[str, Any]:
+    return {
+        "code": s.code,
+        "target": s.target,
+        "subject_id": s.subject_id,
+        "policy": s.policy,
+        "reason": s.reason,
+        "fine": s.fine,
+        "replaces": s.replaces,
+        "escalated_by": list(s.escalated_by),
+        "because": list(s.because),
+    }
+
+
+def _explain_finding(
+    engine: Engine,
+    finding: Finding,
+    result: Result,
+    officials: dict[str, Any],
+    rules_date: date,
+    prior_dates: dict[str, str],
+    version: RuleVersion[Any] | None,
+) -> dict[str, Any]:
+    category: str | None = None
+    leader = False
+    if finding.subject.type == "official":
+        official = officials.get(finding.subject.id)
+        if official is not None:
+            category = official.category.value if official.category else None
+            leader = engine.policy.is_leader(official.position, official.leader)
+    severity = Severity(finding.severity)
+    matches: list[PolicyMatch] = engine.policy.explain(
+        finding.key, severity, finding.subject.type, category, leader, rules_date, len(finding.repeat_of)
+    )
+    recommended = []
+    for ref in finding.sanctions:
+        full = next(
+            (
+                s
+                for s in result.sanctions
+                if s.code == ref.code and s.target == ref.target and s.subject_id == ref.subject_id and finding.key in s.because
+            ),
+            None,
+        )
+        recommended.append(
+            {
+                "code": ref.code,
+                "target": ref.target,
+                "subject_id": ref.subject_id,
+                "policy": ref.policy,
+                "replaces": full.replaces if full else None,
+                "fine": full.fine if full else None,
+            }
+        )
+    return {
+        "subject": {"type": finding.subject.type, "id": finding.subject.id},
+        "severity": finding.severity,
+        "version_severity": version.severity.value if version is not None else None,
+        "category": category,
+        "leader": leader if finding.subject.type == "official" else None,
+        "evidence": finding.evidence,
+        "message": finding.message,
+        "legal_basis": finding.legal_basis,
+        "rule_version": finding.rule_version,
+        "repeat_of": [{"visit_id": v, "date": prior_dates.get(v)} for v in finding.repeat_of],
+        "policies": [
+            {
+                "id": m.policy.id,
+                "applies": m.matched,
+                "reason": {"vi": m.policy.reason.vi, "en": m.policy.reason.en},
+                "recommend": [{"code": r.code, "target": r.target} for r in m.policy.recommend],
+                "conditions": [_condition_dict(c) for c in m.conditions],
+            }
+            for m in matches
+        ],
+        "recommended": recommended,
+    }
+
+
+# ---- terminal rendering
+
+
+def _values(data: dict[str, Any]) -> str:
+    if not data:
+        return ""
+    return ", ".join(f"{k}={_plain(v)}" for k, v in data.items())
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    return str(value)
+
+
+def _dates(frm: str, to: str | None) -> str:
+    return f"{frm} → {to or '…'}"
+
+
+def _basis(refs: Sequence[dict[str, Any]]) -> str:
+    parts = []
+    for ref in refs:
+        text = ref["document"]
+        if ref.get("article"):
+            text += f", {ref['article']}"
+        if ref.get("title"):
+            text += f" — {ref['title']}"
+        if ref.get("note"):
+            text += f" ({ref['note']})"
+        parts.append(text)
+    return "; ".join(parts)
+
+
+def describe_condition(c: dict[str, Any], lang: Lang) -> str:
+    field, op = c["field"], c["op"]
+    expected, actual = c["expected"], c["actual"]
+    if field == "day":
+        key = "c_day"
+        expected = ("≥ " if op == ">=" else "≤ ") + str(expected)
+    elif field == "rule":
+        key, expected = "c_rule", ", ".join(expected)
+    elif field == "subject":
+        key, expected = "c_subject", ", ".join(expected)
+    elif field == "severity":
+        key = "c_severity_ge" if op == ">=" else "c_severity_le"
+        expected, actual = severity_name(expected, lang), severity_name(actual, lang)
+    elif field == "category":
+        key, expected = "c_category", ", ".join(expected)
+    elif field == "leader":
+        key = "c_leader"
+        expected = ", ".join(w("yes" if x else "no", lang) for x in expected)
+        actual = w("yes" if actual else "no", lang)
+    elif field == "repeats":
+        key = "c_repeats_ge" if op == ">=" else "c_repeats_le"
+    else:  # pragma: no cover - every field of the policy language is named above
+        return f"{field} {op} {expected} ({actual})"
+    return w(key, lang, expected=expected, actual=actual)
+
+
+def _policy_lines(finding: dict[str, Any], lang: Lang, verbose: bool = False) -> list[Text]:
+    lines = []
+    for p in finding["policies"]:
+        failed = [c for c in p["conditions"] if not c["ok"]]
+        if p["applies"]:
+            recs = ", ".join(f"{sanction_name(r['code'], lang)} → {target_name(r['target'], lang)}" for r in p["recommend"])
+            line = Text("    ✓ ", style="green")
+            line.append(p["id"], style="bold")
+            line.append(f": {recs} — {p['reason'][lang]}")
+            lines.append(line)
+            continue
+        # A policy about another rule, subject or period is noise; one that failed on a single
+        # condition of severity, repeats, leadership or category shows where the decision
+        # would change (for example the next step of escalation). Verbose shows every such one.
+        near = all(c["field"] in ("severity", "repeats", "leader", "category") for c in failed)
+        if failed and near and (verbose or len(failed) == 1):
+            line = Text("    ✗ ", style="dim")
+            line.append(p["id"], style="dim bold")
+            line.append(": " + "; ".join(describe_condition(c, lang) for c in failed), style="dim")
+            lines.append(line)
+    return lines
+
+
+_SEASONS = {"summer": "hè", "winter": "đông"}
+
+
+def render_rich(data: dict[str, Any], lang: Lang, console: Console, *, verbose: bool = False) -> None:
+    wt = dict(data["working_time"])
+    if lang == "vi" and wt["season"]:
+        wt["season"] = _SEASONS.get(wt["season"], wt["season"])
+    if wt["in_working_hours"]:
+        when = w("in_session", lang, start=wt["session"][0], end=wt["session"][1], season=wt["season"])
+    else:
+        sessions = ", ".join(f"{a}–{b}" for a, b in wt["sessions"])
+        when = w("out_session", lang, season=wt["season"] or "—", sessions=sessions or "—")
+    day_kind = w("working_day" if wt["working_day"] else "not_working_day", lang)
+    header = Text.assemble(
+        (f"{w('visit', lang)} {data['visit_id']}", "bold"),
+        f"  {w('unit', lang)}: {data['unit']['id']} ({data['unit']['level']})\n",
+        f"{w('local_time', lang)}: {data['local_time']} — {day_kind}, {when}\n",
+        f"{w('rules_date', lang)}: {data['rules_date']}  ({data['ruleset']['name']} {data['ruleset']['version']})\n",
+        (f"{w('grade', lang)}: {data['grade']['label'][lang]} ({data['grade']['points']} {w('points', lang)})", "bold"),
+    )
+    console.print(Panel(header, expand=True))
+    for rule in data["rules"]:
+        status = rule["status"]
+        style = {"fired": "bold red", "not_fired": "green", "not_in_force": "dim"}[status]
+        title = Text("● ", style=style)
+        title.append(rule["rule"], style="bold")
+        label = w(status, lang)
+        if status == "fired":
+            label += f" ({len(rule['findings'])})"
+        title.append(f"  {label}", style=style)
+        console.print(title)
+        v = rule["version"]
+        if v is None:
+            versions = ", ".join(_dates(x["effective_from"], x["effective_to"]) for x in rule["versions"]) or "—"
+            console.print(Text("  " + w("not_in_force_why", lang, day=data["rules_date"], versions=versions), style="dim"))
+            continue
+        thresholds = _values(v["thresholds"]) or w("no_thresholds", lang)
+        console.print(
+            f"  {w('version', lang)} {_dates(v['effective_from'], v['effective_to'])}; "
+            f"{w('severity', lang)} {severity_name(v['severity'], lang)}; {w('thresholds', lang)}: {thresholds}",
+            markup=False,
+            highlight=False,
+        )
+        console.print(f"  {w('basis', lang)}: {_basis(v['legal_basis'])}", markup=False, highlight=False)
+        if v.get("note"):
+            console.print(f"  {w('note', lang)}: {v['note']}", markup=False, highlight=False)
+        if status == "not_fired":
+            console.print(Text("  → " + w("not_fired_why", lang, check=rule["check"]), style="green"))
+            if verbose and rule["evidence_keys"]:
+                console.print(f"  {w('looks_at', lang)}: {', '.join(rule['evidence_keys'])}", markup=False)
+            continue
+        for f in rule["findings"]:
+            subject = f["subject"]["id"]
+            head = Text(f"  ▸ {w('finding', lang)}: ", style="bold")
+            head.append(f"{target_name(f['subject']['type'], lang)} {subject}")
+            head.append(f" — {severity_name(f['severity'], lang)}", style="red")
+            if f["version_severity"] and f["version_severity"] != f["severity"]:
+                head.append(" (" + w("severity_raised", lang, base=severity_name(f["version_severity"], lang)) + ")")
+            console.print(head)
+            console.print(f"    {w('evidence', lang)}: {_values(f['evidence'])}", markup=False, highlight=False)
+            console.print(f"    {w('thresholds', lang)}: {thresholds}", markup=False, highlight=False)
+            console.print(f"    {w('message', lang)}: {f['message'][lang]}", markup=False, highlight=False)
+            months = data["lookback_months"]
+            if f["repeat_of"]:
+                prior = ", ".join(f"{p['visit_id']}" + (f" ({p['date']})" if p["date"] else "") for p in f["repeat_of"])
+                console.print(Text("    " + w("repeat", lang, n=len(f["repeat_of"]), months=months, list=prior), style="yellow"))
+            else:
+                console.print(f"    {w('first', lang, months=months)}", markup=False)
+            console.print(f"    {w('policies', lang)}:", markup=False)
+            for line in _policy_lines(f, lang, verbose):
+                console.print(line)
+            recs = []
+            for r in f["recommended"]:
+                text = f"{sanction_name(r['code'], lang)} → {target_name(r['target'], lang)} {r['subject_id']} [{r['policy']}]"
+                if r["replaces"]:
+                    text += " — " + w("instead_of", lang, code=sanction_name(r["replaces"], lang))
+                if r["fine"]:
+                    text += f" — {fine_text(r['fine'])}"
+                recs.append(text)
+            console.print(f"    {w('recommended', lang)}: " + ("; ".join(recs) or w("none_recommended", lang)), markup=False, highlight=False)
+    if data["sanctions"]:
+        table = Table(title=w("visit_sanctions", lang), expand=True)
+        for column in ("sanction", "target", "because", "fine"):
+            table.add_column(word(column, lang), overflow="fold")
+        for s in data["sanctions"]:
+            name = sanction_name(s["code"], lang)
+            if s["replaces"]:
+                name += " (" + w("instead_of", lang, code=sanction_name(s["replaces"], lang)).split(" (")[0] + ")"
+            because = ", ".join(s["because"])
+            if s["escalated_by"]:
+                because += f" — {w('escalated_by', lang)} {', '.join(s['escalated_by'])}"
+            table.add_row(name, f"{target_name(s['target'], lang)} {s['subject_id']}", because, fine_text(s["fine"]))
+        console.print(Group(table))
+
+
+__all__ = ["describe_condition", "explain_visit", "render_rich"]

@@ -1,0 +1,145 @@
+"""JSON Schemas of the rule files, generated from the same pydantic models the loader uses.
+
+An editor with the YAML extension (yaml-language-server) reads the schema named on a file's
+first line (`# yaml-language-server: $schema=schema/<name>.schema.json`) and then completes
+keys, shows their descriptions and flags mistakes as policy staff type. The schemas live in
+`rules/schema/`: one per kind of file (ruleset, calendar, grading, sanctions, cases) and one
+per installed check. `compliance rules schema` regenerates them; a test keeps them in sync.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
+from pydantic_core import core_schema
+
+from ..cases import CaseFile
+from ..check import Check
+from ..plugins import CheckInfo
+from ..ruleset import model as rules_model
+from ..ruleset.loader import SHARED_FILES
+
+SCHEMA_DIR = "schema"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SHARED_MODELS: dict[str, type[BaseModel]] = {
+    "ruleset": rules_model.RulesetMeta,
+    "calendar": rules_model.CalendarFile,
+    "grading": rules_model.GradingFile,
+    "sanctions": rules_model.SanctionsFile,
+}
+TITLES: dict[str, str] = {
+    "ruleset": "ruleset.yaml: name and version of the ruleset / tên và phiên bản bộ quy tắc",
+    "calendar": "calendar.yaml: working days and hours / ngày và giờ làm việc",
+    "grading": "grading.yaml: grading of a visit / xếp loại lần kiểm tra",
+    "sanctions": "sanctions.yaml: sanction policy / chính sách kiến nghị xử lý",
+    "cases": "cases/<check>.yaml: example cases of a check / các ví dụ kiểm thử của một kiểm tra",
+}
+_HHMM = r"^([01]?\d|2[0-3]):([0-5]\d)$"
+
+
+class _RulesJsonSchema(GenerateJsonSchema):
+    """Schemas an editor checks the way the loader does: times are 'HH:MM', month-days 'MM-DD'."""
+
+    def time_schema(self, schema: core_schema.TimeSchema) -> JsonSchemaValue:
+        return {"type": "string", "pattern": _HHMM, "examples": ["07:30"]}
+
+    def function_before_schema(self, schema: core_schema.BeforeValidatorFunctionSchema) -> JsonSchemaValue:
+        out = super().function_before_schema(schema)
+        function = schema.get("function", {}).get("function")
+        if function is rules_model._month_day:
+            out = {**out, "pattern": rules_model._MMDD.pattern, "examples": ["04-16"]}
+        return out
+
+
+def _schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    body = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_RulesJsonSchema)
+    return {"$schema": DIALECT, "title": title, **{k: v for k, v in body.items() if k != "title"}}
+
+
+def _check_list(checks: Sequence[CheckInfo | Check]) -> list[Check]:
+    out = [c.check if isinstance(c, CheckInfo) else c for c in checks]
+    return sorted(out, key=lambda c: c.id)
+
+
+def checks_of_dir(checks: Sequence[CheckInfo | Check], rules_dir: str | Path | None) -> list[Check]:
+    """The checks whose rules file belongs in `rules_dir`: the built-in ones (a plugin that ships
+    its own file keeps its schema beside it) and any check that has a file there."""
+    out = []
+    for check in _check_list(checks):
+        local = rules_dir is not None and (Path(rules_dir) / f"{check.id}.yaml").is_file()
+        if check.rules_dir is None or local:
+            out.append(check)
+    return out
+
+
+def schema_documents(checks: Sequence[CheckInfo | Check]) -> dict[str, dict[str, Any]]:
+    """Every schema by name (the file is `<name>.schema.json`)."""
+    installed = _check_list(checks)
+    docs = {name: _schema(model, TITLES[name]) for name, model in SHARED_MODELS.items()}
+    cases = _schema(CaseFile, TITLES["cases"])
+    cases["properties"]["check"] = {**cases["properties"]["check"], "enum": [c.id for c in installed]}
+    docs["cases"] = cases
+    for check in installed:
+        title = check.title.get("vi", check.id) + " / " + check.title.get("en", check.id)
+        docs[check.id] = _schema(rules_model.check_file_model(check), f"{check.id}.yaml: {title}")
+    return docs
+
+
+def render(schema: Mapping[str, Any]) -> str:
+    return json.dumps(schema, indent=2, ensure_ascii=False) + "\n"
+
+
+def file_name(name: str) -> str:
+    return f"{name}.schema.json"
+
+
+def header(name: str, *, case_file: bool = False) -> str:
+    """The first line a rule file (or, with `case_file`, a case file) carries."""
+    where = f"../{SCHEMA_DIR}" if case_file else SCHEMA_DIR
+    return f"# yaml-language-server: $schema={where}/{file_name(name)}"
+
+
+def expected_headers(rules_dir: Path, checks: Sequence[CheckInfo | Check]) -> dict[Path, str]:
+    """The header each rule file and case file of `rules_dir` should carry."""
+    out: dict[Path, str] = {}
+    for name in SHARED_FILES:
+        out[rules_dir / name] = header(name.removesuffix(".yaml"))
+    for check in _check_list(checks):
+        path = rules_dir / f"{check.id}.yaml"
+        if path.is_file():
+            out[path] = header(check.id)
+    for path in sorted((rules_dir / "cases").glob("*.yaml")):
+        out[path] = header("cases", case_file=True)
+    return out
+
+
+def write_schemas(out_dir: str | Path, checks: Sequence[CheckInfo | Check]) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in schema_documents(checks).items():
+        path = out / file_name(name)
+        text = render(schema)
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stale_schemas(out_dir: str | Path, checks: Sequence[CheckInfo | Check]) -> list[str]:
+    """Names whose committed schema is missing or differs from the models."""
+    out = Path(out_dir)
+    stale = []
+    for name, schema in schema_documents(checks).items():
+        path = out / file_name(name)
+        if not path.is_file() or path.read_text(encoding="utf-8") != render(schema):
+            stale.append(name)
+    return stale
+
+
+__all__ = ["expected_headers", "header", "schema_documents", "stale_schemas", "write_schemas"]

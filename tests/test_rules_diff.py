@@ -1,0 +1,191 @@
+"""`compliance rules diff`: the textual change between two rulesets and its impact on past visits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from _authoring_support import RULES, copy_rules, generated_visits, replace_nth, run, write_jsonl
+
+from compliance import Engine
+from compliance.authoring.diff import diff_rulesets
+from compliance.engine import parse_visit
+
+
+@pytest.fixture(scope="module")
+def visits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """600 realistic visits, 2016-2025, from the repo's seeded generator."""
+    return write_jsonl(tmp_path_factory.mktemp("visits") / "visits.jsonl", generated_visits(600))
+
+
+def _loosen_grace_in_place(tmp_path: Path) -> Path:
+    new = copy_rules(tmp_path, "new")
+    replace_nth(new / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: 15}", -1)
+    return new
+
+
+def test_one_threshold_changed_reports_the_change_and_its_impact(tmp_path: Path, visits: Path) -> None:
+    new = _loosen_grace_in_place(tmp_path)
+    done = run("rules", "diff", RULES, new, "--visits", visits, "--format", "json")
+    assert done.exit_code == 0, done.output
+    data = json.loads(done.stdout)
+
+    [change] = data["changes"]
+    assert change["key"] == "working_hours.late_arrival" and change["version"] == "2016-09-05"
+    assert (change["field"], change["old"], change["new"], change["in_place"]) == ("thresholds.grace_minutes", 0, 15, True)
+
+    impact = data["impact"]
+    assert impact["visits"] == 600
+    late = impact["per_rule"]["working_hours.late_arrival"]
+    assert late["lost"] > 0 and late["gained"] == 0 and late["findings_new"] == late["findings_old"] - late["lost"]
+    assert 1 <= len(late["examples_lost"]) <= 3
+    assert impact["findings"]["lost"] == late["lost"]
+    assert impact["sanctions"]["lost"] > 0 and impact["per_sanction"]["reminder"]["lost"] > 0
+    assert sum(b["lost"] for b in impact["per_level"].values()) == late["lost"]
+    assert sum(b["lost"] for b in impact["per_year"].values()) == late["lost"]
+    assert set(impact["per_year"]) <= {str(y) for y in range(2016, 2026)}
+    # Other rules are untouched.
+    assert all(r["gained"] == r["lost"] == 0 for k, r in impact["per_rule"].items() if k != "working_hours.late_arrival")
+
+    loosened = [w for w in data["warnings"] if w["code"] == "loosened_in_place"]
+    assert len(loosened) == 1 and loosened[0]["rule"] == "working_hours.late_arrival"
+    assert "loosened inside the version from 2016-09-05" in loosened[0]["message"]["en"]
+    assert "nới lỏng" in loosened[0]["message"]["vi"]
+
+
+def test_terminal_and_markdown_output(tmp_path: Path, visits: Path) -> None:
+    new = _loosen_grace_in_place(tmp_path)
+    text = run("rules", "diff", RULES, new, "--visits", visits)
+    assert text.exit_code == 0, text.output
+    out = text.output
+    assert "thresholds.grace_minutes (changed in place)" in out
+    assert "Warnings" in out and "loosened inside the version from 2016-09-05" in out
+    assert "600 visits replayed with both rulesets" in out
+    for title in ("Per rule", "Per unit level", "Per year", "Per sanction"):
+        assert title in out
+
+    md = run("rules", "diff", RULES, new, "--visits", visits, "--format", "markdown", "--lang", "vi")
+    assert md.exit_code == 0
+    assert md.output.startswith("# So sánh bộ quy tắc:")
+    assert "| `working_hours.late_arrival` | 2016-09-05 → … | thresholds.grace_minutes (sửa ngay trong phiên bản) | 0 | 15 |" in md.output
+    assert "### Theo quy tắc" in md.output and "### Theo năm" in md.output
+
+
+def test_a_new_version_with_its_own_date_gives_no_in_place_warning(tmp_path: Path, visits: Path) -> None:
+    new = copy_rules(tmp_path, "new")
+    path = new / "working_hours.yaml"
+    old_version = "    - effective_from: 2016-09-05\n      severity: minor\n      thresholds: {grace_minutes: 0}\n"
+    replace_nth(path, old_version, old_version.replace("      severity", "      effective_to: 2020-12-31\n      severity"))
+    text = path.read_text(encoding="utf-8")
+    block = text[text.index("    - effective_from: 2016-09-05\n      effective_to: 2020-12-31\n      severity: minor"):text.index("  high_absence_rate:")]
+    new_block = block.replace("effective_from: 2016-09-05\n      effective_to: 2020-12-31", "effective_from: 2021-01-01").replace("grace_minutes: 0", "grace_minutes: 10")
+    path.write_text(text.replace(block, block + new_block), encoding="utf-8")
+    assert run("rules", "validate", new, "--no-cases").exit_code == 0
+
+    data = json.loads(run("rules", "diff", RULES, new, "--visits", visits, "--format", "json").stdout)
+    kinds = {(c["kind"], c["version"], c["field"]) for c in data["changes"]}
+    assert ("changed", "2016-09-05", "effective_to") in kinds
+    assert ("added", "2021-01-01", None) in kinds
+    threshold = next(c for c in data["changes"] if c["field"] == "thresholds.grace_minutes")
+    assert (threshold["old"], threshold["new"], threshold["compared_to"], threshold["in_place"]) == (0, 10, "2016-09-05", False)
+    assert not [w for w in data["warnings"] if w["code"].endswith("_in_place") or w["code"].startswith("changed_in_place")]
+    late = data["impact"]["per_rule"]["working_hours.late_arrival"]
+    assert late["lost"] > 0  # visits from 2021 on are judged with the 10 grace minutes
+    assert all(year >= "2021" for year, b in data["impact"]["per_year"].items() if b["lost"])
+
+
+def test_without_visits_any_in_place_threshold_change_is_flagged(tmp_path: Path) -> None:
+    new = copy_rules(tmp_path, "new")
+    replace_nth(new / "working_hours.yaml", "min_share: 0.2", "min_share: 0.1", -1)  # stricter, but unmeasured
+    data = json.loads(run("rules", "diff", RULES, new, "--format", "json").stdout)
+    assert data["impact"] is None
+    [warning] = data["warnings"]
+    assert warning["code"] == "changed_in_place_unmeasured" and warning["rule"] == "working_hours.high_absence_rate"
+    text = run("rules", "diff", RULES, new)
+    assert "No visits given (--visits): impact not measured." in text.output
+
+
+def test_stricter_in_place_change_is_a_note_and_gains_findings(tmp_path: Path, visits: Path) -> None:
+    new = copy_rules(tmp_path, "new")
+    replace_nth(new / "working_hours.yaml", "min_share: 0.2", "min_share: 0.1", -1)
+    data = json.loads(run("rules", "diff", RULES, new, "--visits", visits, "--format", "json").stdout)
+    rate = data["impact"]["per_rule"]["working_hours.high_absence_rate"]
+    assert rate["gained"] > 0 and rate["lost"] == 0
+    assert rate["sanctions_gained"].get("head_accountability", 0) > 0
+    [note] = [w for w in data["warnings"] if w["rule"] == "working_hours.high_absence_rate"]
+    assert note["code"] == "tightened_in_place" and note["level"] == "note"
+
+
+def test_as_of_replays_last_year_under_a_future_version(tmp_path: Path, visits: Path) -> None:
+    new = copy_rules(tmp_path, "new")
+    path = new / "working_hours.yaml"
+    replace_nth(path, "      thresholds: {min_share: 0.2, min_count: 3, min_checked: 5}", "      effective_to: 2025-12-31\n      thresholds: {min_share: 0.2, min_count: 3, min_checked: 5}", -1)
+    path.write_text(
+        path.read_text(encoding="utf-8")
+        + "    - effective_from: 2026-01-01\n      severity: serious\n      thresholds: {min_share: 0.1, min_count: 3, min_checked: 5}\n"
+        '      message: {vi: "{absent}/{checked} vắng ({share})", en: "{absent} of {checked} absent ({share})"}\n'
+        '      legal_basis: [{document: "QĐ xx/2025/QĐ-UBND"}]\n',
+        encoding="utf-8",
+    )
+    own_date = json.loads(run("rules", "diff", RULES, new, "--visits", visits, "--format", "json").stdout)
+    assert own_date["impact"]["visits_changed"] == 0  # every visit is before 2026
+    as_of = json.loads(run("rules", "diff", RULES, new, "--visits", visits, "--as-of", "2026-01-01", "--format", "json").stdout)
+    assert as_of["impact"]["as_of"] == "2026-01-01"
+    assert as_of["impact"]["per_rule"]["working_hours.high_absence_rate"]["gained"] > 0
+
+
+def test_escalation_is_compared_through_the_replay_history(tmp_path: Path) -> None:
+    new = copy_rules(tmp_path, "new")
+    # Official repeats escalate from the second repeat instead of the first.
+    replace_nth(new / "sanctions.yaml", "when: {subject: official, repeats: {min: 1}}", "when: {subject: official, repeats: {min: 2}}")
+    replace_nth(new / "sanctions.yaml", "when: {subject: official, max_severity: minor, repeats: {max: 0}}", "when: {subject: official, max_severity: minor, repeats: {max: 1}}")
+    old_engine, new_engine = Engine.load(RULES), Engine.load(new)
+    # One unit visited four times: the same official is absent every time.
+    base = generated_visits(1)[0]
+    series = []
+    for i, day in enumerate(("2019-03-05", "2019-05-07", "2019-07-09", "2019-09-10")):
+        visit = {**base, "visit_id": f"S-{i}", "inspected_at": f"{day}T09:00:00+07:00"}
+        visit["personnel"] = [{"id": "x1", "attendance": "absent"}, *({"id": f"p{j}", "attendance": "present"} for j in range(9))]
+        series.append(parse_visit(visit))
+    with_history = diff_rulesets(old_engine, new_engine, series).to_dict()
+    assert any(c["key"] == "official-repeat" and c["field"] == "when.repeats.min" for c in with_history["changes"])
+    assert with_history["impact"]["per_sanction"]["self_criticism"]["lost"] == 1  # the second visit no longer escalates
+    without = diff_rulesets(old_engine, new_engine, series, history=False).to_dict()
+    assert without["impact"]["visits_changed"] == 0
+
+
+def test_strict_and_dead_rules_are_warned_about(tmp_path: Path, visits: Path) -> None:
+    data = json.loads(run("rules", "diff", RULES, RULES, "--visits", visits, "--format", "json").stdout)
+    assert data["changes"] == []
+    assert data["impact"]["visits_changed"] == 0 and data["impact"]["findings"]["gained"] == 0
+    codes = {(w["code"], w["rule"]) for w in data["warnings"]}
+    assert ("too_strict", "office_culture.no_id_card") in codes  # ~60% of generated visits
+    assert ("dead", "one_stop.one_stop_closed") in codes  # the generator never closes a desk
+    strict = json.loads(run("rules", "diff", RULES, RULES, "--visits", visits, "--strict-share", "0.99", "--format", "json").stdout)
+    assert not [w for w in strict["warnings"] if w["code"] == "too_strict"]
+
+
+def test_other_changes_are_listed(tmp_path: Path) -> None:
+    new = copy_rules(tmp_path, "new")
+    replace_nth(new / "ruleset.yaml", 'version: "', 'version: "9.')
+    replace_nth(new / "office_culture.yaml", "severity: minor", "severity: moderate")
+    replace_nth(new / "sanctions.yaml", "lookback_months: 12", "lookback_months: 24")
+    replace_nth(new / "sanctions.yaml", "min: 200000", "min: 250000")
+    data = json.loads(run("rules", "diff", RULES, new, "--format", "json").stdout)
+    fields = {(c["area"], c["field"]) for c in data["changes"]}
+    assert ("ruleset", "version") in fields
+    assert ("rule", "severity") in fields
+    assert ("sanctions", "lookback_months") in fields
+    assert ("fine", "min") in fields
+
+
+def test_bad_visits_and_bad_rules(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"visit_id": "X"}\n', encoding="utf-8")
+    done = run("rules", "diff", RULES, RULES, "--visits", bad)
+    assert done.exit_code == 2 and f"{bad}:1" in done.output
+    broken = copy_rules(tmp_path, "broken")
+    replace_nth(broken / "working_hours.yaml", "severity: serious", "severity: grave")
+    done = run("rules", "diff", RULES, broken)
+    assert done.exit_code == 2 and "invalid value 'grave'" in done.output

@@ -1,0 +1,161 @@
+"""`compliance rules test`: the example cases beside the rules, failures as a readable diff,
+and rule coverage."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from _authoring_support import copy_rules, line_of, replace_nth, run
+
+from compliance.authoring.ruletest import render_text, run_rule_tests
+from compliance.engine import Engine
+
+# A check plugin may ship its own case files (run too); counts below allow for them.
+BUILT_IN = ("working_hours", "office_culture", "alcohol_tobacco", "one_stop", "tthc_posting", "altar_ban")
+
+# Our own case file, so that these tests do not depend on the shipped cases.
+CASES = """\
+# yaml-language-server: $schema=../schema/cases.schema.json
+check: working_hours
+base:
+  visit_id: T-1
+  inspected_at: "2018-06-12T08:00:00+07:00"
+  unit: {id: xa-a, level: commune}
+cases:
+  - name: absent with no reason is a finding
+    visit:
+      personnel: [{id: a1, attendance: absent}]
+    expect:
+      - {rule: absent_unexcused, subject: a1, severity: moderate, version: 2016-09-05}
+  - name: arriving ten minutes late is a finding
+    visit:
+      personnel: [{id: l1, attendance: late, arrived_at: "07:10"}]
+    expect:
+      - {rule: late_arrival, subject: l1, evidence: {minutes_late: 10, grace_minutes: 0}}
+  - name: on time is no finding
+    visit:
+      personnel: [{id: p1, attendance: present}]
+    expect: []
+"""
+
+
+def _own_cases(tmp_path: Path) -> tuple[Path, Path]:
+    rules = copy_rules(tmp_path, cases=False)
+    (rules / "cases").mkdir()
+    path = rules / "cases" / "working_hours.yaml"
+    path.write_text(CASES, encoding="utf-8")
+    return rules, path
+
+
+def test_shipped_rules_pass_and_report_coverage() -> None:
+    done = run("rules", "test")
+    assert done.exit_code == 0, done.output
+    assert "all passed" in done.output
+    assert "Coverage:" in done.output
+
+
+def test_own_cases_pass_and_coverage_names_what_is_untested(tmp_path: Path) -> None:
+    rules, _ = _own_cases(tmp_path)
+    done = run("rules", "test", rules)
+    assert done.exit_code == 0, done.output
+    assert re.search(r"✓ \d+ cases: all passed", done.output)
+    assert "rules no case makes fire" in done.output
+    assert "working_hours.high_absence_rate" in done.output  # no case makes it fire
+    assert "versions no case exercises" in done.output
+    assert "working_hours.late_arrival (from 2010-01-01)" in done.output
+    assert run("rules", "test", rules, "--require-coverage").exit_code == 1
+
+
+def test_breaking_a_threshold_fails_with_a_readable_diff(tmp_path: Path) -> None:
+    rules, cases = _own_cases(tmp_path)
+    replace_nth(rules / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: 30}", -1)
+    done = run("rules", "test", rules)
+    assert done.exit_code == 1, done.output
+    case_line = line_of(cases, "  - name: arriving ten minutes late")
+    assert f"✗ working_hours: arriving ten minutes late is a finding  ({cases}:{case_line})" in done.output
+    assert "findings (− expected but missing, + found but not expected, ~ found but differs):" in done.output
+    assert "      − working_hours.late_arrival@l1" in done.output
+    assert "• expected working_hours.late_arrival@l1, not found" in done.output
+    assert re.search(r"✗ \d+ cases: \d+ passed, 1 failed", done.output)
+
+    vi = run("rules", "test", rules, "--lang", "vi")
+    assert vi.exit_code == 1
+    assert "mong đợi phát hiện working_hours.late_arrival@l1 nhưng không có" in vi.output
+    assert re.search(r"\d+ ví dụ: \d+ đạt, 1 không đạt", vi.output)
+
+
+def test_details_that_differ_are_marked(tmp_path: Path) -> None:
+    rules, cases = _own_cases(tmp_path)
+    replace_nth(cases, "{rule: absent_unexcused, subject: a1, severity: moderate", "{rule: absent_unexcused, subject: a1, severity: serious")
+    done = run("rules", "test", rules)
+    assert done.exit_code == 1
+    assert "      ~ working_hours.absent_unexcused@a1" in done.output
+    assert "working_hours.absent_unexcused@a1: severity moderate, expected serious" in done.output
+
+
+def test_unexpected_finding_is_a_plus_line(tmp_path: Path) -> None:
+    rules, cases = _own_cases(tmp_path)
+    replace_nth(cases, "personnel: [{id: p1, attendance: present}]", "personnel: [{id: p1, attendance: absent}]")
+    done = run("rules", "test", rules)
+    assert done.exit_code == 1
+    assert "      + working_hours.absent_unexcused@p1" in done.output
+    assert "unexpected working_hours.absent_unexcused@p1" in done.output
+
+
+def test_json_format(tmp_path: Path) -> None:
+    rules, _ = _own_cases(tmp_path)
+    replace_nth(rules / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: 30}", -1)
+    done = run("rules", "test", rules, "--format", "json")
+    assert done.exit_code == 1
+    data = json.loads(done.stdout)
+    assert data["passed"] is False and data["total"] >= 3 and data["failed"] == 1
+    failed = next(c for c in data["cases"] if not c["passed"])
+    assert failed["expected"] == ["working_hours.late_arrival@l1"] and failed["actual"] == []
+    assert failed["failures"][0]["vi"].startswith("mong đợi phát hiện")
+    assert "working_hours.high_absence_rate" in data["coverage"]["never_fired"]
+
+
+def test_a_broken_case_file_fails_with_its_location(tmp_path: Path) -> None:
+    rules, cases = _own_cases(tmp_path)
+    line = replace_nth(cases, "{rule: late_arrival, subject: l1", "{rule: late_arival, subject: l1")
+    done = run("rules", "test", rules)
+    assert done.exit_code == 1
+    assert f"{cases}:{line}:" in done.output
+    assert "check 'working_hours' has no rule 'late_arival' (did you mean 'late_arrival'?)" in done.output
+
+    cases.write_text("check: working_hours\ncases: []\n", encoding="utf-8")
+    done = run("rules", "test", rules)
+    assert done.exit_code == 1
+    assert f"{cases}:2:" in done.output and "expected at least 1 item(s), found 0" in done.output
+
+
+def test_a_case_with_an_invalid_visit_says_why_in_both_languages(tmp_path: Path) -> None:
+    rules, cases = _own_cases(tmp_path)
+    replace_nth(cases, "personnel: [{id: p1, attendance: present}]", "personnel: [{id: p1, attendance: here}]")
+    done = run("rules", "test", rules, "--lang", "vi")
+    assert done.exit_code == 1
+    assert "lần kiểm tra của ví dụ không hợp lệ" in done.output
+    assert "giá trị 'here' không hợp lệ" in done.output
+
+
+def test_no_case_files(tmp_path: Path) -> None:
+    import importlib
+
+    rules = copy_rules(tmp_path, cases=False)
+    modules = [importlib.import_module(f"compliance_checks.{name}") for name in BUILT_IN]
+    engine = Engine.load(rules, plugins=modules, entry_points=False)
+    report = run_rule_tests(engine)
+    assert report.passed and not report.outcomes
+    lines = [text for text, _ in render_text(report, "en")]
+    assert any("No case files" in line for line in lines)
+    assert report.coverage is not None and len(report.coverage.never_fired) == sum(len(r) for r in engine.ruleset.rules.values())
+
+
+def test_invalid_rules_are_refused(tmp_path: Path) -> None:
+    rules, _ = _own_cases(tmp_path)
+    replace_nth(rules / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: five}")
+    done = run("rules", "test", rules)
+    assert done.exit_code == 2
+    assert "expected a whole number, found 'five'" in done.output

@@ -1,0 +1,236 @@
+"""`compliance rules validate`: every mistake of a ruleset, located, at once; and every other
+command refuses the same ruleset with the same messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from _authoring_support import VISIT_2018, copy_rules, replace_nth, run, write_jsonl
+
+
+def _problem_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if ".yaml:" in line]
+
+
+def test_shipped_rules_are_valid() -> None:
+    done = run("rules", "validate")
+    assert done.exit_code == 0, done.output
+    assert "the ruleset is valid" in done.output
+    done = run("rules", "validate", "--lang", "vi")
+    assert done.exit_code == 0 and "bộ quy tắc hợp lệ" in done.output
+
+
+def test_two_mistakes_in_one_file_are_both_reported_and_evaluate_refuses_alike(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    hours = rules / "working_hours.yaml"
+    # A misspelt key and a word where a number belongs, in the same file.
+    misspelt = replace_nth(hours, "      severity: minor\n      thresholds: {grace_minutes: 0}", "      severty: minor\n      thresholds: {grace_minutes: 0}", -1)
+    wordy = replace_nth(hours, "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: five}", 1)
+
+    done = run("rules", "validate", rules)
+    assert done.exit_code == 1, done.output
+    problems = _problem_lines(done.output)
+    assert len(problems) == 2, done.output  # the misspelling does not also report 'severity' missing
+    by_line = {int(p.split(":")[1]): p for p in problems}
+    assert set(by_line) == {misspelt, wordy}
+    assert by_line[misspelt].startswith(f"{hours}:{misspelt}:7: rules › late_arrival › ")
+    assert "unknown key 'severty' (did you mean 'severity'?)" in by_line[misspelt]
+    assert "allowed here:" in by_line[misspelt] and "legal_basis" in by_line[misspelt]
+    assert "thresholds › grace_minutes: expected a whole number, found 'five'" in by_line[wordy]
+    assert "2 error(s) in 1 file(s)" in done.output
+
+    visits = write_jsonl(tmp_path / "v.jsonl", [VISIT_2018])
+    refused = run("evaluate", "--rules", rules, visits)
+    assert refused.exit_code == 2
+    for line in problems:
+        assert line in refused.output
+    # ... and so does every other command that loads rules.
+    for args in (
+        ("explain", visits, "--rules", rules),
+        ("rules", "test", rules),
+        ("rules", "diff", rules, rules),
+        ("checks", "--rules", rules),
+    ):
+        other = run(*args)
+        assert other.exit_code == 2, (args, other.output)
+        for line in problems:
+            assert line in other.output, (args, other.output)
+
+
+def test_vietnamese_messages(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    replace_nth(rules / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: five}")
+    replace_nth(rules / "office_culture.yaml", "severity: minor", "severity: minr")
+    done = run("rules", "validate", rules, "--lang", "vi")
+    assert done.exit_code == 1
+    assert "cần một số nguyên, nhận được 'five'" in done.output
+    assert "giá trị 'minr' không hợp lệ" in done.output and "(ý bạn là 'minor'?)" in done.output
+    assert "2 lỗi trong 2 tệp" in done.output
+
+
+Mutation = Callable[[Path], tuple[Path, int]]
+
+
+def _duplicate_key(rules: Path) -> tuple[Path, int]:
+    path = rules / "office_culture.yaml"
+    line = replace_nth(path, "      severity: minor\n", "      severity: minor\n      severity: minor\n") + 1
+    return path, line
+
+
+def _gap(rules: Path) -> tuple[Path, int]:
+    path = rules / "working_hours.yaml"
+    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: moderate", "    - effective_from: 2016-09-07\n      severity: moderate")
+
+
+def _overlap(rules: Path) -> tuple[Path, int]:
+    path = rules / "working_hours.yaml"
+    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: minor", "    - effective_from: 2016-09-01\n      severity: minor")
+
+
+def _placeholder_mismatch(rules: Path) -> tuple[Path, int]:
+    path = rules / "working_hours.yaml"
+    old = 'en: "{absent} of {checked} staff checked absent with no reason ({share}) - heuristic threshold"'
+    en_line = replace_nth(path, old, old.replace("({share})", "({shares})"))
+    return path, en_line - 1  # the message mapping starts with its 'vi:' line
+
+
+def _unknown_rule_ref(rules: Path) -> tuple[Path, int]:
+    path = rules / "sanctions.yaml"
+    return path, replace_nth(path, "working_hours.late_arrival,", "working_hours.late_arival,")
+
+
+def _unknown_severity(rules: Path) -> tuple[Path, int]:
+    path = rules / "working_hours.yaml"
+    return path, replace_nth(path, "severity: serious", "severity: grave")
+
+
+def _unknown_sanction_code(rules: Path) -> tuple[Path, int]:
+    path = rules / "sanctions.yaml"
+    return path, replace_nth(path, "{code: reminder, target: official}", "{code: remind, target: official}")
+
+
+def _no_legal_basis(rules: Path) -> tuple[Path, int]:
+    path = rules / "tthc_posting.yaml"
+    line = replace_nth(path, "      legal_basis: *nd92\n", "      legal_basis: []\n")
+    return path, line
+
+
+def _open_before_next(rules: Path) -> tuple[Path, int]:
+    path = rules / "working_hours.yaml"
+    line = replace_nth(path, "      effective_to: 2016-09-04\n", "") - 1
+    return path, line
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"),
+    [
+        (_duplicate_key, "duplicate key 'severity' (first at line"),
+        (_gap, "gap between versions: the earlier one ends 2016-09-04, the next starts 2016-09-07 (expected 2016-09-05)"),
+        (_overlap, "versions overlap: the version from 2016-09-01 starts before the earlier one ends (2016-09-04)"),
+        (_placeholder_mismatch, "the vi and en texts use different placeholders: only the Vietnamese has {share}, only the English has {shares}"),
+        (_unknown_rule_ref, "unknown rule 'working_hours.late_arival' (did you mean 'working_hours.late_arrival'?)"),
+        (_unknown_severity, "invalid value 'grave'; expected one of: minor, moderate, serious, critical"),
+        (_unknown_sanction_code, "invalid value 'remind'; expected one of: reminder,"),
+        (_no_legal_basis, "version without legal basis: legal_basis must list at least one document"),
+        (_open_before_next, "has no effective_to but another starts 2016-09-05"),
+    ],
+    ids=["duplicate_key", "gap", "overlap", "placeholder_mismatch", "unknown_rule", "unknown_severity", "unknown_sanction", "no_legal_basis", "open_version"],
+)
+def test_each_mistake_is_reported_with_its_location(tmp_path: Path, mutate: Mutation, expected: str) -> None:
+    rules = copy_rules(tmp_path)
+    path, line = mutate(rules)
+    done = run("rules", "validate", rules)
+    assert done.exit_code == 1, done.output
+    hits = [p for p in _problem_lines(done.output) if expected in p]
+    assert hits, done.output
+    assert any(h.startswith(f"{path}:{line}:") for h in hits), (line, done.output)
+    assert " › " in hits[0]  # the YAML path, e.g. 'rules › absent_unexcused › 1 › effective_from'
+
+
+def test_placeholder_the_evidence_does_not_provide(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    path = rules / "office_culture.yaml"
+    text = path.read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    vi = data["rules"]["no_id_card"][0]["message"]["vi"]
+    en = data["rules"]["no_id_card"][0]["message"]["en"]
+    replace_nth(path, vi, vi + " {room}")
+    replace_nth(path, en, en + " {room}")
+    done = run("rules", "validate", rules)
+    assert done.exit_code == 1
+    assert "placeholder '{room}' is not provided by the rule's evidence" in done.output
+    assert "rules › no_id_card › 0 › message › vi" in done.output
+
+
+def test_a_duplicate_key_does_not_hide_the_other_mistakes_of_its_file(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    path, dup_line = _duplicate_key(rules)
+    replace_nth(path, "severity: minor", "severity: minr", -1)
+    done = run("rules", "validate", rules)
+    assert done.exit_code == 1
+    assert f"{path}:{dup_line}:7: rules › no_id_card › 0 › severity: duplicate key 'severity'" in done.output
+    assert "invalid value 'minr'" in done.output
+
+
+def test_checks_of_a_broken_file_still_run_on_its_valid_rules(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    replace_nth(rules / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: five}")
+    _gap(rules)  # in absent_unexcused, which is itself valid
+    done = run("rules", "validate", rules)
+    assert "expected a whole number, found 'five'" in done.output
+    assert "gap between versions" in done.output
+
+
+def test_unknown_rules_file_and_misspelt_rule_id(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    (rules / "office_cultur.yaml").write_text((rules / "office_culture.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    line = replace_nth(rules / "working_hours.yaml", "  late_arrival:", "  late_arival:")
+    done = run("rules", "validate", rules)
+    assert done.exit_code == 1
+    assert "'office_cultur.yaml' (did you mean 'office_culture'?)" in done.output
+    assert f"working_hours.yaml:{line}:3: rules › late_arival: unknown key 'late_arival' (did you mean 'late_arrival'?)" in done.output
+    assert "required key 'late_arrival' is missing" not in done.output
+
+
+def test_case_files_are_checked_too(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path, cases=False)
+    (rules / "cases").mkdir()
+    case = rules / "cases" / "mine.yaml"
+    case.write_text(
+        "check: working_hours\n"
+        "base: {visit_id: T, inspected_at: '2018-06-12T08:00:00+07:00', unit: {id: u, level: commune}}\n"
+        "cases:\n"
+        "  - name: misspelt rule\n"
+        "    visit: {personnel: [{id: a, attendence: absent}]}\n"
+        "    expect:\n"
+        "      - {rule: absent_unexcuse, subject: a}\n",
+        encoding="utf-8",
+    )
+    done = run("rules", "validate", rules)
+    assert done.exit_code == 1
+    assert f"{case}:7:" in done.output and "has no rule 'absent_unexcuse' (did you mean 'absent_unexcused'?)" in done.output
+    assert f"{case}:5:" in done.output and "attendence" in done.output
+    assert run("rules", "validate", rules, "--no-cases").exit_code == 0
+
+
+def test_json_format(tmp_path: Path) -> None:
+    rules = copy_rules(tmp_path)
+    line = replace_nth(rules / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: five}")
+    done = run("rules", "validate", rules, "--format", "json")
+    assert done.exit_code == 1
+    data = json.loads(done.stdout)
+    assert data["valid"] is False and data["errors"] == 1
+    problem = data["problems"][0]
+    assert problem["line"] == line and problem["column"] > 0
+    assert problem["path"].endswith("thresholds › grace_minutes")
+    assert set(problem["message"]) == {"vi", "en"}
+
+
+def test_missing_directory_is_invalid(tmp_path: Path) -> None:
+    done = run("rules", "validate", tmp_path / "nowhere")
+    assert done.exit_code == 1
+    assert "no such file or directory" in done.output
