@@ -19,6 +19,7 @@ from .errors import Problem, hint_params
 from .yamlsafe import YamlDocument
 
 PathStyle = Literal["dotted", "arrows"]
+_PERSONAL = frozenset({"name"})
 
 _EXPECTED: dict[str, tuple[str, str]] = {
     "bool": ("true hoặc false", "true or false"),
@@ -231,6 +232,8 @@ def problems(
     """All problems of one validation error, located in the source where possible."""
     out = []
     for error in exc.errors(include_url=False):
+        if _PERSONAL.intersection(str(p) for p in error.get("loc", ())[-1:]):
+            error = {**error, "input": "…"}  # names are personal data: never echoed back
         problem = problem_from_error(error, model)
         loc = tuple(prefix) + _clean_loc(error.get("loc", ()))
         where: dict[str, Any] = {"file": source, "path": format_path(loc, style) or None, "record": record}

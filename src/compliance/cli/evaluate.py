@@ -15,6 +15,7 @@ from .. import render
 from ..common import Severity
 from ..errors import ComplianceError, InputError, Lang, Problem
 from ..io import read_path
+from ..privacy import Redactor, redaction_key
 from ..result import Result
 from .common import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, handle_errors, lang_option, load_engine, rules_option, say_problems
 
@@ -47,15 +48,23 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
     default=None,
     help="Exit 1 when any finding is at or above this severity.",
 )
+@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
 @handle_errors
 def evaluate(
-    paths: tuple[str, ...], rules_dir: Path | None, as_of: date | None, fmt: str, lang: Lang, fail_on: str | None
+    paths: tuple[str, ...],
+    rules_dir: Path | None,
+    as_of: date | None,
+    fmt: str,
+    lang: Lang,
+    fail_on: str | None,
+    redact_names: bool,
 ) -> None:
     """Evaluate visit documents (YAML, JSON or JSONL files; '-' reads stdin).
 
     Exit codes: 0 evaluated; 1 a finding at or above --fail-on; 2 bad input or rules.
     """
     engine = load_engine(rules_dir)
+    redactor = Redactor(redaction_key()) if redact_names else None
     results: list[Result] = []
     problems: list[Problem] = []
     for path in paths:
@@ -66,6 +75,8 @@ def evaluate(
                 except InputError as exc:
                     problems.extend(exc.problems)
                     continue
+                if redactor is not None:
+                    visit = redactor.visit(visit)
                 results.append(engine.evaluate(visit, as_of=as_of))
         except InputError as exc:
             problems.extend(exc.problems)
