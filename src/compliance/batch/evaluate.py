@@ -16,14 +16,25 @@ from typing import Any
 import orjson
 
 from ..engine import Engine
-from ..errors import InputError, Problem
+from ..errors import ComplianceError, InputError, Problem
 from ..io import Record
 from ..result import PriorFinding, Result
 from .files import atomic_open, write_json
-from .partition import KEY_SEP, error_entry, position
+from .partition import KEY_SEP, entry_json, error_entry, position
 from .summary import SummaryBuilder
 
 _ENGINES: dict[tuple[str, bool], Engine] = {}
+
+
+class PartitionError(ComplianceError):
+    """A partition could not be evaluated (a failing plugin, an unloadable ruleset).
+
+    Picklable with its problems, so that a worker process or a Dask worker reports it to the
+    command line intact (ComplianceError itself does not survive pickling).
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.problems,))
 
 
 @dataclass(frozen=True)
@@ -40,8 +51,13 @@ class PartitionTask:
     def stats_path(self) -> Path:
         return Path(self.out_dir) / f"stats-{self.index:04d}.json"
 
+    @property
+    def parquet_path(self) -> Path:
+        return Path(self.out_dir) / f"findings-{self.index:04d}.parquet"
+
     def done(self) -> bool:
-        return self.stats_path.is_file()
+        # A partition evaluated without --parquet is not done for a resumed run that wants it.
+        return self.stats_path.is_file() and (not self.parquet or self.parquet_path.is_file())
 
 
 def engine_for(rules_dir: str | None) -> Engine:
@@ -51,6 +67,11 @@ def engine_for(rules_dir: str | None) -> Engine:
     if engine is None:
         engine = _ENGINES[key] = Engine.load(rules_dir)
     return engine
+
+
+def remember_engine(rules_dir: str | None, engine: Engine) -> None:
+    """Reuse an engine this process already loaded (the single-worker run)."""
+    _ENGINES[(rules_dir or "", True)] = engine
 
 
 def prior_findings(result: Result) -> list[PriorFinding]:
@@ -73,7 +94,10 @@ FINDING_COLUMNS = (
 
 def run_partition(task: PartitionTask) -> dict[str, Any]:
     """Evaluate every record of one partition; write its results, errors and stats."""
-    engine = engine_for(task.rules_dir)
+    try:
+        engine = engine_for(task.rules_dir)
+    except ComplianceError as exc:
+        raise PartitionError(exc.problems) from None
     out = Path(task.out_dir)
     lines = [line for line in Path(task.source).read_bytes().split(b"\n") if line]
     lines.sort()
@@ -111,7 +135,10 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
                     counts["errors"] += 1
                     continue
                 seen[visit.visit_id] = f"{record.source}:{record.line}"
-                result = engine.evaluate(visit, history=history)
+                try:
+                    result = engine.evaluate(visit, history=history)
+                except ComplianceError as exc:
+                    raise PartitionError([p.at(file=record.source, line=record.line) for p in exc.problems]) from None
                 history.extend(prior_findings(result))
                 unit_results.append(result)
                 plan_refs.append(visit.plan_ref)
@@ -123,7 +150,7 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
     with atomic_open(errors_path) as errors_out:
         errors_out.writelines(sorted(error_lines))
     if columns is not None:
-        _write_parquet(out / f"findings-{task.index:04d}.parquet", columns)
+        _write_parquet(task.parquet_path, columns)
     stats = {"index": task.index, "counts": counts, "summary": summary.partial(), "pid": os.getpid()}
     write_json(task.stats_path, stats)
     return stats
@@ -131,7 +158,7 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
 
 def _error_line(source_index: int, record: Record, problems: list[Problem], visit_id: str | None = None) -> bytes:
     entry = error_entry(record, problems, visit_id)
-    return position(source_index, record.line).encode() + b"\t" + orjson.dumps(entry) + b"\n"
+    return position(source_index, record.line).encode() + b"\t" + entry_json(entry) + b"\n"
 
 
 def _add_rows(columns: dict[str, list[Any]], result: Result) -> None:

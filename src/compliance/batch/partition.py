@@ -9,6 +9,8 @@ errors.
 
 from __future__ import annotations
 
+import os
+import re
 import unicodedata
 import zlib
 from collections.abc import Callable, Sequence
@@ -18,12 +20,15 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from ..errors import InputError, Problem
 from ..io import Record, read_path
 from .files import atomic_open
 
 KEY_SEP = "\x1f"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_INSTANT = TypeAdapter(AwareDatetime)
 
 
 def nfc(text: str) -> str:
@@ -45,17 +50,17 @@ def sort_key(data: Any) -> tuple[str, str] | None:
     uid = nfc(uid)
     at = data.get("inspected_at")
     instant = str(at)
-    if isinstance(at, str):
+    if isinstance(at, (str, int, float, datetime)) and not isinstance(at, bool):
+        # Parsed as the visit model parses it (ISO 8601 in its variants, Unix timestamps), so
+        # that every time the model accepts sorts by its instant.
         try:
-            moment = datetime.fromisoformat(at)
-            if moment.tzinfo is not None:
-                instant = moment.astimezone(timezone.utc).isoformat()
-        except ValueError:
+            instant = _INSTANT.validate_python(at).astimezone(timezone.utc).isoformat()
+        except (ValidationError, OverflowError, ValueError):
             pass
-    elif isinstance(at, datetime) and at.tzinfo is not None:
-        instant = at.astimezone(timezone.utc).isoformat()
     vid = data.get("visit_id")
-    key = KEY_SEP.join((orjson.dumps(uid).decode(), instant.replace("\t", " "), orjson.dumps(vid, default=str).decode()))
+    # Partition lines are split on newlines, tabs and KEY_SEP: no control character may stay.
+    instant = _CONTROL.sub(" ", instant)
+    key = KEY_SEP.join((orjson.dumps(uid).decode(), instant, orjson.dumps(vid, default=str).decode()))
     return uid, key
 
 
@@ -68,6 +73,24 @@ def error_entry(record: Record, problems: Sequence[Problem], visit_id: str | Non
         "problems": [p.to_dict() for p in problems],
         "message": {lang: "; ".join(p.render(lang) for p in problems) for lang in ("vi", "en")},
     }
+
+
+def entry_json(entry: Any) -> bytes:
+    """One JSON line; text no UTF-8 can carry (lone surrogates from YAML escapes) is scrubbed."""
+    try:
+        return orjson.dumps(entry)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_scrub(entry), default=str)
+
+
+def _scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v) for v in value]
+    return value
 
 
 def position(source_index: int, line: int) -> str:
@@ -109,33 +132,55 @@ def partition(
         with atomic_open(directory / "errors.jsonl") as errors:
             for info in inputs:
                 last_line = 0
-                try:
-                    for record in read_path(info.path):
-                        last_line = record.line
+                records = read_path(info.path)
+                while True:
+                    try:
+                        record = next(records)
+                    except StopIteration:
+                        break
+                    except Exception as exc:  # noqa: BLE001 - whatever the reader raises, the file broke off
+                        problems = _broken(info.path, exc)
+                        if problems is None:
+                            break
+                        # The file broke off (truncated or corrupt): the unread rest is one error.
+                        broken = Record(info.path, last_line + 1)
                         info.records += 1
                         result.records += 1
-                        _route(record, info.index, handles, errors, result)
-                        if result.records % 2000 == 0:
-                            progress(result.records, result.errors)
-                except InputError as exc:
-                    if exc.problems and exc.problems[0].code == "empty_input":
-                        continue
-                    # The file broke off (truncated or corrupt): the unread rest is one error.
-                    broken = Record(info.path, last_line + 1)
+                        result.errors += 1
+                        errors.write(_error_line(info.index, broken, problems))
+                        break
+                    last_line = record.line
                     info.records += 1
                     result.records += 1
-                    result.errors += 1
-                    errors.write(_error_line(info.index, broken, exc.problems))
+                    _route(record, info.index, handles, errors, result)
+                    if result.records % 2000 == 0:
+                        progress(result.records, result.errors)
             progress(result.records, result.errors)
+        for handle in handles:
+            # The run's state file, written next, says these are complete: make them durable first.
+            handle.flush()
+            os.fsync(handle.fileno())
     finally:
         for handle in handles:
             handle.close()
     return result
 
 
+def _broken(path: str, exc: Exception) -> list[Problem] | None:
+    """The problems of a reader that stopped with `exc`; None for a file without records."""
+    if isinstance(exc, InputError):
+        if exc.problems and exc.problems[0].code == "empty_input":
+            return None
+        return exc.problems
+    # zlib.error from a corrupt .gz, pyarrow errors from a corrupt Parquet file, YAML reader
+    # errors: the reader did not say it in its own terms, but the file is just as broken.
+    detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return [Problem("file_unreadable", {"detail": f"{type(exc).__name__}: {detail}"}, file=path)]
+
+
 def _error_line(source_index: int, record: Record, problems: Sequence[Problem], visit_id: str | None = None) -> bytes:
     entry = error_entry(record, problems, visit_id)
-    return position(source_index, record.line).encode() + b"\t" + orjson.dumps(entry) + b"\n"
+    return position(source_index, record.line).encode() + b"\t" + entry_json(entry) + b"\n"
 
 
 def _route(record: Record, source_index: int, handles: list[IO[bytes]], errors: IO[bytes], result: PartitionResult) -> None:
@@ -146,20 +191,30 @@ def _route(record: Record, source_index: int, handles: list[IO[bytes]], errors: 
             data = orjson.loads(raw)
         except orjson.JSONDecodeError:
             data = None
-    keyed = sort_key(data) if record.problem is None else None
+    problem: Problem | None = None
+    index = 0
+    try:
+        keyed = sort_key(data) if record.problem is None else None
+        if keyed is not None:
+            index = partition_of(keyed[0], result.partitions)
+            if raw is None:
+                # YAML may hold non-text keys: made text, the model then rejects them by name.
+                raw = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except (orjson.JSONEncodeError, UnicodeEncodeError) as exc:
+        # Lone surrogates, integers beyond 64 bits: data no JSON line can carry.
+        keyed = None
+        problem = Problem("invalid_value", {"detail": str(exc)}, file=record.source, line=record.line)
     if keyed is None:
         try:
             record.parse()
-            problems = [Problem("missing", path="unit.id", file=record.source, line=record.line)]
+            problems = [problem or Problem("missing", path="unit.id", file=record.source, line=record.line)]
         except InputError as exc:
             problems = exc.problems
         result.errors += 1
         errors.write(_error_line(source_index, record, problems))
         return
-    unit_id, key = keyed
-    if raw is None:
-        raw = orjson.dumps(data, default=str)
-    index = partition_of(unit_id, result.partitions)
+    _, key = keyed
+    assert raw is not None
     result.per_partition[index] += 1
     head = f"{key}{KEY_SEP}{position(source_index, record.line)}\t{source_index}\t{record.line}\t{record.unit}\t"
     handles[index].write(head.encode() + raw + b"\n")

@@ -25,7 +25,7 @@ from typing import IO, Any
 from .. import __version__
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Problem
-from .evaluate import PartitionTask, findings_schema, run_partition
+from .evaluate import PartitionTask, findings_schema, remember_engine, run_partition
 from .files import atomic_open, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, partition
 from .summary import combine
@@ -116,6 +116,9 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     if not paths:
         raise _problem("empty_input")
     engine = Engine.load(options.rules_dir)  # refuse broken rules before any work
+    # Absolute paths: the workers of a remote Dask cluster do not share this process's cwd.
+    rules_dir = str(Path(options.rules_dir).absolute()) if options.rules_dir else None
+    remember_engine(rules_dir, engine)
     out.mkdir(parents=True, exist_ok=True)
     work = out / WORK
     state_path = work / "partition.json"
@@ -123,6 +126,13 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     if manifest_path.exists() and not options.overwrite:
         if options.resume:
             manifest = read_json(manifest_path)
+            if [i["path"] for i in manifest["inputs"]] != list(paths):
+                raise BatchError([Problem("invalid_value", {"detail_en": f"{out} holds a finished batch of other inputs; --resume must name the same inputs",
+                                                             "detail_vi": f"{out} có kết quả của các tệp đầu vào khác; --resume phải dùng đúng các tệp đầu vào đó"})])
+            # Finished; a crash may have cut the final clean-up short (the manifest is written
+            # before the work directory, a copy of the input, is removed).
+            shutil.rmtree(work, ignore_errors=True)
+            clean_temporaries(out)
             counts = manifest["counts"]
             return Outcome(counts["records"], counts["results"], counts["errors"], manifest["partitions"], 0.0, out=out)
         raise BatchError([Problem("invalid_value", {"detail_en": f"{out} already holds a finished batch; use --overwrite to replace it",
@@ -181,9 +191,9 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     tasks = [
         PartitionTask(
             index=i,
-            source=str(work / "partitions" / f"part-{i:04d}.bin"),
-            out_dir=str(parts),
-            rules_dir=str(options.rules_dir) if options.rules_dir else None,
+            source=str((work / "partitions" / f"part-{i:04d}.bin").absolute()),
+            out_dir=str(parts.absolute()),
+            rules_dir=rules_dir,
             sources=tuple(i.path for i in inputs),
             parquet=options.parquet,
         )

@@ -68,31 +68,42 @@ class SummaryBuilder:
             day = r.visit_date
             if not self.period:
                 self.period = [day, day]
-            else:
-                self.period = [min(self.period[0], day), max(self.period[1], day)]
-            keys = (("by_level", r.unit_level), ("by_month", day[:7]), ("by_province", r.province or "—"))
-            blocks = []
-            for kind, key in keys:
-                block = self.by[kind].setdefault(key, _block())
-                block["visits"] += 1
-                keyed_units.add((kind, key))
-                blocks.append((kind, key, block))
+            elif day < self.period[0]:
+                self.period[0] = day
+            elif day > self.period[1]:
+                self.period[1] = day
+            by_rule: dict[str, int] = {}
+            by_severity: dict[str, int] = {}
+            by_code: dict[str, int] = {}
+            visit_subjects = set()
             for s in r.sanctions:
-                self.sanctions_by_code[s.code] += 1
-                for _, _, block in blocks:
-                    block["sanctions_by_code"][s.code] += 1
+                by_code[s.code] = by_code.get(s.code, 0) + 1
             for f in r.findings:
                 rule = f"{f.check}.{f.rule}"
-                findings += 1
+                by_rule[rule] = by_rule.get(rule, 0) + 1
+                by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
                 worst = max(worst, _SEVERITY_RANK[f.severity])
-                self.findings_by_rule[rule] += 1
-                self.findings_by_severity[f.severity] += 1
-                subject = (rule, f.subject.type, f.subject.id)
-                subjects.add(subject)
-                for kind, key, block in blocks:
-                    block["findings_by_rule"][rule] += 1
-                    block["findings_by_severity"][f.severity] += 1
-                    keyed_subjects.setdefault((kind, key), set()).add(subject)
+                visit_subjects.add((rule, f.subject.type, f.subject.id))
+            findings += len(r.findings)
+            subjects |= visit_subjects
+            self.findings_by_rule.update(by_rule)
+            self.findings_by_severity.update(by_severity)
+            self.sanctions_by_code.update(by_code)
+            for kind, key in (("by_level", r.unit_level), ("by_month", day[:7]), ("by_province", r.province or "—")):
+                block = self.by[kind].get(key)
+                if block is None:
+                    block = self.by[kind][key] = _block()
+                block["visits"] += 1
+                block["findings_by_rule"].update(by_rule)
+                block["findings_by_severity"].update(by_severity)
+                block["sanctions_by_code"].update(by_code)
+                keyed_units.add((kind, key))
+                if visit_subjects:
+                    keyed = keyed_subjects.get((kind, key))
+                    if keyed is None:
+                        keyed_subjects[(kind, key)] = set(visit_subjects)
+                    else:
+                        keyed |= visit_subjects
         self.findings += findings
         for level in levels:
             self.units_by_level[level] += 1

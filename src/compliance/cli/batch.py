@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from ..batch import runner
-from ..errors import Lang
-from .common import EXIT_BAD_INPUT, EXIT_OK, handle_errors, lang_option, rules_option
+from ..errors import Lang, Problem
+from .common import EXIT_BAD_INPUT, EXIT_OK, fail, handle_errors, lang_option, rules_option
 
 _PHASES = {
     "read": {"vi": "Đọc và phân vùng", "en": "Reading"},
@@ -50,6 +50,18 @@ def _progress(console: Console, lang: Lang) -> tuple[Progress, runner.Progress]:
         bar.update(task, completed=done, rate=f"{speed:,.0f} {words[0]}", errors=f"{errors} {words[1]}")  # type: ignore[arg-type]
 
     return bar, runner.Progress(phase=phase, advance=advance)
+
+
+def _os_problem(exc: OSError, inputs: tuple[str, ...], out_dir: Path) -> Problem:
+    reason = exc.strerror or str(exc)
+    name = str(exc.filename) if exc.filename is not None else str(out_dir)
+    if name in inputs:
+        return Problem("file_unreadable", {"detail": reason}, file=name)
+    return Problem(
+        "output_unwritable",
+        {"detail_vi": f"không ghi được vào thư mục kết quả {out_dir} ({name}: {reason})",
+         "detail_en": f"cannot write to the output directory {out_dir} ({name}: {reason})"},
+    )
 
 
 @click.command()
@@ -105,6 +117,10 @@ def batch(
                 outcome = runner.run(list(inputs), out_dir, options, hooks)
         else:
             outcome = runner.run(list(inputs), out_dir, options)
+    except OSError as exc:
+        # An output directory that cannot be created or written, a full disk, an unreadable
+        # input: said in one line, exit 2, never a traceback.
+        fail(runner.BatchError([_os_problem(exc, inputs, out_dir)]), lang)
     except KeyboardInterrupt:
         click.echo(
             {"vi": f"Đã dừng. Chạy lại với --resume --out {out_dir} để hoàn tất.",

@@ -1,0 +1,493 @@
+"""`compliance batch` on real-world input: broken records in every format, corrupt files,
+an unwritable output directory, what is printed, and the Parquet output.
+
+Every input record ends up in exactly one of results.jsonl or errors.jsonl; a bad record is
+reported where it stands (file, line or record number, visit id when known) with a message
+naming the field, in Vietnamese and English, while the rest of the batch goes on.
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import os
+import pickle
+import pty
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _batch_support import (
+    cli_env,
+    command,
+    generated_visits,
+    manifest,
+    read_jsonl,
+    run_batch,
+    tally,
+    write_jsonl,
+)
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+
+def _visit(vid: str, when: str, unit: str = "vp.commune.t01", absent: bool = False) -> dict[str, Any]:
+    return {
+        "visit_id": vid,
+        "inspected_at": when,
+        "unit": {"id": unit, "name": "UBND xã Thử", "level": "commune", "province": "Vĩnh Phúc"},
+        "personnel": [
+            {"id": f"{unit}-A", "category": "civil_servant", "position": "Chuyên viên",
+             "attendance": "absent" if absent else "present"},
+            {"id": f"{unit}-B", "category": "civil_servant", "position": "Chuyên viên", "attendance": "present"},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def pool() -> list[dict[str, Any]]:
+    return list(generated_visits(60, seed=11))
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Broken records in every input format
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mixed(tmp_path_factory: pytest.TempPathFactory, pool: list[dict[str, Any]]) -> dict[str, Any]:
+    """Five inputs, one of each format, with broken records at known places; run once."""
+    d = tmp_path_factory.mktemp("mixed")
+    v = iter(copy.deepcopy(pool))
+    good: list[str] = []
+
+    def ok() -> dict[str, Any]:
+        item = next(v)
+        good.append(item["visit_id"])
+        return item
+
+    misspelt = next(v)
+    misspelt["personnel"][0]["attendence"] = misspelt["personnel"][0].pop("attendance")
+    bad_date = next(v)
+    bad_date["inspected_at"] = "2018-02-30T08:00:00+07:00"
+    no_unit_id = next(v)
+    del no_unit_id["unit"]["id"]
+    jsonl_lines = [
+        orjson.dumps(ok()),                      # 1
+        orjson.dumps(next(v))[:180],             # 2 truncated JSON
+        orjson.dumps(ok()),                      # 3
+        orjson.dumps(misspelt),                  # 4 unknown field 'attendence'
+        b"",                                     # 5 empty line: not a record
+        orjson.dumps(ok()),                      # 6
+        orjson.dumps(bad_date),                  # 7 30 February
+        b"\xff\xfe\x00\x9c binary \x80\x81garbage",  # 8 not UTF-8
+        orjson.dumps(ok()),                      # 9
+        orjson.dumps(no_unit_id),                # 10 unit without an id
+    ]
+    (d / "a.jsonl").write_bytes(b"\n".join(jsonl_lines) + b"\n")
+
+    (d / "b.json").write_bytes(orjson.dumps([ok(), 42, ok()]))  # record 2 is not an object
+
+    yaml_docs = [yaml.safe_dump(ok(), allow_unicode=True), "visit_id: Y-BROKEN\nunit: [unclosed\n",
+                 yaml.safe_dump(ok(), allow_unicode=True)]
+    (d / "c.yaml").write_text("---\n" + "---\n".join(yaml_docs), encoding="utf-8")
+
+    (d / "d.jsonl.gz").write_bytes(gzip.compress(b"".join(orjson.dumps(ok()) + b"\n" for _ in range(6))))
+
+    rows = [ok() for _ in range(10)]
+    bad_row = rows[3]
+    good.remove(bad_row["visit_id"])
+    bad_row["inspected_at"] = "not a date"  # record 4 of the Parquet file
+    pq.write_table(pa.Table.from_pylist(rows), d / "e.parquet")
+
+    inputs = ["a.jsonl", "b.json", "c.yaml", "d.jsonl.gz", "e.parquet"]
+    done = run_batch(*inputs, "--out", "out", "--workers", "2", cwd=d)
+    return {
+        "dir": d, "out": d / "out", "proc": done, "good": good, "inputs": inputs,
+        "misspelt": misspelt["visit_id"], "bad_date": bad_date["visit_id"],
+        "no_unit_id": no_unit_id["visit_id"], "bad_row": bad_row["visit_id"],
+    }
+
+
+def test_broken_records_are_reported_where_they_stand_and_the_rest_is_evaluated(mixed: dict[str, Any]) -> None:
+    proc = mixed["proc"]
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = mixed["out"]
+    errors = read_jsonl(out / "errors.jsonl")
+    by_place = {(e["source"], e["line"]): e for e in errors}
+
+    # (source, line) -> (visit_id, words both the English and the Vietnamese message must hold)
+    expected = {
+        ("a.jsonl", 2): (None, ["JSON"], ["JSON"]),
+        ("a.jsonl", 4): (mixed["misspelt"], ["attendence", "unknown field"], ["attendence", "không hợp lệ"]),
+        ("a.jsonl", 7): (mixed["bad_date"], ["inspected_at", "2018-02-30"], ["inspected_at", "2018-02-30"]),
+        ("a.jsonl", 8): (None, ["UTF-8"], ["UTF-8"]),
+        ("a.jsonl", 10): (mixed["no_unit_id"], ["unit.id", "missing"], ["unit.id", "thiếu"]),
+        ("b.json", 2): (None, ["object"], ["đối tượng"]),
+        ("e.parquet", 4): (mixed["bad_row"], ["inspected_at", "not a date"], ["inspected_at", "not a date"]),
+    }
+    yaml_errors = [e for e in errors if e["source"] == "c.yaml"]
+    assert len(yaml_errors) == 1, yaml_errors
+    assert set(by_place) - {(e["source"], e["line"]) for e in yaml_errors} == set(expected)
+    for place, (vid, en_words, vi_words) in expected.items():
+        entry = by_place[place]
+        assert entry["visit_id"] == vid, place
+        for word in en_words:
+            assert word in entry["message"]["en"], (place, entry["message"])
+        for word in vi_words:
+            assert word in entry["message"]["vi"], (place, entry["message"])
+        assert entry["problems"] and all(p["message"]["vi"] and p["message"]["en"] for p in entry["problems"])
+    assert by_place[("b.json", 2)]["unit"] == "record"
+    assert by_place[("e.parquet", 4)]["unit"] == "record"
+    assert by_place[("a.jsonl", 4)]["unit"] == "line"
+    yaml_error = yaml_errors[0]
+    assert yaml_error["visit_id"] is None
+    assert "YAML" in yaml_error["message"]["en"] and "YAML" in yaml_error["message"]["vi"]
+
+    results = read_jsonl(out / "results.jsonl")
+    assert sorted(r["visit_id"] for r in results) == sorted(mixed["good"])
+
+    # The tally, the manifest and the summary tell the same counts.
+    counts = tally(proc.stdout)
+    m = manifest(out)
+    assert m["complete"] is True
+    assert m["counts"] == {"records": len(results) + len(errors), "results": len(results), "errors": len(errors)}
+    assert {k: counts[k] for k in ("records", "results", "errors")} == m["counts"]
+    assert {i["path"]: i["records"] for i in m["inputs"]} == {
+        "a.jsonl": 9, "b.json": 3, "c.yaml": 3, "d.jsonl.gz": 6, "e.parquet": 10,
+    }
+    summary = orjson.loads((out / "summary.json").read_bytes())
+    assert summary["visits"] == len(results) and summary["errors"] == len(errors)
+    assert not (out / ".work").exists()
+
+
+def test_errors_are_listed_in_input_order(mixed: dict[str, Any]) -> None:
+    errors = read_jsonl(mixed["out"] / "errors.jsonl")
+    order = [(mixed["inputs"].index(e["source"]), e["line"]) for e in errors]
+    assert order == sorted(order)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "io.py/_yaml: a document that fails to parse is reported at the line where the parser "
+    "stopped, which is the next document's '---' marker, not a line of the broken document"))
+def test_broken_yaml_document_is_reported_at_one_of_its_own_lines(mixed: dict[str, Any]) -> None:
+    lines = (mixed["dir"] / "c.yaml").read_text(encoding="utf-8").splitlines()
+    first = lines.index("visit_id: Y-BROKEN") + 1
+    (entry,) = [e for e in read_jsonl(mixed["out"] / "errors.jsonl") if e["source"] == "c.yaml"]
+    assert first - 1 <= entry["line"] <= first + 1
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Corrupt compressed input
+# --------------------------------------------------------------------------------------------
+
+
+def test_truncated_gzip_evaluates_what_was_read_and_reports_the_break_once(
+    tmp_path: Path, pool: list[dict[str, Any]]
+) -> None:
+    visits = pool[:40]
+    packed = gzip.compress(b"".join(orjson.dumps(v) + b"\n" for v in visits))
+    (tmp_path / "cut.jsonl.gz").write_bytes(packed[: len(packed) * 6 // 10])
+    write_jsonl(tmp_path / "other.jsonl", pool[40:45])
+
+    proc = run_batch("cut.jsonl.gz", "other.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    results = read_jsonl(out / "results.jsonl")
+    errors = read_jsonl(out / "errors.jsonl")
+    (broken,) = errors
+    assert broken["source"] == "cut.jsonl.gz" and broken["visit_id"] is None
+    assert "cut.jsonl.gz" in broken["message"]["en"] and "cut.jsonl.gz" in broken["message"]["vi"]
+    read_ids = [r["visit_id"] for r in results if r["visit_id"] in {v["visit_id"] for v in visits}]
+    # What was read before the break is a prefix of the file, all of it evaluated.
+    assert 0 < len(read_ids) < len(visits)
+    assert sorted(read_ids) == sorted(v["visit_id"] for v in visits[: len(read_ids)])
+    assert broken["line"] == len(read_ids) + 1
+    # The other input is untouched by the break.
+    assert {v["visit_id"] for v in pool[40:45]} <= {r["visit_id"] for r in results}
+    counts = tally(proc.stdout)
+    assert counts["records"] == len(read_ids) + 1 + 5 == counts["results"] + counts["errors"]
+    assert manifest(out)["complete"] is True
+
+
+def test_gzip_with_corrupt_deflate_data_is_one_error_not_a_crash(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    packed = bytearray(gzip.compress(b"".join(orjson.dumps(v) + b"\n" for v in pool[:20])))
+    packed[20:28] = b"\xff" * 8  # inside the first deflate block: zlib.error, not EOFError
+    (tmp_path / "bad.jsonl.gz").write_bytes(bytes(packed))
+    write_jsonl(tmp_path / "good.jsonl", pool[20:23])
+    proc = run_batch("bad.jsonl.gz", "good.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    assert [(e["source"], e["line"]) for e in errors] == [("bad.jsonl.gz", 1)]
+    assert len(read_jsonl(tmp_path / "out" / "results.jsonl")) == 3
+
+
+# --------------------------------------------------------------------------------------------
+# Records that used to bring the whole batch down
+# --------------------------------------------------------------------------------------------
+
+
+def test_control_characters_in_the_time_are_one_bad_record(tmp_path: Path) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [
+        _visit("NL-1", "2018-06-12\n08:00"),
+        _visit("NL-2", "2018-06-12T08:00:00+07:00\t"),
+        _visit("NL-3", "2018-06-13T08:00:00+07:00"),
+    ])
+    proc = run_batch("in.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    errors = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    assert [(e["line"], e["visit_id"]) for e in errors] == [(1, "NL-1"), (2, "NL-2")]
+    assert all("inspected_at" in e["message"]["en"] for e in errors)
+    assert [r["visit_id"] for r in read_jsonl(tmp_path / "out" / "results.jsonl")] == ["NL-3"]
+
+
+def test_times_the_model_accepts_are_ordered_by_instant_for_history(tmp_path: Path) -> None:
+    """A Unix timestamp is a valid `inspected_at`: it must sort by its instant, not as text,
+    or a later visit would be evaluated before an earlier one and miss its history."""
+    later = _visit("TS-LATER", "x", absent=True)
+    later["inspected_at"] = 1528857000  # 2018-06-13T09:30:00+07:00, as a Unix timestamp
+    earlier = _visit("TS-EARLIER", "2018-03-06T09:30:00+07:00", absent=True)
+    write_jsonl(tmp_path / "in.jsonl", [later, earlier])
+    proc = run_batch("in.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = read_jsonl(tmp_path / "out" / "results.jsonl")
+    assert [r["visit_id"] for r in results] == ["TS-EARLIER", "TS-LATER"]
+    (absent,) = [f for f in results[1]["findings"] if f["rule"] == "absent_unexcused"]
+    assert absent["repeat_of"] == ["TS-EARLIER"]
+
+
+def test_yaml_values_json_cannot_carry_are_bad_records(tmp_path: Path) -> None:
+    (tmp_path / "in.yaml").write_text(
+        "visit_id: Y-KEY\ninspected_at: '2018-06-12T08:00:00+07:00'\nunit: {id: u1, level: commune}\n"
+        "personnel:\n  - id: a\n    1: b\n"
+        "---\n"
+        'visit_id: Y-SURROGATE\ninspected_at: "2018-06-12T08:00:00+07:00"\nunit: {id: "u\\ud800", level: commune}\n'
+        "---\n"
+        "visit_id: Y-BIG\ninspected_at: '2018-06-12T08:00:00+07:00'\n"
+        "unit: {id: u3, level: commune, headcount: 100000000000000000000000}\n"
+        "---\n"
+        "visit_id: Y-OK\ninspected_at: '2018-06-12T08:00:00+07:00'\nunit: {id: u4, level: commune}\n",
+        encoding="utf-8",
+    )
+    proc = run_batch("in.yaml", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    errors = {e["visit_id"]: e for e in read_jsonl(tmp_path / "out" / "errors.jsonl")}
+    assert set(errors) == {"Y-KEY", "Y-SURROGATE", "Y-BIG"}
+    assert "personnel[0].1" in errors["Y-KEY"]["message"]["en"]
+    assert "unit.id" in errors["Y-SURROGATE"]["message"]["en"]
+    assert "unit.headcount" in errors["Y-BIG"]["message"]["en"]
+    assert [r["visit_id"] for r in read_jsonl(tmp_path / "out" / "results.jsonl")] == ["Y-OK"]
+
+
+def test_a_failing_check_stops_the_batch_with_a_located_message_that_survives_a_process_boundary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin that raises is not a bad record: the run stops (exit 2) naming the plugin and
+    the record. The error crosses from a worker process (or a Dask worker) by pickling."""
+    from compliance.batch import runner
+    from compliance.engine import Engine
+    from compliance.errors import ComplianceError, PluginError, Problem
+
+    def broken(self: Engine, visit: Any, **kwargs: Any) -> Any:
+        raise PluginError([Problem("plugin_failed", {"plugin": "p", "check": "c", "detail": "boom"})])
+
+    monkeypatch.setattr(Engine, "evaluate", broken)
+    write_jsonl(tmp_path / "in.jsonl", [_visit("P-1", "2018-06-12T08:00:00+07:00")])
+    with pytest.raises(ComplianceError) as caught:
+        runner.run([str(tmp_path / "in.jsonl")], tmp_path / "out", runner.Options(workers=1))
+    again = pickle.loads(pickle.dumps(caught.value))
+    for error in (caught.value, again):
+        assert "raised during evaluation: boom" in error.render("en")
+        assert error.problems[0].file == str(tmp_path / "in.jsonl") and error.problems[0].line == 1
+
+
+# --------------------------------------------------------------------------------------------
+# 6. An output directory that cannot be written
+# --------------------------------------------------------------------------------------------
+
+
+def test_unwritable_output_directory_exits_2_with_a_message(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    write_jsonl(tmp_path / "in.jsonl", pool[:3])
+    (tmp_path / "plain.txt").write_text("a regular file, not a directory")
+    # Under a regular file nothing can be created, not even by root.
+    proc = run_batch("in.jsonl", "--out", "plain.txt/out", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "cannot write to the output directory plain.txt/out" in proc.stderr
+    assert proc.stdout == ""
+    proc = run_batch("in.jsonl", "--out", "plain.txt/out", "--lang", "vi", cwd=tmp_path)
+    assert proc.returncode == 2 and "không ghi được vào thư mục kết quả" in proc.stderr
+    # --out naming the file itself.
+    proc = run_batch("in.jsonl", "--out", "plain.txt", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "plain.txt" in proc.stderr
+
+
+def test_missing_input_exits_2_with_a_message(tmp_path: Path) -> None:
+    proc = run_batch("nowhere.jsonl", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "nowhere.jsonl" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# 7. What is printed
+# --------------------------------------------------------------------------------------------
+
+
+def test_without_a_terminal_only_the_tally_is_printed(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    write_jsonl(tmp_path / "in.jsonl", pool[:10])
+    proc = run_batch("in.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert tally(proc.stdout) == {"records": 10, "results": 10, "errors": 0, "partitions": 8, "out": "out"}
+    assert proc.stderr == ""
+
+
+def _run_on_terminal(args: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run with stderr on a pseudo-terminal (where a progress bar may be drawn)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(command(*args), cwd=cwd, env=cli_env(COLUMNS="100", TERM="xterm-256color"), stdout=subprocess.PIPE,
+                            stderr=slave, stdin=subprocess.DEVNULL)
+    os.close(slave)
+    chunks: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    stdout, _ = proc.communicate(timeout=120)
+    reader.join(timeout=10)
+    os.close(master)
+    return proc.returncode, stdout.decode(), b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_goes_to_the_terminal_and_quiet_silences_it(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    write_jsonl(tmp_path / "in.jsonl", pool[:10])
+    code, stdout, terminal = _run_on_terminal(["in.jsonl", "--out", "loud", "--workers", "1"], tmp_path)
+    assert code == 0
+    assert tally(stdout)["records"] == 10  # stdout stays the tally, fit for scripts
+    assert "Evaluating" in terminal
+    code, stdout, terminal = _run_on_terminal(["in.jsonl", "--out", "quiet", "--workers", "1", "--quiet"], tmp_path)
+    assert code == 0
+    assert tally(stdout)["records"] == 10
+    assert terminal.strip() == ""
+
+
+# --------------------------------------------------------------------------------------------
+# 8. Parquet output
+# --------------------------------------------------------------------------------------------
+
+
+def test_parquet_output_has_one_flat_row_per_finding(tmp_path: Path) -> None:
+    from _batch_support import pooled_visits
+
+    visits = pooled_visits(120, seed=5, units=15)
+    write_jsonl(tmp_path / "in.jsonl", visits)
+    proc = run_batch("in.jsonl", "--out", "out", "--parquet", "--workers", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "out"
+    results = read_jsonl(out / "results.jsonl")
+    table = pq.read_table(out / "findings.parquet")
+    findings = [(r, f) for r in results for f in r["findings"]]
+    assert len(findings) > 100
+    assert table.num_rows == len(findings)
+    for column in table.schema:
+        assert not pa.types.is_nested(column.type), column
+    rows = table.to_pylist()
+    # Rows come partition by partition (not in results.jsonl's order): match them by key.
+    by_key = {(row["visit_id"], row["check"], row["rule"], row["subject_id"]): row for row in rows}
+    assert len(by_key) == len(rows)
+    assert set(by_key) == {(r["visit_id"], f["check"], f["rule"], f["subject"]["id"]) for r, f in findings}
+    for r, f in findings:
+        row = by_key[(r["visit_id"], f["check"], f["rule"], f["subject"]["id"])]
+        assert (str(row["visit_date"]), row["unit_id"], row["grade"]) == (r["visit_date"], r["unit_id"], r["grade"]["code"])
+        assert (row["severity"], row["subject_type"]) == (f["severity"], f["subject"]["type"])
+        assert (row["message_vi"], row["message_en"]) == (f["message"]["vi"], f["message"]["en"])
+        assert row["repeat_count"] == len(f["repeat_of"])
+        assert row["sanctions"] == ",".join(s["code"] for s in f["sanctions"])
+    assert sum(row["repeat_count"] > 0 for row in rows) > 0  # the history reached the Parquet too
+    assert "findings.parquet" in manifest(out)["outputs"]
+
+
+# --------------------------------------------------------------------------------------------
+# Any corruption of any input format: every record read is accounted for, the batch goes on
+# --------------------------------------------------------------------------------------------
+
+_FORMATS = ("jsonl", "jsonl.gz", "json", "yaml", "parquet")
+
+
+def _encode(fmt: str, visits: list[dict[str, Any]]) -> bytes:
+    import io
+
+    if fmt == "jsonl":
+        return b"".join(orjson.dumps(v) + b"\n" for v in visits)
+    if fmt == "jsonl.gz":
+        return gzip.compress(_encode("jsonl", visits), mtime=0)
+    if fmt == "json":
+        return orjson.dumps(visits, option=orjson.OPT_INDENT_2)
+    if fmt == "yaml":
+        return "".join("---\n" + yaml.safe_dump(v, allow_unicode=True) for v in visits).encode()
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(visits), buffer, row_group_size=2)
+    return buffer.getvalue()
+
+
+def test_any_corruption_of_any_format_leaves_every_record_accounted_for(
+    tmp_path_factory: pytest.TempPathFactory, pool: list[dict[str, Any]]
+) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from compliance.batch import runner
+
+    visits = pool[:5]
+    sane = write_jsonl(tmp_path_factory.mktemp("sane") / "sane.jsonl", pool[5:7])
+    encoded = {fmt: _encode(fmt, visits) for fmt in _FORMATS}
+
+    @settings(max_examples=20, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(
+        fmt=st.sampled_from(_FORMATS),
+        where=st.floats(min_value=0.0, max_value=0.999),
+        how=st.sampled_from(["truncate", "overwrite", "insert"]),
+        junk=st.binary(min_size=1, max_size=12),
+    )
+    def check(fmt: str, where: float, how: str, junk: bytes) -> None:
+        data = encoded[fmt]
+        at = int(len(data) * where)
+        if how == "truncate":
+            data = data[:at]
+        elif how == "overwrite":
+            data = data[:at] + junk + data[at + len(junk):]
+        else:
+            data = data[:at] + junk + data[at:]
+        d = tmp_path_factory.mktemp("fuzz")
+        bad = d / f"in.{fmt}"
+        bad.write_bytes(data)
+        outcome = runner.run([str(bad), str(sane)], d / "out", runner.Options(workers=1, partitions=2))
+        assert outcome.complete
+        results = read_jsonl(d / "out" / "results.jsonl")
+        errors = read_jsonl(d / "out" / "errors.jsonl")
+        assert len(results) + len(errors) == outcome.records
+        assert {e["source"] for e in errors} <= {str(bad)}
+        assert {v["visit_id"] for v in pool[5:7]} <= {r["visit_id"] for r in results}
+        for e in errors:
+            assert e["message"]["en"] and e["message"]["vi"]
+
+    check()
