@@ -11,8 +11,37 @@ Embed it::
 
 Write a check: subclass `Check`, declare its `Rule`s and `Thresholds`, yield `Observation`s
 from `evaluate`, and return it from a `compliance_checks` hook marked with `hookimpl`.
+
+The embedding API (`compliance.api`) adds evaluating many visits, listing what is installed
+and the JSON Schemas of the exchange formats::
+
+    >>> import compliance
+    >>> engine = compliance.Engine.load()
+    >>> result = engine.evaluate('{"visit_id": "v1", "inspected_at": "2018-06-12T07:50:00+07:00",'
+    ...                          ' "unit": {"id": "u1", "level": "commune"},'
+    ...                          ' "personnel": [{"id": "o1", "attendance": "absent"}]}')
+    >>> [f"{f.check}.{f.rule}" for f in result.findings]
+    ['working_hours.absent_unexcused']
+    >>> result.to_dict()["ruleset"]["name"] == compliance.ruleset_info(engine).name
+    True
+    >>> compliance.visit_schema()["properties"]["unit"]["$ref"]
+    '#/$defs/Unit'
 """
 
+from .api import (
+    Outcome,
+    RuleInfo,
+    RulesetInfo,
+    RuleVersionInfo,
+    VisitInput,
+    evaluate_many,
+    iter_evaluations,
+    list_checks,
+    parse_history,
+    result_schema,
+    ruleset_info,
+    visit_schema,
+)
 from .check import Check, Context, Observation, Rule, Thresholds, WorkingTime
 from .common import LegalRef, Severity
 from .engine import Engine, parse_visit
@@ -61,4 +90,17 @@ __all__ = [
     "load_ruleset",
     "parse_visit",
     "__version__",
+    # the embedding API (compliance.api)
+    "Outcome",
+    "RuleInfo",
+    "RuleVersionInfo",
+    "RulesetInfo",
+    "VisitInput",
+    "evaluate_many",
+    "iter_evaluations",
+    "list_checks",
+    "parse_history",
+    "result_schema",
+    "ruleset_info",
+    "visit_schema",
 ]

@@ -265,6 +265,10 @@ class ComplianceError(Exception):
     def render(self, lang: Lang = "en") -> str:
         return "\n".join(p.render(lang) for p in self.problems)
 
+    def __reduce__(self) -> tuple[type[ComplianceError], tuple[list[Problem]]]:
+        # Errors cross process boundaries in parallel batches and must survive pickling.
+        return (type(self), (self.problems,))
+
 
 class InputError(ComplianceError):
     """A visit document cannot be read or is not a valid visit."""

@@ -109,14 +109,29 @@ def read_path(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:
             yield from _parquet(path)
             return
         with _open(path) as stream:
+            _refuse_wide(stream.peek(4)[:4], source)  # type: ignore[attr-defined]
             if fmt == "jsonl":
                 yield from _jsonl(stream, source)
             elif fmt == "json":
                 yield from _json_stream(stream, source)
             else:
                 yield from _yaml(stream, source)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise InputError([Problem("file_unreadable", {"detail": str(exc)}, file=source)]) from None
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zlib, pyarrow, YAML reader: the file itself is broken
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        raise InputError([Problem("file_unreadable", {"detail": detail}, file=source)]) from None
+
+
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-16 LE/BE (and UTF-32 LE), UTF-32 BE
+
+
+def _refuse_wide(head: bytes, source: str) -> None:
+    """UTF-16 or UTF-32 text (its BOM, or a NUL among the first two bytes) is refused as a
+    whole: read line by line it would only give one confusing error per line."""
+    if head.startswith(_WIDE_BOMS) or b"\x00" in head[:2]:
+        position = 0 if head.startswith(_WIDE_BOMS) else head.index(b"\x00")
+        raise InputError([Problem("not_utf8", {"position": position}, file=source)])
 
 
 def _sniff_file(path: Path) -> Format:
@@ -145,6 +160,7 @@ def read_stdin(stream: IO[bytes] | None = None) -> Iterator[Record]:
     data = stream.read(MAX_STDIN_BYTES + 1)
     if len(data) > MAX_STDIN_BYTES:
         raise InputError([Problem("file_too_large", {"size": len(data), "limit": MAX_STDIN_BYTES}, file="<stdin>")])
+    _refuse_wide(data[:4], "<stdin>")
     fmt = _sniff(data)
     buffer = io.BytesIO(data)
     if fmt == "jsonl":
@@ -245,6 +261,10 @@ def _yaml(stream: IO[bytes], source: str) -> Iterator[Record]:
         except InputError as exc:
             count += 1
             problem = exc.problems[0]
+            # A parser that ran off the end of this document points past it, at the next '---'.
+            last = offset + max(1, piece.rstrip(b"\n").count(b"\n") + 1)
+            if problem.line is None or problem.line > last:
+                problem = Problem(problem.code, problem.params, file=problem.file, line=last, path=problem.path)
             yield Record(source, problem.line or offset + 1, problem=problem)
     if count == 0:
         raise InputError([Problem("empty_input", file=source)])

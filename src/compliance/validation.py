@@ -213,6 +213,14 @@ def _custom_problem(text: str, value: Any) -> Problem:
         return Problem("inconsistent", {"detail_en": en, "detail_vi": vi or en})
     if code == "duplicate_id":
         return Problem("duplicate_id", {"found": rest})
+    if code == "wrong_time_type":
+        vi, en = _EXPECTED["datetime"]
+        return Problem("wrong_type", {"expected_vi": vi, "expected_en": en, "found": describe(value)})
+    if code == "year_range":
+        return Problem(
+            "out_of_range",
+            {"found": rest, "expected_vi": "là một năm trong khoảng 1900-2999", "expected_en": "a year between 1900 and 2999"},
+        )
     if code == "bad_date":
         return Problem("bad_date", {"found": describe(value)})
     return Problem("invalid_value", {"detail": text})

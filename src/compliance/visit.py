@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any
 
+import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -21,6 +22,7 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    field_validator,
     model_validator,
 )
 
@@ -86,18 +88,53 @@ def nfc_bytes(raw: bytes) -> bytes:
     combining marks, nearly all of them, are passed through untouched.
     """
     if _COMBINING[0] in raw or _COMBINING[1] in raw:
-        return unicodedata.normalize("NFC", raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+        raw = unicodedata.normalize("NFC", raw.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    if b"\\u03" in raw and _ESCAPED_MARK.search(raw):
+        return _nfc_escaped(raw)
     return raw
 
 
-def nfc_data(value: Any) -> Any:
+_ESCAPED_MARK = re.compile(rb"\\u03[0-6][0-9a-fA-F]")
+
+
+def _nfc_escaped(raw: bytes) -> bytes:
+    """Combining marks written as JSON escapes (Python's json.dumps writes every non-ASCII
+    letter so): normalised after decoding. A document that does not decode, or holds numbers
+    that would not survive re-encoding (floats, integers beyond 64 bits), is left as it is."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
+    if _changes_when_reencoded(data, 0):
+        return raw
+    return orjson.dumps(nfc_data(data))
+
+
+def _changes_when_reencoded(value: Any, depth: int) -> bool:
+    if isinstance(value, float) or depth > _NFC_DEPTH:
+        return True
+    if isinstance(value, dict):
+        return any(_changes_when_reencoded(v, depth + 1) for v in value.values())
+    if isinstance(value, list):
+        return any(_changes_when_reencoded(v, depth + 1) for v in value)
+    return False
+
+
+_NFC_DEPTH = 32
+"""No field of a visit is nested this deep: below it nothing needs normalising (and a hostile
+document nested thousands deep must not exhaust the stack)."""
+
+
+def nfc_data(value: Any, _depth: int = 0) -> Any:
     """`nfc_bytes` for data already parsed (dicts from YAML or an embedding program)."""
     if isinstance(value, str):
         return value if value.isascii() else unicodedata.normalize("NFC", value)
+    if _depth > _NFC_DEPTH:
+        return value
     if isinstance(value, dict):
-        return {nfc_data(k): nfc_data(v) for k, v in value.items()}
+        return {nfc_data(k, _depth + 1): nfc_data(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, list):
-        return [nfc_data(v) for v in value]
+        return [nfc_data(v, _depth + 1) for v in value]
     return value
 
 
@@ -221,6 +258,20 @@ class Visit(_Strict):
     workplace: Workplace | None = None
     one_stop: OneStop | None = None
     notes: Annotated[str, Field(max_length=100_000)] | None = None
+
+    @field_validator("inspected_at", mode="before")
+    @classmethod
+    def _iso_text(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError("wrong_time_type")
+        return value
+
+    @field_validator("inspected_at")
+    @classmethod
+    def _plausible_year(cls, value: datetime) -> datetime:
+        if not 1900 <= value.year <= 2999:
+            raise ValueError(f"year_range:{value.year}")
+        return value
 
     @model_validator(mode="after")
     def _unique_officials(self) -> Visit:

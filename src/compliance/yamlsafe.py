@@ -261,13 +261,14 @@ def _first_line(exc: BaseException) -> str:
     return str(problem or exc).strip().splitlines()[0]
 
 
-def _decode(raw: bytes, source: str) -> str:
+def _decode(raw: bytes, source: str, line_offset: int = 0) -> str:
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError([Problem("not_utf8", {"position": exc.start}, file=source)]) from None
+        line = raw.count(b"\n", 0, exc.start) + 1 + line_offset
+        raise InputError([Problem("not_utf8", {"position": exc.start}, file=source, line=line)]) from None
 
 
 def iter_documents(
@@ -287,7 +288,7 @@ def iter_documents(
     size = len(raw)
     if size > max_bytes:
         raise InputError([Problem("file_too_large", {"size": size, "limit": max_bytes}, file=source)])
-    text = _decode(raw, source) if isinstance(raw, bytes) else raw.lstrip("\ufeff")
+    text = _decode(raw, source, line_offset) if isinstance(raw, bytes) else raw.lstrip("\ufeff")
     loader = _Loader(text)
     try:
         while True:
@@ -323,8 +324,8 @@ def iter_documents(
         loader.dispose()
 
 
-_DOC_START = re.compile(rb"^---(?:[ \t]|$)")
-_DOC_END = re.compile(rb"^\.\.\.(?:[ \t]|$)")
+_DOC_START = re.compile(rb"^---(?:[ \t\r]|$)")  # \r: a file with CRLF line endings
+_DOC_END = re.compile(rb"^\.\.\.(?:[ \t\r]|$)")
 
 
 def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:

@@ -7,6 +7,10 @@ import click
 from .. import __version__
 from .batch import batch
 from .evaluate import checks, evaluate
+from .report import report
+from .explain import explain
+from .rules import rules
+from .serve import serve
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -21,4 +25,8 @@ def main() -> None:
 
 main.add_command(evaluate)
 main.add_command(checks)
+main.add_command(serve)
 main.add_command(batch)
+main.add_command(rules)
+main.add_command(explain)
+main.add_command(report)

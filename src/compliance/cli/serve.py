@@ -1,0 +1,168 @@
+"""`compliance serve`: the HTTP service on uvicorn (needs the `service` extra)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import Lang
+from ..service import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_LINES, DEFAULT_MAX_BODY_BYTES
+from .common import handle_errors, lang_option, load_engine, rules_option
+
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="TCP port.")
+@rules_option
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Worker processes (each loads the ruleset; evaluation is CPU-bound).",
+)
+@click.option(
+    "--token-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="COMPLIANCE_TOKEN_FILE",
+    default=None,
+    help="File of bearer tokens, one a line. Tokens may also come from $COMPLIANCE_TOKENS. "
+    "With any token, /v1 endpoints require 'Authorization: Bearer <token>'.",
+)
+@click.option("--max-body-bytes", type=click.IntRange(1), default=DEFAULT_MAX_BODY_BYTES, show_default=True,
+              help="Largest body of one evaluation (413 beyond).")
+@click.option("--max-batch-bytes", type=click.IntRange(1), default=DEFAULT_MAX_BATCH_BYTES, show_default=True,
+              help="Largest batch body (413 beyond).")
+@click.option("--max-batch-lines", type=click.IntRange(1), default=DEFAULT_MAX_BATCH_LINES, show_default=True,
+              help="Most visits in one batch (413 beyond).")
+@click.option("--graceful-timeout", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Seconds to let in-flight requests finish on shutdown (SIGTERM/SIGINT).")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
+              show_default=True, help="Log level; logs are JSON lines on stderr.")
+@lang_option
+@handle_errors
+def serve(
+    host: str,
+    port: int,
+    rules_dir: Path | None,
+    workers: int,
+    token_file: Path | None,
+    max_body_bytes: int,
+    max_batch_bytes: int,
+    max_batch_lines: int,
+    graceful_timeout: float,
+    log_level: str,
+    lang: Lang,
+) -> None:
+    """Serve the evaluator over HTTP (FastAPI + uvicorn): POST /v1/evaluations and more.
+
+    Phục vụ đánh giá qua HTTP. OpenAPI description at /openapi.json; see docs/embedding.md.
+    """
+    try:
+        import uvicorn
+
+        from ..service.accesslog import configure, logging_config
+        from ..service.app import create_app
+        from ..service.auth import load_tokens
+    except ImportError as exc:  # pragma: no cover - depends on the installed extras
+        raise click.ClickException(
+            f"'compliance serve' cần gói bổ sung: pip install 'compliance[service]' / "
+            f"needs the service extra: pip install 'compliance[service]' ({exc.name})"
+        ) from None
+
+    engine = load_engine(rules_dir)  # a bad ruleset stops here, with its problems listed
+    tokens = load_tokens(token_file)
+    if not tokens and host not in _LOCAL_HOSTS:
+        click.echo(
+            f"Cảnh báo: đang nghe trên {host} mà không có mã xác thực / "
+            f"Warning: listening on {host} without authentication tokens",
+            err=True,
+        )
+    configure(log_level)
+    logging.getLogger("compliance.service").info(
+        "starting",
+        extra={
+            "fields": {
+                "event": "start",
+                "host": host,
+                "port": port,
+                "workers": workers,
+                "ruleset": engine.ruleset.name,
+                "ruleset_version": engine.ruleset.version,
+                "digest": engine.ruleset.digest,
+                "auth": bool(tokens),  # whether tokens are required, never the tokens
+            }
+        },
+    )
+    common = {
+        "host": host,
+        "port": port,
+        "log_config": logging_config(log_level),
+        "access_log": False,  # the service writes its own JSON access log
+        "timeout_graceful_shutdown": graceful_timeout,
+        "server_header": False,
+    }
+    if workers == 1:
+        app = create_app(
+            engine,
+            tokens=tokens,
+            max_body_bytes=max_body_bytes,
+            max_batch_bytes=max_batch_bytes,
+            max_batch_lines=max_batch_lines,
+            lang=lang,
+        )
+        uvicorn.run(app, **common)  # type: ignore[arg-type]
+        return
+    # Worker processes build their app from the environment (see service.app.app_from_env).
+    if rules_dir is not None:
+        os.environ["COMPLIANCE_RULES"] = str(Path(rules_dir).resolve())
+    if token_file is not None:
+        os.environ["COMPLIANCE_TOKEN_FILE"] = str(Path(token_file).resolve())
+    os.environ["COMPLIANCE_MAX_BODY_BYTES"] = str(max_body_bytes)
+    os.environ["COMPLIANCE_MAX_BATCH_BYTES"] = str(max_batch_bytes)
+    os.environ["COMPLIANCE_MAX_BATCH_LINES"] = str(max_batch_lines)
+    os.environ["COMPLIANCE_LANG"] = lang
+    del engine
+    _run_workers("compliance.service.app:app_from_env", workers, common)
+    sys.stdout.flush()
+
+
+def _run_workers(app: str, workers: int, options: dict[str, Any]) -> None:
+    """`uvicorn.run(app, factory=True, workers=N)`, with TCP_NODELAY on every connection.
+
+    uvicorn binds the shared listening socket with `proto` 0; accepted sockets inherit it and
+    asyncio then leaves Nagle's algorithm on, so each keep-alive response waits ~40 ms for a
+    delayed ACK (uvicorn issue #3149). Re-wrapping the listener with IPPROTO_TCP fixes that.
+    """
+    import uvicorn
+
+    try:
+        from uvicorn.supervisors import Multiprocess
+    except ImportError:  # pragma: no cover - another uvicorn layout: its own run, unpatched
+        uvicorn.run(app, factory=True, workers=workers, **options)
+        return
+    config = uvicorn.Config(app, factory=True, workers=workers, **options)
+    sock = config.bind_socket()
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and sock.proto == 0:
+        sock = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+    try:
+        if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn < 0.30
+            Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()  # type: ignore[call-arg,unused-ignore]
+        else:
+            Multiprocess(config, sockets=[sock]).run()
+    except KeyboardInterrupt:  # pragma: no cover
+        pass
+    finally:
+        sock.close()
+
+
+__all__ = ["serve"]

@@ -1,0 +1,330 @@
+"""The public Python façade: names, typing, many visits, history, schemas and thread safety."""
+
+from __future__ import annotations
+
+import importlib.util
+import random
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import compliance
+from compliance import Engine, InputError, PriorFinding, Result
+from compliance.api import (
+    evaluate,
+    evaluate_many,
+    iter_evaluations,
+    list_checks,
+    parse_history,
+    parse_request,
+    request_schema,
+    result_schema,
+    ruleset_info,
+    to_jsonable,
+    visit_schema,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# The names the package exported before the embedding API: they must stay.
+ORIGINAL_NAMES = {
+    "Check", "CheckInfo", "ComplianceError", "Context", "Engine", "Finding", "Grade", "InputError",
+    "LegalRef", "Observation", "Official", "OneStop", "PluginError", "PriorFinding", "Problem",
+    "Result", "Rule", "Ruleset", "RulesetRef", "RulesError", "Sanction", "Severity", "Subject",
+    "Thresholds", "Unit", "Visit", "WorkingTime", "Workplace", "default_rules_dir", "history_from",
+    "hookimpl", "installed_checks", "load_ruleset", "parse_visit", "__version__",
+}
+API_NAMES = {
+    "evaluate_many", "iter_evaluations", "list_checks", "ruleset_info", "visit_schema", "result_schema",
+    "parse_history", "Outcome", "RuleInfo", "RulesetInfo",
+}
+
+# The contract's check.rule table (shared/spec/CONTRACT.md).
+CONTRACT_RULES = {
+    "working_hours": {"absent_unexcused", "late_arrival", "high_absence_rate"},
+    "office_culture": {"no_id_card", "improper_attire", "no_nameplate", "untidy_office"},
+    "alcohol_tobacco": {"alcohol_during_work", "smoking_at_office", "no_smoking_sign_missing",
+                        "pledges_not_organized", "pledge_not_signed"},
+    "one_stop": {"one_stop_missing", "one_stop_closed", "restricted_hours", "shared_software_not_used"},
+    "tthc_posting": {"procedures_not_posted", "posting_outdated"},
+    "altar_ban": {"altar_in_office", "incense_in_office"},
+}
+
+
+def _generator() -> Any:
+    spec = importlib.util.spec_from_file_location("_bench_generate", ROOT / "benchmarks" / "generate.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine.load()
+
+
+@pytest.fixture(scope="module")
+def visits() -> list[dict[str, Any]]:
+    return list(_generator().visits(300, seed=5))
+
+
+VISIT: dict[str, Any] = {
+    "visit_id": "VP-1",
+    "inspected_at": "2018-06-12T07:50:00+07:00",
+    "unit": {"id": "u1", "level": "commune"},
+    "personnel": [
+        {"id": "o1", "category": "civil_servant", "attendance": "absent"},
+        {"id": "o2", "category": "cadre", "attendance": "late", "arrived_at": "08:25", "wearing_id_card": False},
+    ],
+}
+
+
+# --------------------------------------------------------------------------- the façade
+
+
+def test_public_names() -> None:
+    exported = set(compliance.__all__)
+    assert ORIGINAL_NAMES <= exported
+    assert API_NAMES <= exported
+    for name in exported:
+        assert hasattr(compliance, name), name
+    assert len(exported) == len(compliance.__all__)
+
+
+def test_py_typed_marker() -> None:
+    assert (Path(compliance.__file__).parent / "py.typed").is_file()
+
+
+def test_import_needs_no_web_stack() -> None:
+    code = (
+        "import sys, compliance, compliance.api, compliance.cli.main, compliance.service\n"
+        "assert not {'fastapi', 'uvicorn', 'starlette'} & set(sys.modules), sorted(sys.modules)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_mypy_strict_on_public_surface() -> None:
+    pytest.importorskip("mypy")
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "src/compliance/__init__.py", "src/compliance/api.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def test_model_dict_and_json_give_the_same_result(engine: Engine) -> None:
+    from_dict = engine.evaluate(VISIT)
+    from_json = engine.evaluate(orjson.dumps(VISIT))
+    from_text = engine.evaluate(orjson.dumps(VISIT).decode())
+    from_model = engine.evaluate(compliance.parse_visit(VISIT))
+    assert from_dict == from_json == from_text == from_model
+    assert isinstance(from_dict, Result)
+    assert evaluate(engine, VISIT) == from_dict
+    assert {f"{f.check}.{f.rule}" for f in from_dict.findings} >= {
+        "working_hours.absent_unexcused", "working_hours.late_arrival", "office_culture.no_id_card",
+    }
+
+
+def test_evaluate_many_in_order(engine: Engine, visits: list[dict[str, Any]]) -> None:
+    results = evaluate_many(engine, visits[:20])
+    assert [r.visit_id for r in results] == [v["visit_id"] for v in visits[:20]]
+    assert results == [engine.evaluate(v) for v in visits[:20]]
+    assert evaluate_many(engine, []) == []
+
+
+def test_evaluate_many_names_every_bad_visit(engine: Engine) -> None:
+    bad_type = {**VISIT, "personnel": [{"id": "o1", "attendance": "gone"}]}
+    unknown = {**VISIT, "inspectd_at": "x"}
+    with pytest.raises(InputError) as caught:
+        evaluate_many(engine, [VISIT, bad_type, VISIT, unknown])
+    located = [(p.record, p.path, p.code) for p in caught.value.problems]
+    assert (2, "personnel[0].attendance", "invalid_choice") in located
+    assert (4, "inspectd_at", "unknown_field") in located
+    assert all(record in (2, 4) for record, _, _ in located)
+    assert "did you mean 'inspected_at'" in caught.value.render("en")
+    assert "ý bạn là 'inspected_at'" in caught.value.render("vi")
+
+
+def test_iter_evaluations_keeps_going(engine: Engine) -> None:
+    outcomes = list(iter_evaluations(engine, [VISIT, "{not json", {"visit_id": "x"}, VISIT]))
+    assert [o.ok for o in outcomes] == [True, False, False, True]
+    assert [o.index for o in outcomes] == [1, 2, 3, 4]
+    assert outcomes[1].problems[0].code == "bad_json"
+    assert outcomes[0].result == outcomes[3].result
+
+
+def test_implausible_times_are_input_errors(engine: Engine) -> None:
+    for moment in ("0001-01-01T00:00:00+07:00", "9999-12-31T23:59:59+00:00", "1899-12-31T23:59:59+00:00"):
+        with pytest.raises(InputError) as caught:
+            evaluate(engine, {**VISIT, "inspected_at": moment})
+        assert caught.value.problems[0].path == "inspected_at"
+        assert caught.value.problems[0].code == "out_of_range"
+    visit = compliance.parse_visit({**VISIT, "inspected_at": "2999-12-31T23:00:00+00:00"})
+    evaluate(engine, visit)
+
+
+def test_as_of_picks_other_rules(engine: Engine) -> None:
+    result = engine.evaluate(VISIT, as_of=date(2026, 1, 1))
+    assert result.ruleset.as_of == "2026-01-01"
+    assert result.visit_date == "2018-06-12"
+
+
+# --------------------------------------------------------------------------- history
+
+
+def test_history_round_trip_and_escalation(engine: Engine) -> None:
+    first = engine.evaluate({**VISIT, "visit_id": "VP-0", "inspected_at": "2018-03-05T08:30:00+07:00"})
+    history = compliance.history_from(first)
+    assert history and all(isinstance(p, PriorFinding) for p in history)
+    stored = orjson.dumps(to_jsonable(history))
+    assert parse_history(stored) == history
+    assert parse_history(orjson.loads(stored)) == history
+    again = engine.evaluate(VISIT, history=parse_history(stored))
+    absent = next(f for f in again.findings if f.rule == "absent_unexcused")
+    assert absent.repeat_of == ("VP-0",)
+
+
+def test_parse_history_problems() -> None:
+    with pytest.raises(InputError) as caught:
+        parse_history([{"visit_id": "v", "date": "2018-02-30", "unit_id": "u", "subject_type": "person",
+                        "subject_id": "s", "rule": "working_hours.late_arrival", "extra": 1}])
+    paths = {p.path: p.code for p in caught.value.problems}
+    assert paths == {
+        "history[0].date": "bad_date",
+        "history[0].subject_type": "invalid_choice",
+        "history[0].extra": "unknown_field",
+    }
+    with pytest.raises(InputError) as caught:
+        parse_history("[{")
+    assert caught.value.problems[0].code == "bad_json"
+
+
+def test_parse_request_envelope(engine: Engine) -> None:
+    visit, history = parse_request(VISIT)
+    assert visit.visit_id == "VP-1" and history == []
+    envelope = {
+        "visit": VISIT,
+        "history": [{"visit_id": "VP-0", "date": "2018-03-05", "unit_id": "u1", "subject_type": "official",
+                     "subject_id": "o1", "rule": "working_hours.absent_unexcused"}],
+    }
+    visit, history = parse_request(envelope)
+    assert history[0].date == date(2018, 3, 5)
+    with pytest.raises(InputError) as caught:
+        parse_request({"visit": {**VISIT, "personnel": [{"id": 5}]}, "histroy": []})
+    paths = {p.path for p in caught.value.problems}
+    assert paths == {"visit.personnel[0].id", "histroy"}
+    with pytest.raises(InputError) as caught:
+        parse_request({"visit": {**VISIT, "inspected_at": 1528764600}})
+    assert [p.path for p in caught.value.problems] == ["visit.inspected_at"]
+    with pytest.raises(InputError) as caught:
+        parse_request({"visit": {**VISIT, "inspected_at": "1800-01-01T00:00:00+00:00"}})
+    assert [p.path for p in caught.value.problems] == ["visit.inspected_at"]
+
+
+# --------------------------------------------------------------------------- listings and schemas
+
+
+def test_list_checks_cover_the_contract(engine: Engine) -> None:
+    rules = list_checks(engine)
+    by_check: dict[str, set[str]] = {}
+    for rule in rules:
+        by_check.setdefault(rule.check, set()).add(rule.rule)
+        assert rule.subject in ("official", "unit")
+        assert rule.versions, f"{rule.check}.{rule.rule} has no version"
+        for version in rule.versions:
+            assert version.effective_to is None or version.effective_from <= version.effective_to
+    for check, expected in CONTRACT_RULES.items():
+        assert expected <= by_check.get(check, set()), check
+
+
+def test_ruleset_info(engine: Engine) -> None:
+    info = ruleset_info(engine)
+    assert info.name == engine.ruleset.name and info.version == engine.ruleset.version
+    assert info.digest == engine.ruleset.digest
+    assert {f.name for f in info.files} >= {"ruleset.yaml", "calendar.yaml", "grading.yaml", "sanctions.yaml"}
+    assert all(len(f.sha256) == 64 for f in info.files)
+    assert info.calendar and info.grading and info.rules
+    plain = to_jsonable(info)
+    assert plain["digest"] == info.digest and isinstance(plain["files"], list)
+
+
+def test_schemas_describe_the_documents(engine: Engine, visits: list[dict[str, Any]]) -> None:
+    try:
+        from jsonschema import Draft202012Validator
+    except ImportError:  # schemathesis brings jsonschema-rs
+        Draft202012Validator = pytest.importorskip("jsonschema_rs").Draft202012Validator
+    visit_validator = Draft202012Validator(visit_schema())
+    result_validator = Draft202012Validator(result_schema())
+    request_validator = Draft202012Validator(request_schema())
+    for visit in visits[:30] + [VISIT]:
+        visit_validator.validate(visit)
+        request_validator.validate({"visit": visit, "history": []})
+        result_validator.validate(engine.evaluate(visit).to_dict())
+    assert not visit_validator.is_valid({**VISIT, "personel": []})
+    assert not visit_validator.is_valid({**VISIT, "inspected_at": 5})
+    assert not visit_validator.is_valid({**VISIT, "personnel": [{"id": "o", "arrived_at": "8:25:00"}]})
+    assert visit_schema() is not visit_schema()  # a fresh copy each time: callers may edit it
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def test_concurrent_evaluations_equal_sequential(engine: Engine, visits: list[dict[str, Any]]) -> None:
+    """Many threads sharing one engine (and durable-rules, which is process-global)."""
+    rng = random.Random(11)
+    # Histories make repeats escalate, which exercises more sanction-policy decisions.
+    sequential = [engine.evaluate(v) for v in visits]
+    histories = [compliance.history_from(r) for r in sequential]
+    later = [
+        {
+            **v,
+            "visit_id": v["visit_id"] + "-again",
+            "inspected_at": (datetime.fromisoformat(v["inspected_at"]) + timedelta(days=35)).isoformat(),
+        }
+        for v in visits
+    ]
+    jobs: list[tuple[dict[str, Any], list[PriorFinding]]] = []
+    for i, v in enumerate(visits):
+        jobs.append((v, []))
+        jobs.append((later[i], histories[rng.randrange(len(histories))] + histories[i]))
+    fresh = Engine.load()  # a second engine: its durable-rules rulesets live in the same process
+    expected = [fresh.evaluate(v, history=h).to_json() for v, h in jobs]
+    start = threading.Barrier(16)
+
+    def run(chunk: int) -> list[tuple[int, bytes]]:
+        start.wait()
+        mine = []
+        for index in range(chunk, len(jobs), 16):
+            v, h = jobs[index]
+            target = engine if index % 2 else fresh
+            mine.append((index, target.evaluate(v, history=h).to_json()))
+        return mine
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        got = dict(pair for chunk in pool.map(run, range(16)) for pair in chunk)
+    assert [got[i] for i in range(len(jobs))] == expected
+
+
+def test_concurrent_cold_engines() -> None:
+    """Engines loaded and first used concurrently (cold caches, durable-rules compiling)."""
+    def load_and_run(_: int) -> bytes:
+        engine = Engine.load()
+        return engine.evaluate(VISIT).to_json()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = set(pool.map(load_and_run, range(8)))
+    assert len(results) == 1
