@@ -59,3 +59,47 @@ def test_an_invalid_name_is_not_echoed_in_the_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "personnel[0].name" in done.stderr.decode()
     assert "Bí Mật" not in done.stderr.decode()
+
+
+def test_batch_and_report_outputs_hold_no_names(tmp_path: Path) -> None:
+    visit = _visit()
+    path = tmp_path / "in.jsonl"
+    path.write_text(json.dumps(visit, ensure_ascii=False) + "\n", encoding="utf-8")
+    env = {"COMPLIANCE_REDACT_KEY": "test-key", "PATH": "/usr/bin:/bin"}
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "compliance", "batch", str(path), "--out", str(out), "--quiet",
+                           "--workers", "1", "--parquet", "--redact-names"], capture_output=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for produced in out.iterdir():
+        assert NAME.encode() not in produced.read_bytes(), produced.name
+    assert Redactor("test-key").pseudonym(NAME).encode() in (out / "results.jsonl").read_bytes()
+    assert json.loads((out / "manifest.json").read_text())["names_redacted"] is True
+    # a report over results evaluated WITHOUT redaction still hides names when asked
+    plain = tmp_path / "plain"
+    subprocess.run([sys.executable, "-m", "compliance", "batch", str(path), "--out", str(plain), "--quiet", "--workers", "1"],
+                   check=True, capture_output=True, env=env, timeout=300)
+    assert NAME.encode() in (plain / "results.jsonl").read_bytes()
+    for fmt, target in (("md", None), ("html", tmp_path / "r.html"), ("xlsx", tmp_path / "r.xlsx")):
+        command = [sys.executable, "-m", "compliance", "report", str(plain), "--format", fmt, "--redact-names"]
+        if target:
+            command += ["-o", str(target)]
+        done = subprocess.run(command, capture_output=True, env=env, timeout=300)
+        assert done.returncode == 0, done.stderr
+        produced = target.read_bytes() if target else done.stdout
+        if fmt == "xlsx":
+            import zipfile
+
+            with zipfile.ZipFile(target) as book:
+                produced = b"".join(book.read(n) for n in book.namelist())
+        assert NAME.encode() not in produced
+
+
+def test_service_redacts_names() -> None:
+    from fastapi.testclient import TestClient
+
+    from compliance.service.app import create_app
+
+    client = TestClient(create_app(redact_names=True))
+    response = client.post("/v1/evaluations", json=_visit())
+    assert response.status_code == 200
+    assert NAME not in response.text and "NV-" in response.text

@@ -48,7 +48,16 @@ from .engine import Engine, parse_visit
 from .errors import ComplianceError, InputError, PluginError, Problem, RulesError
 from .hookspecs import hookimpl
 from .plugins import CheckInfo, installed_checks
-from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, Subject, history_from
+from .result import (
+    Finding,
+    Grade,
+    PriorFinding,
+    Result,
+    RulesetRef,
+    Sanction,
+    Subject,
+    history_from,
+)
 from .ruleset.loader import Ruleset, default_rules_dir, load_ruleset
 from .visit import Official, OneStop, Unit, Visit, Workplace
 

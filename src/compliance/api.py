@@ -42,10 +42,10 @@ service's worker threads); the same visit gives the same result in any of them.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-import datetime as _dt
 from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeAlias

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import calendar as _calendar
 from collections import defaultdict
-from dataclasses import dataclass
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any

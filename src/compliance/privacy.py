@@ -13,6 +13,7 @@ import hmac
 import os
 import secrets
 import unicodedata
+from typing import Any
 
 from .visit import Visit
 
@@ -41,3 +42,18 @@ class Redactor:
             return visit
         personnel = [o.model_copy(update={"name": self.pseudonym(o.name)}) if o.name else o for o in visit.personnel]
         return visit.model_copy(update={"personnel": personnel})
+
+    def result_dict(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A stored result (contract shape) with the names in its findings replaced, for
+        outputs made from results evaluated without redaction."""
+        for finding in data.get("findings") or ():
+            evidence = finding.get("evidence") or {}
+            name = evidence.get("official_name")
+            if isinstance(name, str) and name and not name.startswith(PREFIX):
+                alias = self.pseudonym(name)
+                evidence["official_name"] = alias
+                message = finding.get("message") or {}
+                for lang, text in list(message.items()):
+                    if isinstance(text, str):
+                        message[lang] = text.replace(name, alias)
+        return data

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ import orjson
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Problem
 from ..io import Record
+from ..privacy import Redactor
 from ..result import PriorFinding, Result
 from .files import atomic_open, write_json
 from .partition import KEY_SEP, entry_json, error_entry, position
@@ -45,7 +46,7 @@ class PartitionTask:
     rules_dir: str | None
     sources: tuple[str, ...]
     parquet: bool = False
-    redact: bool = False
+    redact_key: str | None = field(default=None, repr=False)
 
     @property
     def stats_path(self) -> Path:
@@ -98,6 +99,7 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
         engine = engine_for(task.rules_dir)
     except ComplianceError as exc:
         raise PartitionError(exc.problems) from None
+    redactor = Redactor(task.redact_key) if task.redact_key else None
     out = Path(task.out_dir)
     lines = [line for line in Path(task.source).read_bytes().split(b"\n") if line]
     lines.sort()
@@ -136,6 +138,8 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
                     continue
                 seen[visit.visit_id] = f"{record.source}:{record.line}"
                 try:
+                    if redactor is not None:
+                        visit = redactor.visit(visit)
                     result = engine.evaluate(visit, history=history)
                 except ComplianceError as exc:
                     raise PartitionError([p.at(file=record.source, line=record.line) for p in exc.problems]) from None

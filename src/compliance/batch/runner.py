@@ -25,6 +25,7 @@ from typing import IO, Any
 from .. import __version__
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Problem
+from ..privacy import redaction_key
 from .evaluate import PartitionTask, findings_schema, remember_engine, run_partition
 from .files import atomic_open, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, partition
@@ -46,6 +47,7 @@ class Options:
     resume: bool = False
     overwrite: bool = False
     parquet: bool = False
+    redact_names: bool = False
     engine: str = "local"
     scheduler: str | None = None
     rules_dir: str | None = None
@@ -164,6 +166,10 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite"}, file=changed[0])])
         partitions = state["partitions"]
         records, pass1_errors = state["records"], state["errors"]
+        if bool(state.get("redact_key")) != options.redact_names:
+            raise BatchError([Problem("invalid_value", {"detail_en": "--resume must keep --redact-names as the interrupted run had it",
+                                                         "detail_vi": "--resume phải giữ --redact-names như lần chạy dở"})])
+        redact_key = state.get("redact_key")
     else:
         inputs = describe_inputs(paths)
         partitions = options.partitions or plan_partitions(inputs)
@@ -174,6 +180,9 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
         if changed:
             raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
         records, pass1_errors = split.records, split.errors
+        # The key stays in the work directory (removed at the end) so a resumed run gives the
+        # same pseudonyms; with $COMPLIANCE_REDACT_KEY they match other runs too.
+        redact_key = redaction_key() if options.redact_names else None
         write_json(
             state_path,
             {
@@ -183,6 +192,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
                 "records": records,
                 "errors": pass1_errors,
                 "inputs": [asdict(i) for i in inputs],
+                "redact_key": redact_key,
             },
         )
 
@@ -196,6 +206,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             rules_dir=rules_dir,
             sources=tuple(i.path for i in inputs),
             parquet=options.parquet,
+            redact_key=redact_key,
         )
         for i in range(partitions)
     ]
@@ -234,6 +245,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             "counts": {"records": records, "results": results, "errors": errors},
             "complete": outcome.complete,
             "partitions": partitions,
+            "names_redacted": options.redact_names,
             "engine": options.engine,
             "workers": options.workers or os.cpu_count() or 1,
             "started_at": started_at,

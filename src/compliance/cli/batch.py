@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ..batch import runner
 from ..errors import Lang, Problem
@@ -76,6 +83,7 @@ def _os_problem(exc: OSError, inputs: tuple[str, ...], out_dir: Path) -> Problem
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address (default: a local cluster).")
 @click.option("--partitions", type=click.IntRange(min=1, max=runner.MAX_PARTITIONS), default=None, hidden=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
 @lang_option
 @handle_errors
 def batch(
@@ -90,6 +98,7 @@ def batch(
     scheduler: str | None,
     partitions: int | None,
     quiet: bool,
+    redact_names: bool,
     lang: Lang,
 ) -> None:
     """Evaluate visits in INPUT files (JSONL, .jsonl.gz, JSON arrays, multi-document YAML,
@@ -103,6 +112,7 @@ def batch(
         resume=resume,
         overwrite=overwrite,
         parquet=parquet,
+        redact_names=redact_names,
         engine=engine,
         scheduler=scheduler,
         rules_dir=str(rules_dir) if rules_dir else None,

@@ -17,7 +17,16 @@ from ..errors import ComplianceError, InputError, Lang, Problem
 from ..io import read_path
 from ..privacy import Redactor, redaction_key
 from ..result import Result
-from .common import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, handle_errors, lang_option, load_engine, rules_option, say_problems
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    handle_errors,
+    lang_option,
+    load_engine,
+    rules_option,
+    say_problems,
+)
 
 
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:

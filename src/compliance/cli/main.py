@@ -7,8 +7,8 @@ import click
 from .. import __version__
 from .batch import batch
 from .evaluate import checks, evaluate
-from .report import report
 from .explain import explain
+from .report import report
 from .rules import rules
 from .serve import serve
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..errors import Lang
+from ..privacy import Redactor, redaction_key
 from ..reports import ReportDir, html_report, markdown_report, write_xlsx
 from .common import EXIT_BAD_INPUT, handle_errors
 
@@ -67,14 +68,15 @@ def _public(path: str) -> None:
     default=None,
     help="Write here instead of standard output / ghi ra tệp thay vì màn hình.",
 )
+@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
 @handle_errors
-def report(directory: Path, lang: Lang, fmt: str, output: Path | None) -> None:
+def report(directory: Path, lang: Lang, fmt: str, output: Path | None, redact_names: bool) -> None:
     """Write the campaign report of a `compliance batch` output DIRECTORY.
 
     Báo cáo kết quả kiểm tra từ thư mục kết quả của `compliance batch` (summary.json,
     results.jsonl), theo cấu trúc báo cáo của Đoàn kiểm tra; tiếng Việt mặc định.
     """
-    data = ReportDir.open(directory)
+    data = ReportDir.open(directory, Redactor(redaction_key()) if redact_names else None)
     if fmt == "md":
         _write_text(markdown_report(data, lang), output)
     elif fmt == "html":

@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from ..errors import Lang
+from ..privacy import KEY_ENV, redaction_key
 from ..service import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_LINES, DEFAULT_MAX_BODY_BYTES
 from .common import handle_errors, lang_option, load_engine, rules_option
 
@@ -48,6 +49,7 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
               help="Seconds to let in-flight requests finish on shutdown (SIGTERM/SIGINT).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="Log level; logs are JSON lines on stderr.")
+@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
 @lang_option
 @handle_errors
 def serve(
@@ -61,6 +63,7 @@ def serve(
     max_batch_lines: int,
     graceful_timeout: float,
     log_level: str,
+    redact_names: bool,
     lang: Lang,
 ) -> None:
     """Serve the evaluator over HTTP (FastAPI + uvicorn): POST /v1/evaluations and more.
@@ -119,6 +122,7 @@ def serve(
             max_batch_bytes=max_batch_bytes,
             max_batch_lines=max_batch_lines,
             lang=lang,
+            redact_names=redact_names,
         )
         uvicorn.run(app, **common)  # type: ignore[arg-type]
         return
@@ -131,6 +135,10 @@ def serve(
     os.environ["COMPLIANCE_MAX_BATCH_BYTES"] = str(max_batch_bytes)
     os.environ["COMPLIANCE_MAX_BATCH_LINES"] = str(max_batch_lines)
     os.environ["COMPLIANCE_LANG"] = lang
+    if redact_names:
+        # One key for every worker, so a name gets the same pseudonym whichever answers.
+        os.environ["COMPLIANCE_REDACT_NAMES"] = "1"
+        os.environ.setdefault(KEY_ENV, redaction_key())
     del engine
     _run_workers("compliance.service.app:app_from_env", workers, common)
     sys.stdout.flush()

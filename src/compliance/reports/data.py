@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from ..errors import InputError, Lang, Problem
+from ..privacy import Redactor
 
 LEVELS = ("department", "department_unit", "district", "district_unit", "commune")
 SEVERITIES = ("minor", "moderate", "serious", "critical")
@@ -131,9 +132,10 @@ class ReportDir:
 
     path: Path
     summary: dict[str, Any]
+    redactor: Redactor | None = None
 
     @classmethod
-    def open(cls, path: str | Path) -> ReportDir:
+    def open(cls, path: str | Path, redactor: Redactor | None = None) -> ReportDir:
         root = Path(path)
         file = root / "summary.json"
         if not root.is_dir() or not file.is_file():
@@ -154,7 +156,7 @@ class ReportDir:
                     )
                 ]
             )
-        return cls(root, summary)
+        return cls(root, summary, redactor)
 
     @property
     def results_path(self) -> Path:
@@ -175,7 +177,7 @@ class ReportDir:
                 except orjson.JSONDecodeError as exc:
                     raise InputError([Problem("bad_json", {"detail": str(exc)}, file=str(file), line=number)]) from None
                 if isinstance(data, dict):
-                    yield data
+                    yield self.redactor.result_dict(data) if self.redactor else data
 
     def restricted_schedules(self) -> set[str]:
         """The receiving schedules behind `one_stop.restricted_hours` findings, when the

@@ -27,18 +27,18 @@ import weakref
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path as FsPath
 from datetime import date
+from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
+import anyio
+import anyio.to_thread
 import orjson
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, TypeAdapter
-import anyio
-import anyio.to_thread
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -48,14 +48,15 @@ from ..api import (
     RulesetInfo,
     list_checks,
     parse_request,
+    patch_visit_schema,
     request_schema,
     result_schema,
     ruleset_info,
     visit_schema,
 )
-from ..api import patch_visit_schema
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Lang, Problem, hint_params
+from ..privacy import Redactor, redaction_key
 from ..result import Result
 from ..validation import describe, format_path, problem_from_error
 from ..visit import Visit
@@ -63,7 +64,6 @@ from . import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_LINES, DEFAULT_MAX_BODY
 from . import problems as P
 from .accesslog import ACCESS_LOGGER, SERVICE_LOGGER, AccessLog, request_id_of
 from .auth import PUBLIC_PATHS, BearerAuth, TokenChecker, load_tokens
-
 
 JSON_MEDIA_TYPE = "application/json"
 NDJSON_MEDIA_TYPE = "application/x-ndjson"
@@ -171,6 +171,7 @@ class Service:
             "request": orjson.dumps(request_schema()),
         }
         self.ready = False
+        self.redactor: Redactor | None = None
         self.eval_threads = eval_threads
         self._limiters: weakref.WeakKeyDictionary[Any, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
 
@@ -192,6 +193,10 @@ class Service:
                 return
             yield chunk  # type: ignore[misc]
 
+    def private(self, visit: Visit) -> Visit:
+        """The visit with names replaced when the service runs with --redact-names."""
+        return self.redactor.visit(visit) if self.redactor is not None else visit
+
     def warm_up(self) -> None:
         self.engine.evaluate(WARM_UP_VISIT)
         self.ready = True
@@ -201,7 +206,7 @@ class Service:
     def evaluate_body(self, body: bytes, as_of: date | None) -> bytes:
         data = decode_json(body)
         visit, history = parse_object(data)
-        return orjson.dumps(self.engine.evaluate(visit, history=history, as_of=as_of))
+        return orjson.dumps(self.engine.evaluate(self.private(visit), history=history, as_of=as_of))
 
     def batch(
         self, lines: Sequence[tuple[int, bytes]], as_of: date | None, lang: Lang, request_id: str | None
@@ -225,7 +230,7 @@ class Service:
         try:
             data = decode_json(raw)
             visit, history = parse_object(data)
-            return orjson.dumps(self.engine.evaluate(visit, history=history, as_of=as_of))
+            return orjson.dumps(self.engine.evaluate(self.private(visit), history=history, as_of=as_of))
         except InputError as exc:
             kind, problems = P.kind_of(exc.problems), exc.problems
         except ComplianceError as exc:
@@ -491,6 +496,7 @@ def create_app(
     lang: Lang | None = None,
     access_logger: logging.Logger | None = None,
     eval_threads: int | None = None,
+    redact_names: bool = False,
 ) -> FastAPI:
     """The FastAPI application around `engine` (by default the base ruleset, or `rules_dir`).
 
@@ -510,6 +516,8 @@ def create_app(
         auth=bool(token_list),
         eval_threads=max(1, eval_threads or _env_int(ENV_EVAL_THREADS, DEFAULT_EVAL_THREADS)),
     )
+    if redact_names:
+        service.redactor = Redactor(redaction_key())
     service.warm_up()
 
     @asynccontextmanager
@@ -799,6 +807,7 @@ def app_from_env() -> FastAPI:
         max_body_bytes=_env_int(ENV_MAX_BODY, DEFAULT_MAX_BODY_BYTES),
         max_batch_bytes=_env_int(ENV_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_BYTES),
         max_batch_lines=_env_int(ENV_MAX_BATCH_LINES, DEFAULT_MAX_BATCH_LINES),
+        redact_names=os.environ.get("COMPLIANCE_REDACT_NAMES") == "1",
     )
 
 
