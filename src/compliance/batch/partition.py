@@ -54,7 +54,10 @@ def sort_key(data: Any) -> tuple[str, str] | None:
         # Parsed as the visit model parses it (ISO 8601 in its variants, Unix timestamps), so
         # that every time the model accepts sorts by its instant.
         try:
-            instant = _INSTANT.validate_python(at).astimezone(timezone.utc).isoformat()
+            moment = datetime.fromisoformat(at) if isinstance(at, str) else None
+            if moment is None or moment.tzinfo is None:
+                moment = _INSTANT.validate_python(at)
+            instant = moment.astimezone(timezone.utc).isoformat()
         except (ValidationError, OverflowError, ValueError):
             pass
     vid = data.get("visit_id")
@@ -183,14 +186,47 @@ def _error_line(source_index: int, record: Record, problems: Sequence[Problem], 
     return position(source_index, record.line).encode() + b"\t" + entry_json(entry) + b"\n"
 
 
+_UNIT = re.compile(rb'"unit"\s*:\s*\{([^{}]*)\}')
+_ID = re.compile(rb'"id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_AT = re.compile(rb'"inspected_at"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_VISIT = re.compile(rb'"visit_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
+
+
+def _scan(raw: bytes) -> dict[str, Any] | None:
+    """The three fields the sort key needs, read without parsing the whole document.
+
+    JSON text cannot hold a bare quote inside a string, so these key patterns only match real
+    keys; when anything is unusual (a key twice, braces inside the unit) the caller parses the
+    document instead.
+    """
+    unit = _UNIT.search(raw)
+    if unit is None:
+        return None
+    ids = _ID.findall(unit.group(1))
+    at = _AT.findall(raw)
+    visit = _VISIT.findall(raw)
+    if len(ids) != 1 or len(at) != 1 or len(visit) != 1:
+        return None
+    try:
+        return {
+            "unit": {"id": orjson.loads(b'"' + ids[0] + b'"')},
+            "inspected_at": orjson.loads(b'"' + at[0] + b'"'),
+            "visit_id": orjson.loads(b'"' + visit[0] + b'"'),
+        }
+    except orjson.JSONDecodeError:
+        return None
+
+
 def _route(record: Record, source_index: int, handles: list[IO[bytes]], errors: IO[bytes], result: PartitionResult) -> None:
     raw = record.raw
     data = record.data
     if record.problem is None and raw is not None:
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            data = None
+        data = _scan(raw)
+        if data is None:
+            try:
+                data = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                data = None
     problem: Problem | None = None
     index = 0
     try:
