@@ -8,7 +8,6 @@ partition counts its distinct subjects alone and partial summaries simply add up
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,41 +19,36 @@ MAX_PLAN_REFS = 50
 _SEVERITY_RANK = {s.value: s.rank for s in Severity}
 
 
-def _block() -> dict[str, Any]:
-    return {
-        "visits": 0,
-        "units": 0,
-        "subjects_by_rule": Counter(),
-        "findings_by_rule": Counter(),
-        "findings_by_severity": Counter(),
-        "sanctions_by_code": Counter(),
-    }
+_BLOCK_METRICS = ("subjects_by_rule", "findings_by_rule", "findings_by_severity", "sanctions_by_code")
 
 
 class SummaryBuilder:
-    """Accumulates the summary of one partition, one unit's results at a time."""
+    """Accumulates the summary of one partition, one unit's results at a time.
+
+    Counts are kept per combination of (level, month, province) and spread over the
+    breakdowns once, in `partial`: a finding costs two dict updates instead of eight.
+    Subjects and units are counted once per scope even when a unit has several visits.
+    """
 
     def __init__(self) -> None:
         self.visits = 0
         self.findings = 0
-        self.units_by_level: Counter[str] = Counter()
-        self.subjects_by_rule: Counter[str] = Counter()
-        self.findings_by_rule: Counter[str] = Counter()
-        self.findings_by_severity: Counter[str] = Counter()
-        self.sanctions_by_code: Counter[str] = Counter()
-        self.grades: Counter[str] = Counter()
+        self.combos: dict[tuple[str, str, str, str, str], int] = {}
+        self.scoped: dict[tuple[Any, str, str], int] = {}
+        self.grades: dict[str, int] = {}
+        self.levels: dict[str, int] = {}
         self.period: list[str] = []
         self.plan_refs: set[str] = set()
-        self.by: dict[str, dict[str, dict[str, Any]]] = {"by_level": {}, "by_month": {}, "by_province": {}}
         self.units: list[dict[str, Any]] = []
 
     def add_unit(self, results: Sequence[Result], plan_refs: Iterable[str | None] = ()) -> None:
         """All results of one unit (so that its distinct subjects can be counted)."""
         if not results:
             return
-        subjects: set[tuple[str, str, str]] = set()
-        keyed_subjects: dict[tuple[str, str], set[tuple[str, str, str]]] = {}
-        keyed_units: set[tuple[str, str]] = set()
+        combos = self.combos
+        single = len(results) == 1
+        subjects: set[tuple[str, str, str, str, str, str]] = set()
+        scopes_seen: set[tuple[str, str, str]] = set()
         levels: set[str] = set()
         worst = 0
         findings = 0
@@ -64,7 +58,6 @@ class SummaryBuilder:
         for r in results:
             self.visits += 1
             levels.add(r.unit_level)
-            self.grades[r.grade.code] += 1
             day = r.visit_date
             if not self.period:
                 self.period = [day, day]
@@ -72,49 +65,40 @@ class SummaryBuilder:
                 self.period[0] = day
             elif day > self.period[1]:
                 self.period[1] = day
-            by_rule: dict[str, int] = {}
-            by_severity: dict[str, int] = {}
-            by_code: dict[str, int] = {}
-            visit_subjects = set()
-            for s in r.sanctions:
-                by_code[s.code] = by_code.get(s.code, 0) + 1
+            self.grades[r.grade.code] = self.grades.get(r.grade.code, 0) + 1
+            combo = (r.unit_level, day[:7], r.province or "—")
+            scopes_seen.add(combo)
+            level, month, province = combo
+            key = (level, month, province, "visits", "")
+            combos[key] = combos.get(key, 0) + 1
+            for sanction in r.sanctions:
+                key = (level, month, province, "sanctions_by_code", sanction.code)
+                combos[key] = combos.get(key, 0) + 1
             for f in r.findings:
                 rule = f"{f.check}.{f.rule}"
-                by_rule[rule] = by_rule.get(rule, 0) + 1
-                by_severity[f.severity] = by_severity.get(f.severity, 0) + 1
-                worst = max(worst, _SEVERITY_RANK[f.severity])
-                visit_subjects.add((rule, f.subject.type, f.subject.id))
-            findings += len(r.findings)
-            subjects |= visit_subjects
-            self.findings_by_rule.update(by_rule)
-            self.findings_by_severity.update(by_severity)
-            self.sanctions_by_code.update(by_code)
-            for kind, key in (("by_level", r.unit_level), ("by_month", day[:7]), ("by_province", r.province or "—")):
-                block = self.by[kind].get(key)
-                if block is None:
-                    block = self.by[kind][key] = _block()
-                block["visits"] += 1
-                block["findings_by_rule"].update(by_rule)
-                block["findings_by_severity"].update(by_severity)
-                block["sanctions_by_code"].update(by_code)
-                keyed_units.add((kind, key))
-                if visit_subjects:
-                    keyed = keyed_subjects.get((kind, key))
-                    if keyed is None:
-                        keyed_subjects[(kind, key)] = set(visit_subjects)
-                    else:
-                        keyed |= visit_subjects
+                findings += 1
+                rank = _SEVERITY_RANK[f.severity]
+                if rank > worst:
+                    worst = rank
+                key = (level, month, province, "findings_by_rule", rule)
+                combos[key] = combos.get(key, 0) + 1
+                key = (level, month, province, "findings_by_severity", f.severity)
+                combos[key] = combos.get(key, 0) + 1
+                if single:
+                    # One visit holds each (rule, subject) once: its subjects are its findings.
+                    key = (level, month, province, "subjects_by_rule", rule)
+                    combos[key] = combos.get(key, 0) + 1
+                else:
+                    subjects.add((level, month, province, rule, f.subject.type, f.subject.id))
         self.findings += findings
         for level in levels:
-            self.units_by_level[level] += 1
-        for rule, _, _ in subjects:
-            self.subjects_by_rule[rule] += 1
-        for (kind, key), subs in keyed_subjects.items():
-            counter = self.by[kind][key]["subjects_by_rule"]
-            for rule, _, _ in subs:
-                counter[rule] += 1
-        for kind, key in keyed_units:
-            self.by[kind][key]["units"] += 1
+            self.levels[level] = self.levels.get(level, 0) + 1
+        if single:
+            level, month, province = next(iter(scopes_seen))
+            key = (level, month, province, "units", "")
+            combos[key] = combos.get(key, 0) + 1
+        else:
+            self._count_distinct(subjects, scopes_seen)
         last = results[-1]
         self.units.append(
             {
@@ -130,22 +114,60 @@ class SummaryBuilder:
         if len(self.units) > 4 * TOP_UNITS:
             self.units = _top(self.units)
 
+    def _count_distinct(self, subjects: set[tuple[str, ...]], scopes: set[tuple[str, str, str]]) -> None:
+        """Subjects and the unit itself, once per scope, for a unit visited several times."""
+        per_scope: set[tuple[Any, str, str]] = set()
+        for level, month, province, rule, kind, subject in subjects:
+            for scope in _scopes(level, month, province):
+                per_scope.add((scope, rule, kind + "\0" + subject))
+        for scope, rule, _ in per_scope:
+            key = (scope, "subjects_by_rule", rule)
+            self.scoped[key] = self.scoped.get(key, 0) + 1
+        unit_scopes = {scope for combo in scopes for scope in _scopes(*combo)}
+        for scope in unit_scopes:
+            key = (scope, "units", "")
+            self.scoped[key] = self.scoped.get(key, 0) + 1
+
     def partial(self) -> dict[str, Any]:
         """A JSON-ready partial summary that `combine` adds to others."""
-        return {
+        out: dict[str, Any] = {
             "visits": self.visits,
             "findings": self.findings,
-            "units_by_level": dict(self.units_by_level),
-            "subjects_by_rule": dict(self.subjects_by_rule),
-            "findings_by_rule": dict(self.findings_by_rule),
-            "findings_by_severity": dict(self.findings_by_severity),
-            "sanctions_by_code": dict(self.sanctions_by_code),
+            "units_by_level": dict(self.levels),
             "grades": dict(self.grades),
+            **{metric: {} for metric in _BLOCK_METRICS},
+            "by_level": {},
+            "by_month": {},
+            "by_province": {},
             "period": self.period,
             "plan_refs": sorted(self.plan_refs),
-            **{kind: {k: {n: dict(v) if isinstance(v, Counter) else v for n, v in b.items()} for k, b in blocks.items()} for kind, blocks in self.by.items()},
             "top_units": _top(self.units),
         }
+
+        def add(scope: Any, metric: str, name: str, n: int) -> None:
+            if scope == "":
+                if metric not in ("visits", "units"):
+                    out[metric][name] = out[metric].get(name, 0) + n
+                return
+            kind, key = scope
+            block = out[kind].get(key)
+            if block is None:
+                block = out[kind][key] = {"visits": 0, "units": 0, **{m: {} for m in _BLOCK_METRICS}}
+            if metric in ("visits", "units"):
+                block[metric] += n
+            else:
+                block[metric][name] = block[metric].get(name, 0) + n
+
+        for (level, month, province, metric, name), n in self.combos.items():
+            for scope in _scopes(level, month, province):
+                add(scope, metric, name, n)
+        for (scope, metric, name), n in self.scoped.items():
+            add(scope, metric, name, n)
+        return out
+
+
+def _scopes(level: str, month: str, province: str) -> tuple[Any, ...]:
+    return ("", ("by_level", level), ("by_month", month), ("by_province", province))
 
 
 def _top(units: list[dict[str, Any]]) -> list[dict[str, Any]]:
