@@ -89,7 +89,7 @@ def detect_format(name: str) -> Format | None:
 def _open(path: Path) -> IO[bytes]:
     if path.name.lower().endswith(".gz"):
         return gzip.open(path, "rb")
-    return path.open("rb")
+    return path.open("rb", buffering=1 << 20)
 
 
 def read_path(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:

@@ -29,7 +29,7 @@ def fsync_dir(path: Path) -> None:
 def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
     """Open `path` for writing; it appears under its name only if the block completes."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    handle = tmp.open(mode)
+    handle = tmp.open(mode, buffering=1 << 20) if "b" in mode else tmp.open(mode)
     try:
         yield handle
         handle.flush()

@@ -285,7 +285,7 @@ def _execute(tasks: Sequence[PartitionTask], options: Options) -> Iterator[dict[
 def _key_lines(path: Path) -> Iterator[tuple[bytes, bytes]]:
     if not path.is_file():
         return
-    with path.open("rb") as handle:
+    with path.open("rb", buffering=1 << 20) as handle:
         for line in handle:
             key, _, body = line.partition(b"\t")
             yield key, body
