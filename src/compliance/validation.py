@@ -134,26 +134,26 @@ def _step(annotation: Any, part: Any) -> Any:
     return None
 
 
-def field_names_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    """The valid field names of the object at `loc`, for did-you-mean suggestions."""
+def _annotation_at(model: type[BaseModel], loc: Sequence[Any]) -> list[Any]:
+    """The concrete types a value at `loc` may have, or none if the path leaves the model."""
     annotation: Any = model
     for part in loc:
         annotation = _step(annotation, part)
         if annotation is None:
             return []
-    for candidate in _unwrap(annotation):
+    return _unwrap(annotation)
+
+
+def field_names_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The valid field names of the object at `loc`, for did-you-mean suggestions."""
+    for candidate in _annotation_at(model, loc):
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return list(candidate.model_fields)
     return []
 
 
 def _choices_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
-    annotation: Any = model
-    for part in loc:
-        annotation = _step(annotation, part)
-        if annotation is None:
-            return []
-    for candidate in _unwrap(annotation):
+    for candidate in _annotation_at(model, loc):
         if isinstance(candidate, type) and issubclass(candidate, Enum):
             return [str(m.value) for m in candidate]
         if typing.get_origin(candidate) is Literal:

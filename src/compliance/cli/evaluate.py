@@ -24,24 +24,16 @@ from .common import (
     handle_errors,
     lang_option,
     load_engine,
+    parse_date,
     rules_option,
     say_problems,
 )
 
 
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
-
-
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
 @rules_option
-@click.option("--as-of", callback=_parse_date, metavar="YYYY-MM-DD", help="Pick rules in force on this date instead of each visit's own.")
+@click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD", help="Pick rules in force on this date instead of each visit's own.")
 @click.option(
     "--format",
     "fmt",

@@ -15,22 +15,20 @@ from ..authoring.history import read_history
 from ..calendar import parse_offset
 from ..errors import InputError, Lang, Problem
 from ..io import read_path
-from .common import EXIT_BAD_INPUT, handle_errors, lang_option, load_engine, rules_option
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
+from .common import (
+    EXIT_BAD_INPUT,
+    handle_errors,
+    lang_option,
+    load_engine,
+    parse_date,
+    rules_option,
+)
 
 
 @click.command()
 @click.argument("visit_file", metavar="VISIT")
 @click.option("--rule", "rules", multiple=True, metavar="ID", help="Only this rule: 'check.rule', a rule id or a check id (repeatable).")
-@click.option("--as-of", callback=_parse_date, metavar="YYYY-MM-DD", help="Use the rules in force on this date instead of the visit's own.")
+@click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD", help="Use the rules in force on this date instead of the visit's own.")
 @click.option(
     "--history",
     "history_files",

@@ -16,7 +16,15 @@ from ..authoring.words import say
 from ..errors import Lang
 from ..plugins import installed_checks
 from ..ruleset.loader import default_rules_dir
-from .common import EXIT_BAD_INPUT, EXIT_FINDINGS, EXIT_OK, handle_errors, lang_option, load_engine
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    handle_errors,
+    lang_option,
+    load_engine,
+    parse_date,
+)
 
 EXIT_INVALID = 1
 
@@ -28,15 +36,6 @@ _dir_argument = click.argument(
 def _rules_dir(directory: Path | None) -> Path:
     """DIR, else $COMPLIANCE_RULES, else the base ruleset."""
     return directory if directory is not None else default_rules_dir()
-
-
-def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
 
 
 @click.group()
@@ -159,7 +158,7 @@ def test_cmd(directory: Path | None, fmt: str, verbose: bool, require_coverage: 
     metavar="FILE",
     help="Past visits (JSONL, JSON or YAML; repeatable) to replay through both rulesets.",
 )
-@click.option("--as-of", callback=_parse_date, metavar="YYYY-MM-DD", help="Replay every visit under the rules in force on this date (e.g. the new version's first day).")
+@click.option("--as-of", callback=parse_date, metavar="YYYY-MM-DD", help="Replay every visit under the rules in force on this date (e.g. the new version's first day).")
 @click.option("--no-history", is_flag=True, help="Do not feed each subject's earlier findings of the replay as history.")
 @click.option("--strict-share", type=click.FloatRange(0, 1), default=0.5, show_default=True, help="Warn about rules firing on more than this share of visits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text", show_default=True)

@@ -184,8 +184,7 @@ class SanctionPolicy:
         repeats: int,
     ) -> tuple[Recommendation, ...]:
         """The recommendations for one finding. Pure: the same inputs give the same answer."""
-        period = bisect.bisect_right(self._breakpoints, day)
-        key = (rule, severity, subject, category, leader, period, min(repeats, self.repeat_cap))
+        key = (rule, severity, subject, category, leader, self.period(day), min(repeats, self.repeat_cap))
         cached = self._cache.get(key)
         if cached is not None:
             return cached
