@@ -6,6 +6,7 @@ Everything that changes with the law is a list of versions, each with `effective
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, time
 from enum import StrEnum
@@ -324,7 +325,15 @@ class SanctionsFile(Strict):
 
 
 def check_file_model(check: type[Check] | Check) -> type[BaseModel]:
-    """The pydantic model of one check's rules file, with each rule's thresholds typed."""
+    """The pydantic model of one check's rules file, with each rule's thresholds typed.
+
+    Built once per check class: creating pydantic models is slow, and a process that loads
+    rulesets many times (tests, a service reloading rules) must not pay for it again."""
+    return _check_file_model(check if isinstance(check, type) else type(check))
+
+
+@functools.cache
+def _check_file_model(check: type[Check]) -> type[BaseModel]:
     rule_fields: dict[str, Any] = {}
     for rule_id, rule in check.rules.items():
         version = RuleVersion[rule.thresholds]  # type: ignore[name-defined]
