@@ -58,7 +58,7 @@ from .errors import InputError, Problem
 from .result import PriorFinding, Result
 from .validation import describe
 from .validation import problems as validation_problems
-from .visit import Visit
+from .visit import Visit, nfc_data
 
 VisitInput: TypeAlias = Visit | Mapping[str, Any] | str | bytes
 """What `evaluate` accepts: a validated `Visit`, a dict in the exchange format, or JSON text."""
@@ -237,6 +237,7 @@ def parse_request(data: Mapping[str, Any]) -> tuple[Visit, list[PriorFinding]]:
     ...
     compliance.errors.InputError: visit.inspected_at: expected an ISO 8601 time with offset, e.g. 2018-06-12T07:50:00+07:00, found 1528764600
     """
+    data = nfc_data(data)
     if "visit" in data:
         raw_visit = data.get("visit")
         fixed, problems = _text_time(raw_visit, "visit.")

@@ -8,6 +8,7 @@ manager found, with the rule versions in force on the visit's local date.
 from __future__ import annotations
 
 import calendar as _calendar
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from .visit import Official, Visit, nfc_bytes, nfc_data
 _TARGET_ORDER = {"official": 0, "unit": 1, "unit_head": 2}
 _SUBJECT_ORDER = {"official": 0, "unit": 1}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_MAX_CACHED_DAYS = 4096
 
 
 def parse_visit(data: Visit | Mapping[str, Any] | str | bytes, *, source: str | None = None) -> Visit:
@@ -40,7 +42,7 @@ def parse_visit(data: Visit | Mapping[str, Any] | str | bytes, *, source: str | 
         return data
     try:
         if isinstance(data, str):
-            return Visit.model_validate_json(nfc_data(data))
+            return Visit.model_validate_json(nfc_bytes(data.encode("utf-8", "surrogatepass")))
         if isinstance(data, bytes):
             return Visit.model_validate_json(nfc_bytes(data))
         return Visit.model_validate(nfc_data(data))
@@ -106,6 +108,8 @@ class Engine:
         visit_date = moment.date()
         rules_date = as_of or visit_date
         snapshot = self.ruleset.in_force(rules_date)
+        if len(self._days) >= _MAX_CACHED_DAYS:
+            self._days.clear()  # a long-running service sees ever new dates: keep memory bounded
         working = working_time(self.ruleset.in_force(visit_date).calendar, moment, self._days)
         unit = visit.unit
         unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level.value}
@@ -151,6 +155,8 @@ class Engine:
     def _ruleset_ref(self, day: date) -> RulesetRef:
         ref = self._refs.get(day)
         if ref is None:
+            if len(self._refs) >= _MAX_CACHED_DAYS:
+                self._refs.clear()
             ref = self._refs[day] = RulesetRef(self.ruleset.name, self.ruleset.version, day.isoformat(), self.ruleset.digest)
         return ref
 
@@ -318,16 +324,21 @@ class _HistoryIndex:
         self._scope = policy.repeat_scope
         start = months_before(visit_date, policy.lookback_months)
         for prior in history:
-            if prior.unit_id != unit_id or not (start <= prior.date < visit_date):
+            if _nfc(prior.unit_id) != unit_id or not (start <= prior.date < visit_date):
                 continue
             scope = prior.rule if self._scope == "rule" else prior.rule.partition(".")[0]
-            self._by_key[(prior.subject_type, prior.subject_id, scope)].add(prior.visit_id)
+            self._by_key[(prior.subject_type, _nfc(prior.subject_id), scope)].add(prior.visit_id)
 
     def earlier(self, subject_type: str, subject_id: str, rule_key: str, check_id: str) -> tuple[str, ...]:
         if not self._by_key:
             return ()
         scope = rule_key if self._scope == "rule" else check_id
         return tuple(sorted(self._by_key.get((subject_type, subject_id, scope), ())))
+
+
+def _nfc(text: str) -> str:
+    """History from other systems may spell ids decomposed; visits are normalised to NFC."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
 
 
 class _NoHistory:

@@ -109,7 +109,8 @@ def read_path(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:
             yield from _parquet(path)
             return
         with _open(path) as stream:
-            _refuse_wide(stream.peek(4)[:4], source)  # type: ignore[attr-defined]
+            peek = getattr(stream, "peek", None)  # buffered and gzip streams: look without consuming
+            _refuse_wide(peek(4)[:4] if peek else b"", source)
             if fmt == "jsonl":
                 yield from _jsonl(stream, source)
             elif fmt == "json":

@@ -194,6 +194,12 @@ class _Builder:
                 return self.loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 raise self.fail(Problem("bad_yaml", {"detail": _first_line(exc)}), node) from None
+            except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise ValueError, KeyError...
+                # `2016-13-45` looks like a date and is none; `!!int x`, `!!bool maybe`, `!!timestamp x`
+                if node.tag == "tag:yaml.org,2002:timestamp":
+                    raise self.fail(Problem("bad_date", {"found": repr(str(node.value))[:60]}), node) from None
+                detail = f"'{str(node.value)[:40]}' is not a valid {node.tag.rpartition(':')[2]} ({type(exc).__name__})"
+                raise self.fail(Problem("bad_yaml", {"detail": detail}), node) from None
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -289,7 +295,12 @@ def iter_documents(
     if size > max_bytes:
         raise InputError([Problem("file_too_large", {"size": size, "limit": max_bytes}, file=source)])
     text = _decode(raw, source, line_offset) if isinstance(raw, bytes) else raw.lstrip("\ufeff")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as exc:  # a control character: PyYAML checks the whole text first
+        start = text.rfind("\n", 0, exc.position) + 1
+        where = {"line": text.count("\n", 0, exc.position) + 1 + line_offset, "column": exc.position - start + 1}
+        raise InputError([Problem("bad_yaml", {"detail": _first_line(exc)}, file=source, **where)]) from None
     try:
         while True:
             try:
