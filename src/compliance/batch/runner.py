@@ -222,15 +222,25 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
         progress.advance(done_records, errors_so_far)
 
     progress.phase("merge", None)
-    all_stats = [read_json(t.stats_path) for t in tasks]
-    results = sum(s["counts"]["results"] for s in all_stats)
-    errors = pass1_errors + sum(s["counts"]["errors"] for s in all_stats)
+    tally = {"results": 0, "errors": pass1_errors}
+
+    def partial_summaries() -> Iterator[dict[str, Any]]:
+        # One partition's stats in memory at a time: with hundreds of partitions, holding all
+        # their partial summaries at once would grow with the input.
+        for task in tasks:
+            stats = read_json(task.stats_path)
+            tally["results"] += stats["counts"]["results"]
+            tally["errors"] += stats["counts"]["errors"]
+            yield stats["summary"]
+
+    ruleset = {"name": engine.ruleset.name, "version": engine.ruleset.version, "digest": engine.ruleset.digest}
+    summary = combine(partial_summaries(), errors=0, ruleset=ruleset)
+    results, errors = tally["results"], tally["errors"]
+    summary["errors"] = errors
     _merge_lines([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
     _merge_lines([work / "partitions" / "errors.jsonl"] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks], out / "errors.jsonl")
     if options.parquet:
         _concat_parquet([parts / f"findings-{t.index:04d}.parquet" for t in tasks], out / "findings.parquet")
-    ruleset = {"name": engine.ruleset.name, "version": engine.ruleset.version, "digest": engine.ruleset.digest}
-    summary = combine((s["summary"] for s in all_stats), errors=errors, ruleset=ruleset)
     write_json(out / "summary.json", summary)
     changed = _inputs_unchanged(inputs)
     if changed:
@@ -285,7 +295,8 @@ def _execute(tasks: Sequence[PartitionTask], options: Options) -> Iterator[dict[
 def _key_lines(path: Path) -> Iterator[tuple[bytes, bytes]]:
     if not path.is_file():
         return
-    with path.open("rb", buffering=1 << 20) as handle:
+    # Hundreds of parts are open at once during the merge: keep each buffer small.
+    with path.open("rb", buffering=1 << 16) as handle:
         for line in handle:
             key, _, body = line.partition(b"\t")
             yield key, body

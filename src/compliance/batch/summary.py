@@ -204,7 +204,7 @@ def combine(partials: Iterable[Mapping[str, Any]], *, errors: int, ruleset: Mapp
         if part["period"]:
             period = part["period"] if not period else [min(period[0], part["period"][0]), max(period[1], part["period"][1])]
         plan_refs.update(part["plan_refs"])
-        units.extend(part["top_units"])
+        units = _top(units + part["top_units"])
     summary: dict[str, Any] = {
         "visits": visits,
         "errors": errors,
