@@ -195,7 +195,9 @@ def _evaluate_lines(
         _write_parquet(task.parquet_path, columns)
     stats = {"index": task.index, "counts": counts, "summary": summary.partial(), "pid": os.getpid()}
     write_json(task.stats_path, stats)
-    return stats
+    # The caller only tallies counts; the partial summary stays on disk. Returning it would
+    # keep hundreds of them alive in the parent (pool futures hold their results).
+    return {"index": task.index, "counts": counts}
 
 
 def _error_line(source_index: int, record: Record, problems: list[Problem], visit_id: str | None = None) -> bytes:
