@@ -17,15 +17,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+MEASURED = r"""
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+subprocess.run(sys.argv[1:], check=True, capture_output=True)
+print(json.dumps({"seconds": time.perf_counter() - start,
+                  "peak_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+"""Runs one command and reports the largest resident set among its processes (the command
+and its workers), so that each figure is that run's own, not the benchmark's running maximum."""
 
 STAGE = r"""
 import resource, sys, time, json
@@ -64,13 +72,10 @@ def batch(path: Path, workers: int, engine: str = "local") -> dict[str, float]:
     try:
         command = [sys.executable, "-m", "compliance", "batch", str(path), "--out", str(out), "--quiet",
                    "--workers", str(workers), "--engine", engine]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        seconds = time.perf_counter() - start
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        done = subprocess.run([sys.executable, "-c", MEASURED, *command], check=True, capture_output=True, text=True)
+        figures = json.loads(done.stdout)
         count = json.loads((out / "manifest.json").read_text())["counts"]["records"]
-        return {"count": count, "seconds": seconds, "peak_mb": max(peak, before) / 1024}
+        return {"count": count, **figures}
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
