@@ -156,6 +156,19 @@ class SanctionPolicy:
         """Which stretch between the policy's effective dates `day` falls in."""
         return bisect.bisect_right(self._breakpoints, day)
 
+    def decide(
+        self,
+        rule: str,
+        severity: Severity,
+        subject: str,
+        category: str | None,
+        leader: bool,
+        day: date,
+        repeats: int,
+    ) -> tuple[Recommendation, ...]:
+        """The recommendations for one finding. Pure: the same inputs give the same answer."""
+        return self.decide_in(self.period(day), rule, severity, subject, category, leader, day, repeats)
+
     def decide_in(
         self,
         period: int,
@@ -168,23 +181,7 @@ class SanctionPolicy:
         repeats: int,
     ) -> tuple[Recommendation, ...]:
         """`decide` with the period of `day` already known (the engine computes it once per visit)."""
-        cached = self._cache.get((rule, severity, subject, category, leader, period, min(repeats, self.repeat_cap)))
-        if cached is not None:
-            return cached
-        return self.decide(rule, severity, subject, category, leader, day, repeats)
-
-    def decide(
-        self,
-        rule: str,
-        severity: Severity,
-        subject: str,
-        category: str | None,
-        leader: bool,
-        day: date,
-        repeats: int,
-    ) -> tuple[Recommendation, ...]:
-        """The recommendations for one finding. Pure: the same inputs give the same answer."""
-        key = (rule, severity, subject, category, leader, self.period(day), min(repeats, self.repeat_cap))
+        key = (rule, severity, subject, category, leader, period, min(repeats, self.repeat_cap))
         cached = self._cache.get(key)
         if cached is not None:
             return cached
