@@ -18,7 +18,15 @@ from rich.progress import (
 
 from ..batch import runner
 from ..errors import Lang, Problem
-from .common import EXIT_BAD_INPUT, EXIT_OK, fail, handle_errors, lang_option, rules_option
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    fail,
+    handle_errors,
+    lang_option,
+    redact_option,
+    rules_option,
+)
 
 _PHASES = {
     "read": {"vi": "Đọc và phân vùng", "en": "Reading"},
@@ -83,7 +91,7 @@ def _os_problem(exc: OSError, inputs: tuple[str, ...], out_dir: Path) -> Problem
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address (default: a local cluster).")
 @click.option("--partitions", type=click.IntRange(min=1, max=runner.MAX_PARTITIONS), default=None, hidden=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
+@redact_option
 @lang_option
 @handle_errors
 def batch(

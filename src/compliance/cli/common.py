@@ -45,6 +45,13 @@ rules_option = click.option(
 )
 
 
+redact_option = click.option(
+    "--redact-names",
+    is_flag=True,
+    help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).",
+)
+
+
 def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     """click callback for a YYYY-MM-DD option."""
     if value is None:

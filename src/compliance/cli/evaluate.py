@@ -25,6 +25,7 @@ from .common import (
     lang_option,
     load_engine,
     parse_date,
+    redact_option,
     rules_option,
     say_problems,
 )
@@ -49,7 +50,7 @@ from .common import (
     default=None,
     help="Exit 1 when any finding is at or above this severity.",
 )
-@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
+@redact_option
 @handle_errors
 def evaluate(
     paths: tuple[str, ...],

@@ -12,7 +12,7 @@ import click
 from ..errors import Lang
 from ..privacy import Redactor, redaction_key
 from ..reports import ReportDir, html_report, markdown_report, write_xlsx
-from .common import EXIT_BAD_INPUT, handle_errors
+from .common import EXIT_BAD_INPUT, handle_errors, redact_option
 
 
 def _write_text(text: str, output: Path | None) -> None:
@@ -68,7 +68,7 @@ def _public(path: str) -> None:
     default=None,
     help="Write here instead of standard output / ghi ra tệp thay vì màn hình.",
 )
-@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
+@redact_option
 @handle_errors
 def report(directory: Path, lang: Lang, fmt: str, output: Path | None, redact_names: bool) -> None:
     """Write the campaign report of a `compliance batch` output DIRECTORY.

@@ -15,7 +15,7 @@ import click
 from ..errors import Lang
 from ..privacy import KEY_ENV, redaction_key
 from ..service import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_LINES, DEFAULT_MAX_BODY_BYTES
-from .common import handle_errors, lang_option, load_engine, rules_option
+from .common import handle_errors, lang_option, load_engine, redact_option, rules_option
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -49,7 +49,7 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
               help="Seconds to let in-flight requests finish on shutdown (SIGTERM/SIGINT).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
               show_default=True, help="Log level; logs are JSON lines on stderr.")
-@click.option("--redact-names", is_flag=True, help="Replace officials' names with stable pseudonyms (key: $COMPLIANCE_REDACT_KEY).")
+@redact_option
 @lang_option
 @handle_errors
 def serve(
