@@ -28,11 +28,13 @@ from .ruleset.loader import Ruleset, load_ruleset
 from .ruleset.model import GradingVersion, RuleVersion
 from .sanctions.policy import Recommendation, SanctionPolicy
 from .validation import problems as validation_problems
-from .visit import Official, Visit, nfc_bytes, nfc_data
+from .visit import Category, Official, Visit, nfc_bytes, nfc_data
 
 _TARGET_ORDER = {"official": 0, "unit": 1, "unit_head": 2}
 _SUBJECT_ORDER = {"official": 0, "unit": 1}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_PLAIN_TEXT: dict[Any, str] = {m: m.value for m in (*Severity, *Category)}
+"""Enum members as plain text, without the enum property lookup of `.value` on the hot path."""
 _MAX_CACHED_DAYS = 4096
 
 
@@ -69,6 +71,7 @@ class Engine:
         self._days: DayCache = {}
         self._refs: dict[date, RulesetRef] = {}
         self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
+        self._grader = _Grader()
         self._version_meta: dict[int, tuple[list[dict[str, Any]], dict[str, str | None]]] = {}
         for by_rule in ruleset.rules.values():
             for versions in by_rule.values():
@@ -117,25 +120,60 @@ class Engine:
         period = self.policy.period(rules_date)
         officials: dict[str, Official] | None = None
 
-        decided: list[tuple[tuple[Any, ...], Finding, tuple[Recommendation, ...]]] = []
+        decided: list[tuple[tuple[Any, ...], Finding, tuple[Recommendation, ...], str]] = []
+        policy = self.policy
+        decide = policy.decide_in
         for plan in self._plans(snapshot):
             ctx = Context(rules_date, moment, working, plan.thresholds)
+            rules = plan.rules
             for obs in self._observe(plan, visit, ctx):
-                rule = plan.rules.get(obs.rule)
+                rule = rules.get(obs.rule)
                 if rule is None:
                     continue
-                if rule.subject == "official":
+                subject_id = obs.subject_id
+                severity = obs.severity or rule.severity
+                evidence = dict(obs.evidence) if obs.evidence else {}
+                if rule.official:
                     if officials is None:
                         officials = {o.id: o for o in visit.personnel}
-                    official = officials.get(obs.subject_id)
+                    official = officials.get(subject_id)
                     if official is None:
-                        raise self._bad(plan, f"'{obs.rule}' names official '{obs.subject_id}' who is not in the visit")
-                    finding, recs = self._official_finding(rule, obs, official, unit_values, rules_date, period, repeats)
+                        raise self._bad(plan, f"'{obs.rule}' names official '{subject_id}' who is not in the visit")
+                    category = _PLAIN_TEXT.get(official.category)
+                    if official.name is not None and "official_name" not in evidence:
+                        evidence["official_name"] = official.name
+                    if official.position is not None and "position" not in evidence:
+                        evidence["position"] = official.position
+                    if category is not None and "category" not in evidence:
+                        evidence["category"] = category
+                    values = {**unit_values, "official_id": subject_id, **evidence}
+                    leader = policy.is_leader(official.position, official.leader)
                 else:
-                    if obs.subject_id != unit.id:
-                        raise self._bad(plan, f"'{obs.rule}' names unit '{obs.subject_id}' but the visit is to '{unit.id}'")
-                    finding, recs = self._unit_finding(rule, obs, unit_values, rules_date, period, repeats)
-                decided.append((rule.order + (obs.subject_id,), finding, recs))
+                    if subject_id != unit.id:
+                        raise self._bad(plan, f"'{obs.rule}' names unit '{subject_id}' but the visit is to '{unit.id}'")
+                    category = None
+                    leader = False
+                    values = {**unit_values, **evidence} if evidence else unit_values
+                earlier = repeats.earlier(rule.subject, subject_id, rule.key, rule.check) if history else ()
+                recs = decide(period, rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
+                shown = {}
+                for name in rule.placeholders:
+                    value = values.get(name)
+                    shown[name] = value if type(value) is str else shown_value(value)
+                target_of = subject_id if rule.official else unit.id
+                finding = Finding(
+                    rule.check,
+                    rule.rule,
+                    _PLAIN_TEXT[severity],
+                    Subject(rule.subject, subject_id),
+                    evidence,
+                    {"vi": rule.message_vi.format_map(shown), "en": rule.message_en.format_map(shown)},
+                    rule.legal_basis,
+                    rule.rule_version,
+                    tuple([SanctionRef(r.code, r.target, target_of if r.target == "official" else unit.id, r.policy) for r in recs]),
+                    earlier,
+                )
+                decided.append((rule.order + (subject_id,), finding, recs, rule.key))
         decided.sort(key=lambda d: d[0])
         findings = tuple(d[1] for d in decided)
         return Result(
@@ -145,7 +183,7 @@ class Engine:
             inspected_at=visit.inspected_at.isoformat(),
             visit_date=visit_date.isoformat(),
             ruleset=self._ruleset_ref(rules_date),
-            grade=_grade(snapshot.grading, findings),
+            grade=self._grader.grade(snapshot.grading, findings),
             findings=findings,
             sanctions=_visit_sanctions(decided),
             unit_name=unit.name,
@@ -184,7 +222,11 @@ class Engine:
                     legal_basis=legal_basis,
                     rule_version=rule_version,
                     order=(check.id, rule_id, _SUBJECT_ORDER[declared.subject]),
-                    placeholders=frozenset(set().union(*version.message.names())),
+                    placeholders=tuple(sorted(set().union(*version.message.names()))),
+                    official=declared.subject == "official",
+                    severity=version.severity,
+                    message_vi=version.message.vi,
+                    message_en=version.message.en,
                 )
             plans.append(_CheckPlan(info, {r: v.thresholds for r, v in in_force.items()}, rules))
         self._plans_by_snapshot[id(snapshot)] = plans
@@ -214,7 +256,7 @@ class Engine:
                 raise self._bad(plan, f"subject id {obs.subject_id!r} of '{obs.rule}' is not a non-empty string")
             evidence = obs.evidence
             if evidence:
-                if not isinstance(evidence, Mapping):
+                if type(evidence) is not dict and not isinstance(evidence, Mapping):
                     raise self._bad(plan, f"evidence of '{obs.rule}' is not a mapping")
                 for key, value in evidence.items():
                     if type(key) is not str or type(value) not in _PLAIN:
@@ -224,76 +266,6 @@ class Engine:
             if obs.severity is not None and not isinstance(obs.severity, Severity):
                 raise self._bad(plan, f"severity {obs.severity!r} of '{obs.rule}' is not a Severity")
         return observed
-
-    def _official_finding(
-        self,
-        rule: _RulePlan,
-        obs: Observation,
-        official: Official,
-        unit_values: dict[str, Any],
-        rules_date: date,
-        period: int,
-        repeats: _HistoryIndex,
-    ) -> tuple[Finding, tuple[Recommendation, ...]]:
-        severity = obs.severity or rule.version.severity
-        evidence = dict(obs.evidence) if obs.evidence else {}
-        category = official.category.value if official.category is not None else None
-        if official.name is not None:
-            evidence.setdefault("official_name", official.name)
-        if official.position is not None:
-            evidence.setdefault("position", official.position)
-        if category is not None:
-            evidence.setdefault("category", category)
-        values = {**unit_values, "official_id": official.id, **evidence}
-        leader = self.policy.is_leader(official.position, official.leader)
-        earlier = repeats.earlier("official", obs.subject_id, rule.key, rule.check)
-        recs = self.policy.decide_in(period, rule.key, severity, "official", category, leader, rules_date, len(earlier))
-        targets = {"official": obs.subject_id, "unit": unit_values["unit_id"], "unit_head": unit_values["unit_id"]}
-        return self._make(rule, obs.subject_id, severity, evidence, values, recs, targets, earlier), recs
-
-    def _unit_finding(
-        self,
-        rule: _RulePlan,
-        obs: Observation,
-        unit_values: dict[str, Any],
-        rules_date: date,
-        period: int,
-        repeats: _HistoryIndex,
-    ) -> tuple[Finding, tuple[Recommendation, ...]]:
-        severity = obs.severity or rule.version.severity
-        evidence = dict(obs.evidence) if obs.evidence else {}
-        values = {**unit_values, **evidence} if evidence else unit_values
-        earlier = repeats.earlier("unit", obs.subject_id, rule.key, rule.check)
-        recs = self.policy.decide_in(period, rule.key, severity, "unit", None, False, rules_date, len(earlier))
-        unit_id = unit_values["unit_id"]
-        targets = {"official": unit_id, "unit": unit_id, "unit_head": unit_id}
-        return self._make(rule, obs.subject_id, severity, evidence, values, recs, targets, earlier), recs
-
-    @staticmethod
-    def _make(
-        rule: _RulePlan,
-        subject_id: str,
-        severity: Severity,
-        evidence: dict[str, Any],
-        values: dict[str, Any],
-        recs: tuple[Recommendation, ...],
-        targets: dict[str, str],
-        earlier: tuple[str, ...],
-    ) -> Finding:
-        message = rule.version.message
-        shown = {name: shown_value(values.get(name)) for name in rule.placeholders}
-        return Finding(
-            check=rule.check,
-            rule=rule.rule,
-            severity=severity.value,
-            subject=Subject(rule.subject, subject_id),
-            evidence=evidence,
-            message={"vi": message.vi.format_map(shown), "en": message.en.format_map(shown)},
-            legal_basis=rule.legal_basis,
-            rule_version=rule.rule_version,
-            sanctions=tuple(SanctionRef(r.code, r.target, targets[r.target], r.policy) for r in recs),
-            repeat_of=earlier,
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +278,11 @@ class _RulePlan:
     legal_basis: list[dict[str, Any]]
     rule_version: dict[str, str | None]
     order: tuple[str, str, int]
-    placeholders: frozenset[str]
+    placeholders: tuple[str, ...]
+    official: bool
+    severity: Severity
+    message_vi: str
+    message_en: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,69 +327,79 @@ _NO_HISTORY: Any = _NoHistory()
 
 
 _RANK_OF = {s.value: s.rank for s in Severity}
-_GRADES: dict[tuple[int, int, str | None], Grade] = {}
 
 
-def _grade(grading: GradingVersion | None, findings: Sequence[Finding]) -> Grade:
-    if grading is None:
-        return Grade("ungraded", {"vi": "chưa xếp loại", "en": "not graded"}, 0, None)
-    points_of = {s.value: p for s, p in grading.points.items()}
-    points = 0
-    worst: str | None = None
-    for f in findings:
-        points += points_of[f.severity]
-        if worst is None or _RANK_OF[f.severity] > _RANK_OF[worst]:
-            worst = f.severity
-    key = (id(grading), points, worst)
-    grade = _GRADES.get(key)
-    if grade is not None:
-        return grade
-    for band in grading.bands:
-        if band.max_points is not None and points > band.max_points:
-            continue
-        if band.max_severity is not None and worst is not None and _RANK_OF[worst] > band.max_severity.rank:
-            continue
-        grade = Grade(band.grade, {"vi": band.label.vi, "en": band.label.en}, points, worst)
-        if len(_GRADES) < 10_000:
-            _GRADES[key] = grade
-        return grade
-    raise AssertionError("grading validation guarantees a catch-all band")
+class _Grader:
+    """Grades of one engine's gradings, cached per (grading, points, worst severity)."""
+
+    def __init__(self) -> None:
+        self._points: dict[int, dict[str, int]] = {}
+        self._grades: dict[tuple[int, int, str | None], Grade] = {}
+
+    def grade(self, grading: GradingVersion | None, findings: Sequence[Finding]) -> Grade:
+        if grading is None:
+            return Grade("ungraded", {"vi": "chưa xếp loại", "en": "not graded"}, 0, None)
+        # Keyed by id(): the gradings belong to the engine's ruleset, which outlives this cache.
+        points_of = self._points.get(id(grading))
+        if points_of is None:
+            points_of = self._points[id(grading)] = {s.value: p for s, p in grading.points.items()}
+        points = 0
+        worst: str | None = None
+        for f in findings:
+            points += points_of[f.severity]
+            if worst is None or _RANK_OF[f.severity] > _RANK_OF[worst]:
+                worst = f.severity
+        key = (id(grading), points, worst)
+        grade = self._grades.get(key)
+        if grade is not None:
+            return grade
+        for band in grading.bands:
+            if band.max_points is not None and points > band.max_points:
+                continue
+            if band.max_severity is not None and worst is not None and _RANK_OF[worst] > band.max_severity.rank:
+                continue
+            grade = Grade(band.grade, {"vi": band.label.vi, "en": band.label.en}, points, worst)
+            if len(self._grades) < 10_000:
+                self._grades[key] = grade
+            return grade
+        raise AssertionError("grading validation guarantees a catch-all band")
 
 
 def _visit_sanctions(
-    decided: Sequence[tuple[Any, Finding, tuple[Recommendation, ...]]],
+    decided: Sequence[tuple[Any, Finding, tuple[Recommendation, ...], str]],
 ) -> tuple[Sanction, ...]:
     """The visit's sanctions: one per (target, subject, code), naming every finding behind it.
 
     A fine stays one entry per offence, since each offence carries its own range.
     """
     merged: dict[tuple[int, str, str, str], list[Any]] = {}
-    for _, finding, recommendations in decided:
+    for _, finding, recommendations, rule_key in decided:
+        repeat_of = finding.repeat_of
         for rec, ref in zip(recommendations, finding.sanctions):
-            key = (_TARGET_ORDER[rec.target], ref.subject_id, rec.code, finding.key if rec.fine else "")
+            key = (_TARGET_ORDER[rec.target], ref.subject_id, rec.code, rule_key if rec.fine else "")
             entry = merged.get(key)
             if entry is None:
-                merged[key] = [rec, ref.subject_id, finding.repeat_of, [finding.key], rec.replaces]
+                merged[key] = [rec, ref.subject_id, repeat_of, [rule_key], rec.replaces]
             else:
-                if finding.repeat_of:
-                    entry[2] = tuple(sorted(set(entry[2]) | set(finding.repeat_of)))
-                if finding.key not in entry[3]:
-                    entry[3].append(finding.key)
+                if repeat_of:
+                    entry[2] = tuple(sorted(set(entry[2]) | set(repeat_of)))
+                if rule_key not in entry[3]:
+                    entry[3].append(rule_key)
                 entry[4] = entry[4] or rec.replaces
     out = []
     for key in sorted(merged):
         rec, subject_id, escalated_by, because, replaces = merged[key]
         out.append(
             Sanction(
-                code=rec.code,
-                target=rec.target,
-                subject_id=subject_id,
-                policy=rec.policy,
-                reason=rec.reason,
-                fine=rec.fine,
-                replaces=replaces,
-                escalated_by=escalated_by,
-                because=tuple(sorted(because)),
+                rec.code,
+                rec.target,
+                subject_id,
+                rec.policy,
+                rec.reason,
+                rec.fine,
+                replaces,
+                escalated_by,
+                tuple(because) if len(because) == 1 else tuple(sorted(because)),
             )
         )
     return tuple(out)
