@@ -46,6 +46,7 @@ from .check import Check, Context, Observation, Rule, Thresholds, WorkingTime
 from .common import LegalRef, Severity
 from .engine import Engine, parse_visit
 from .errors import ComplianceError, InputError, PluginError, Problem, RulesError
+from .history import History
 from .hookspecs import hookimpl
 from .plugins import CheckInfo, installed_checks
 from .result import (
@@ -71,6 +72,7 @@ __all__ = [
     "Engine",
     "Finding",
     "Grade",
+    "History",
     "InputError",
     "LegalRef",
     "Observation",

@@ -55,6 +55,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 
 from .engine import Engine, parse_visit
 from .errors import InputError, Problem
+from .history import History
 from .result import PriorFinding, Result
 from .validation import describe
 from .validation import problems as validation_problems
@@ -73,7 +74,7 @@ def evaluate(
     engine: Engine,
     visit: VisitInput,
     *,
-    history: Iterable[PriorFinding] = (),
+    history: History | Iterable[PriorFinding] = (),
     as_of: date | None = None,
 ) -> Result:
     """`engine.evaluate` as a function (the visit model refuses implausible times itself).
@@ -103,7 +104,7 @@ def iter_evaluations(
     engine: Engine,
     visits: Iterable[VisitInput],
     *,
-    history: Iterable[PriorFinding] = (),
+    history: History | Iterable[PriorFinding] = (),
     as_of: date | None = None,
 ) -> Iterator[Outcome]:
     """Evaluate visits one by one, lazily; a bad visit gives problems and the rest go on.
@@ -118,7 +119,7 @@ def iter_evaluations(
     1 True []
     2 False ['inspected_at', 'unit']
     """
-    prior = tuple(history)
+    prior = history if isinstance(history, History) else History(history)  # indexed once for all visits
     for index, visit in enumerate(visits, start=1):
         try:
             result = evaluate(engine, visit, history=prior, as_of=as_of)
@@ -132,7 +133,7 @@ def evaluate_many(
     engine: Engine,
     visits: Iterable[VisitInput],
     *,
-    history: Iterable[PriorFinding] = (),
+    history: History | Iterable[PriorFinding] = (),
     as_of: date | None = None,
 ) -> list[Result]:
     """The results of many visits, in order; InputError names every bad visit and field.

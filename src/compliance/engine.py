@@ -8,8 +8,6 @@ manager found, with the rule versions in force on the visit's local date.
 from __future__ import annotations
 
 import calendar as _calendar
-import unicodedata
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +20,7 @@ from .calendar import DayCache, parse_offset, working_time
 from .check import Check, Context, Observation
 from .common import Severity, shown_value
 from .errors import InputError, PluginError, Problem
+from .history import History
 from .plugins import CheckInfo, installed_checks
 from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
 from .ruleset.loader import Ruleset, load_ruleset
@@ -101,11 +100,12 @@ class Engine:
         self,
         visit: Visit | Mapping[str, Any] | str | bytes,
         *,
-        history: Iterable[PriorFinding] = (),
+        history: History | Iterable[PriorFinding] = (),
         as_of: date | None = None,
     ) -> Result:
-        """Evaluate one visit. `history` holds the subjects' earlier findings; `as_of` picks
-        the rules of another date than the visit's own."""
+        """Evaluate one visit. `history` holds the subjects' earlier findings (a `History`
+        kept across a unit's visits saves re-indexing them); `as_of` picks the rules of
+        another date than the visit's own."""
         visit = parse_visit(visit)
         moment = visit.inspected_at.astimezone(self._tz)
         visit_date = moment.date()
@@ -116,7 +116,9 @@ class Engine:
         working = working_time(self.ruleset.in_force(visit_date).calendar, moment, self._days)
         unit = visit.unit
         unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level.value}
-        repeats = _HistoryIndex(history, unit.id, visit_date, self.policy) if history else _NO_HISTORY
+        known = history if isinstance(history, History) else History(history)
+        lookback_start = months_before(visit_date, self.policy.lookback_months)
+        by_rule = self.policy.repeat_scope == "rule"
         period = self.policy.period(rules_date)
         officials: dict[str, Official] | None = None
 
@@ -154,7 +156,11 @@ class Engine:
                     category = None
                     leader = False
                     values = {**unit_values, **evidence} if evidence else unit_values
-                earlier = repeats.earlier(rule.subject, subject_id, rule.key, rule.check) if history else ()
+                earlier = (
+                    known.earlier(unit.id, rule.subject, subject_id, rule.key if by_rule else rule.check, lookback_start, visit_date)
+                    if known
+                    else ()
+                )
                 recs = decide(period, rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
                 shown = {}
                 for name in rule.placeholders:
@@ -243,7 +249,7 @@ class Engine:
         check = info.check
         try:
             observed = list(check.evaluate(visit, ctx) or ())
-        except Exception as exc:  # noqa: BLE001 - a failing plugin is reported by name, never skipped
+        except Exception as exc:
             raise PluginError(
                 [Problem("plugin_failed", {"plugin": info.plugin, "check": check.id, "detail": f"{type(exc).__name__}: {exc}"})]
             ) from exc
@@ -290,40 +296,6 @@ class _CheckPlan:
     info: CheckInfo
     thresholds: dict[str, Any]
     rules: dict[str, _RulePlan]
-
-
-class _HistoryIndex:
-    """Earlier findings of this visit's subjects within the policy's look-back window."""
-
-    def __init__(self, history: Iterable[PriorFinding], unit_id: str, visit_date: date, policy: SanctionPolicy):
-        self._by_key: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-        self._scope = policy.repeat_scope
-        start = months_before(visit_date, policy.lookback_months)
-        for prior in history:
-            if _nfc(prior.unit_id) != unit_id or not (start <= prior.date < visit_date):
-                continue
-            scope = prior.rule if self._scope == "rule" else prior.rule.partition(".")[0]
-            self._by_key[(prior.subject_type, _nfc(prior.subject_id), scope)].add(prior.visit_id)
-
-    def earlier(self, subject_type: str, subject_id: str, rule_key: str, check_id: str) -> tuple[str, ...]:
-        if not self._by_key:
-            return ()
-        scope = rule_key if self._scope == "rule" else check_id
-        return tuple(sorted(self._by_key.get((subject_type, subject_id, scope), ())))
-
-
-def _nfc(text: str) -> str:
-    """History from other systems may spell ids decomposed; visits are normalised to NFC."""
-    return text if text.isascii() else unicodedata.normalize("NFC", text)
-
-
-class _NoHistory:
-    @staticmethod
-    def earlier(subject_type: str, subject_id: str, rule_key: str, check_id: str) -> tuple[str, ...]:
-        return ()
-
-
-_NO_HISTORY: Any = _NoHistory()
 
 
 _RANK_OF = {s.value: s.rank for s in Severity}

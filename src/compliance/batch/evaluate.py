@@ -20,9 +20,10 @@ import orjson
 
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Problem
+from ..history import History
 from ..io import Record
 from ..privacy import Redactor
-from ..result import PriorFinding, Result
+from ..result import Result
 from .files import atomic_open, write_json
 from .partition import KEY_SEP, entry_json, error_entry, position
 from .summary import SummaryBuilder
@@ -76,17 +77,6 @@ def engine_for(rules_dir: str | None) -> Engine:
 def remember_engine(rules_dir: str | None, engine: Engine) -> None:
     """Reuse an engine this process already loaded (the single-worker run)."""
     _ENGINES[(rules_dir or "", True)] = engine
-
-
-def prior_findings(result: Result) -> list[PriorFinding]:
-    day = result.visit_date
-    from datetime import date
-
-    visit_day = date.fromisoformat(day)
-    return [
-        PriorFinding(result.visit_id, visit_day, result.unit_id, f.subject.type, f.subject.id, f"{f.check}.{f.rule}")
-        for f in result.findings
-    ]
 
 
 FINDING_COLUMNS = (
@@ -149,7 +139,7 @@ def _evaluate_lines(
     error_lines: list[bytes] = []
     with atomic_open(results_path) as results_out:
         for _, group in itertools.groupby(index, key=lambda entry: entry[0].split(KEY_SEP.encode(), 1)[0]):
-            history: list[PriorFinding] = []
+            history = History()
             seen: dict[str, str] = {}
             unit_results: list[Result] = []
             plan_refs: list[str | None] = []
@@ -181,7 +171,7 @@ def _evaluate_lines(
                     result = engine.evaluate(visit, history=history)
                 except ComplianceError as exc:
                     raise PartitionError([p.at(file=record.source, line=record.line) for p in exc.problems]) from None
-                history.extend(prior_findings(result))
+                history.add_result(result)
                 unit_results.append(result)
                 plan_refs.append(visit.plan_ref)
                 results_out.write(sort_key + b"\t" + orjson.dumps(result) + b"\n")

@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from multiprocessing import get_context
@@ -87,14 +87,31 @@ def plan_partitions(inputs: Sequence[InputFile]) -> int:
 
 
 def describe_inputs(paths: Sequence[str]) -> list[InputFile]:
+    """Each input's size and time; its digest is filled in by `digests` while pass 1 reads."""
     out = []
     for index, name in enumerate(paths):
         path = Path(name)
         if not path.is_file():
             raise BatchError([Problem("file_missing", file=name)])
         stat = path.stat()
-        out.append(InputFile(index, name, stat.st_size, stat.st_mtime_ns, sha256_file(path)))
+        out.append(InputFile(index, name, stat.st_size, stat.st_mtime_ns, ""))
     return out
+
+
+@contextlib.contextmanager
+def digests(inputs: Sequence[InputFile]) -> Iterator[None]:
+    """Hash the inputs on a thread while the body runs (hashlib and file reads release the
+    GIL, so pass 1 does not wait for a second read of every input); fills `sha256` on exit."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="compliance-digest") as hasher:
+        futures = [hasher.submit(sha256_file, Path(info.path)) for info in inputs]
+        try:
+            yield
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        for info, future in zip(inputs, futures):
+            info.sha256 = future.result()
 
 
 def _inputs_unchanged(inputs: Sequence[InputFile]) -> list[str]:
@@ -175,7 +192,8 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
         partitions = options.partitions or plan_partitions(inputs)
         shutil.rmtree(work / "partitions", ignore_errors=True)
         progress.phase("read", None)
-        split = partition(inputs, work / "partitions", partitions, progress.advance)
+        with digests(inputs):
+            split = partition(inputs, work / "partitions", partitions, progress.advance)
         changed = _inputs_unchanged(inputs)
         if changed:
             raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
@@ -306,8 +324,9 @@ def _merge_lines(paths: Iterable[Path], target: Path) -> None:
     """K-way merge of key-sorted part files into one file of their bodies, in key order."""
     streams = [_key_lines(p) for p in paths]
     with atomic_open(target) as out:
-        for _, body in heapq.merge(*streams, key=lambda item: item[0]):
-            out.write(body)
+        # Keys end with the record's input position, so they are unique: (key, body) pairs
+        # compare by key alone.
+        out.writelines(body for _, body in heapq.merge(*streams))
 
 
 def _concat_parquet(paths: Sequence[Path], target: Path) -> None:

@@ -75,21 +75,23 @@ class SummaryBuilder:
                 key = (level, month, province, "sanctions_by_code", sanction.code)
                 combos[key] = combos.get(key, 0) + 1
             for f in r.findings:
-                rule = f"{f.check}.{f.rule}"
+                rule = f.check + "." + f.rule
+                severity = f.severity
                 findings += 1
-                rank = _SEVERITY_RANK[f.severity]
+                rank = _SEVERITY_RANK[severity]
                 if rank > worst:
                     worst = rank
                 key = (level, month, province, "findings_by_rule", rule)
                 combos[key] = combos.get(key, 0) + 1
-                key = (level, month, province, "findings_by_severity", f.severity)
+                key = (level, month, province, "findings_by_severity", severity)
                 combos[key] = combos.get(key, 0) + 1
                 if single:
                     # One visit holds each (rule, subject) once: its subjects are its findings.
                     key = (level, month, province, "subjects_by_rule", rule)
                     combos[key] = combos.get(key, 0) + 1
                 else:
-                    subjects.add((level, month, province, rule, f.subject.type, f.subject.id))
+                    subject = f.subject
+                    subjects.add((level, month, province, rule, subject.type, subject.id))
         self.findings += findings
         for level in levels:
             self.levels[level] = self.levels.get(level, 0) + 1
@@ -116,17 +118,41 @@ class SummaryBuilder:
 
     def _count_distinct(self, subjects: set[tuple[str, ...]], scopes: set[tuple[str, str, str]]) -> None:
         """Subjects and the unit itself, once per scope, for a unit visited several times."""
+        scoped = self.scoped
+        levels = {level for level, _, _ in scopes}
+        provinces = {province for _, _, province in scopes}
+        if len(levels) == 1 and len(provinces) == 1:
+            # The usual case: one level and province, so the whole-batch, level and province
+            # scopes see the same distinct subjects; only the months differ.
+            (level,) = levels
+            (province,) = provinces
+            wide: dict[str, int] = {}
+            for rule, _, _ in {(rule, kind, subject) for _, _, _, rule, kind, subject in subjects}:
+                wide[rule] = wide.get(rule, 0) + 1
+            for scope in ("", ("by_level", level), ("by_province", province)):
+                for rule, n in wide.items():
+                    key = (scope, "subjects_by_rule", rule)
+                    scoped[key] = scoped.get(key, 0) + n
+                key = (scope, "units", "")
+                scoped[key] = scoped.get(key, 0) + 1
+            for _, month, _, rule, _, _ in subjects:
+                key = (("by_month", month), "subjects_by_rule", rule)
+                scoped[key] = scoped.get(key, 0) + 1
+            for month in {month for _, month, _ in scopes}:
+                key = (("by_month", month), "units", "")
+                scoped[key] = scoped.get(key, 0) + 1
+            return
         per_scope: set[tuple[Any, str, str]] = set()
         for level, month, province, rule, kind, subject in subjects:
             for scope in _scopes(level, month, province):
                 per_scope.add((scope, rule, kind + "\0" + subject))
         for scope, rule, _ in per_scope:
             key = (scope, "subjects_by_rule", rule)
-            self.scoped[key] = self.scoped.get(key, 0) + 1
+            scoped[key] = scoped.get(key, 0) + 1
         unit_scopes = {scope for combo in scopes for scope in _scopes(*combo)}
         for scope in unit_scopes:
             key = (scope, "units", "")
-            self.scoped[key] = self.scoped.get(key, 0) + 1
+            scoped[key] = scoped.get(key, 0) + 1
 
     def partial(self) -> dict[str, Any]:
         """A JSON-ready partial summary that `combine` adds to others."""

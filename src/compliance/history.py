@@ -1,0 +1,74 @@
+"""Earlier findings, indexed by subject, for the sanction stage's repeat escalation.
+
+A caller evaluating many visits of a unit in date order keeps one `History` and adds each
+result to it; the engine then looks up a subject's earlier findings without rescanning the
+unit's whole past for every visit. Any iterable of `PriorFinding` works too, in any order.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from datetime import date
+
+from .result import PriorFinding, Result
+
+_Key = tuple[str, str, str, str]
+
+
+def _nfc(text: str) -> str:
+    """History from other systems may spell ids decomposed; visits are normalised to NFC."""
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+class History:
+    """Earlier findings by (unit, subject type, subject id, rule), and by check as well.
+
+    Each finding is filed under its rule (`check.rule`) and its check (`check`), so either
+    repeat scope of the sanctions policy is one lookup.
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, priors: Iterable[PriorFinding] = ()) -> None:
+        self._entries: dict[_Key, list[tuple[date, str]]] = {}
+        for prior in priors:
+            self.add(prior)
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def add(self, prior: PriorFinding) -> None:
+        unit, subject = _nfc(prior.unit_id), _nfc(prior.subject_id)
+        entry = (prior.date, prior.visit_id)
+        self._file((unit, prior.subject_type, subject, prior.rule), entry)
+        self._file((unit, prior.subject_type, subject, prior.rule.partition(".")[0]), entry)
+
+    def add_result(self, result: Result) -> None:
+        """Everything an evaluated visit contributes for the unit's later visits."""
+        if not result.findings:
+            return
+        entry = (date.fromisoformat(result.visit_date), result.visit_id)
+        unit = _nfc(result.unit_id)
+        for f in result.findings:
+            subject = f.subject
+            self._file((unit, subject.type, subject.id, f"{f.check}.{f.rule}"), entry)
+            self._file((unit, subject.type, subject.id, f.check), entry)
+
+    def _file(self, key: _Key, entry: tuple[date, str]) -> None:
+        found = self._entries.get(key)
+        if found is None:
+            self._entries[key] = [entry]
+        else:
+            found.append(entry)
+
+    def earlier(self, unit_id: str, subject_type: str, subject_id: str, scope: str, start: date, end: date) -> tuple[str, ...]:
+        """Distinct visit ids of the subject's findings in `scope` dated in [start, end), sorted."""
+        found = self._entries.get((unit_id, subject_type, subject_id, scope))
+        if not found:
+            return ()
+        ids = {visit_id for day, visit_id in found if start <= day < end}
+        return tuple(sorted(ids)) if len(ids) > 1 else tuple(ids)
+
+
+__all__ = ["History"]
