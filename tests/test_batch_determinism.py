@@ -124,3 +124,30 @@ def test_the_number_of_partitions_does_not_change_the_results(inputs: dict[str, 
     # The partition count comes from the input size, and a resumed run keeps its own: the
     # results must not depend on it.
     _same(reference, _run(inputs, "three-partitions", "ordered.jsonl", "--workers", "1", "--partitions", "3"))
+
+
+def test_a_jsonl_file_read_in_pieces_by_several_workers_gives_identical_bytes(
+    inputs: dict[str, Any], reference: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large JSONL inputs are cut at line boundaries and read by the workers in parallel: each
+    record keeps its line number, and nothing downstream can tell how the file was shared out."""
+    from compliance.batch import partition, runner
+
+    monkeypatch.setattr(partition, "MIN_PIECE_BYTES", 16 * 1024)  # this small input becomes several pieces
+    planned: list[list[partition.ReadTask]] = []
+
+    def plan(*args: Any, **kwargs: Any) -> list[partition.ReadTask]:
+        planned.append(partition.plan_reads(*args, **kwargs))
+        return planned[-1]
+
+    monkeypatch.setattr(runner, "plan_reads", plan)
+    monkeypatch.chdir(inputs["dir"])
+    outcome = runner.run(["ordered.jsonl"], inputs["dir"] / "pieces", runner.Options(workers=2))
+    assert outcome.complete and outcome.records == 604
+    (tasks,) = planned
+    spans = sorted(s.span for t in tasks for s in t.segments if s.span)
+    assert len(tasks) == 4 and len(spans) >= 4
+    assert spans[0][0] == 0 and spans[0][2] == 1 and spans[-1][1] == (inputs["dir"] / "ordered.jsonl").stat().st_size
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(spans)), "pieces must tile the file"
+    assert all(b[2] > a[2] for a, b in itertools.pairwise(spans)), "each piece starts at a later line"
+    _same(reference, inputs["dir"] / "pieces")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -92,8 +92,12 @@ def _open(path: Path) -> IO[bytes]:
     return path.open("rb", buffering=1 << 20)
 
 
-def read_path(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:
-    """The records of one file (or '-' for stdin), streamed."""
+def read_path(path: str | Path, fmt: Format | None = None, *, span: tuple[int, int, int] | None = None) -> Iterator[Record]:
+    """The records of one file (or '-' for stdin), streamed.
+
+    `span` (start, end, first line), from `jsonl_spans`, reads one piece of a JSONL file, so
+    that several processes can share a large file.
+    """
     if str(path) == "-":
         yield from read_stdin()
         return
@@ -111,7 +115,11 @@ def read_path(path: str | Path, fmt: Format | None = None) -> Iterator[Record]:
         with _open(path) as stream:
             peek = getattr(stream, "peek", None)  # buffered and gzip streams: look without consuming
             _refuse_wide(peek(4)[:4] if peek else b"", source)
-            if fmt == "jsonl":
+            if span is not None:
+                start, end, first_line = span
+                stream.seek(start)
+                yield from _jsonl(_lines_within(stream, end - start), source, first_line)
+            elif fmt == "jsonl":
                 yield from _jsonl(stream, source)
             elif fmt == "json":
                 yield from _json_stream(stream, source)
@@ -172,9 +180,60 @@ def read_stdin(stream: IO[bytes] | None = None) -> Iterator[Record]:
         yield from _yaml(buffer, "<stdin>")
 
 
-def _jsonl(stream: IO[bytes], source: str) -> Iterator[Record]:
+def splittable(path: str | Path) -> bool:
+    """A plain JSONL file, which `jsonl_spans` can cut into pieces at line boundaries."""
+    name = str(path)
+    return name != "-" and not name.lower().endswith(".gz") and detect_format(Path(name).name) == "jsonl"
+
+
+def jsonl_spans(path: str | Path, pieces: int, block: int = 1 << 23) -> list[tuple[int, int, int]]:
+    """(start, end, first line) of up to `pieces` stretches of similar size, each starting at
+    the beginning of a line, so that a piece's records keep their line numbers in the file."""
+    size = Path(path).stat().st_size
+    spans: list[tuple[int, int, int]] = []
+    start, first_line = 0, 1
+    with open(path, "rb") as handle:
+        position = newlines = 0
+        for i in range(1, max(1, pieces)):
+            target = size * i // pieces
+            if target <= position:
+                continue
+            while position < target:
+                chunk = handle.read(min(block, target - position))
+                if not chunk:
+                    break
+                newlines += chunk.count(b"\n")
+                position += len(chunk)
+            while True:  # on to the end of the line `target` falls in
+                rest = handle.readline(block)
+                if not rest:
+                    break
+                position += len(rest)
+                if rest.endswith(b"\n"):
+                    newlines += 1
+                    break
+            if position >= size:
+                break
+            spans.append((start, position, first_line))
+            start, first_line = position, newlines + 1
+    spans.append((start, size, first_line))
+    return spans
+
+
+def _lines_within(stream: IO[bytes], length: int) -> Iterator[bytes]:
+    remaining = length
+    if remaining <= 0:
+        return
+    for line in stream:
+        yield line
+        remaining -= len(line)
+        if remaining <= 0:
+            return
+
+
+def _jsonl(stream: Iterable[bytes], source: str, first_line: int = 1) -> Iterator[Record]:
     seen_any = False
-    for number, line in enumerate(stream, start=1):
+    for number, line in enumerate(stream, start=first_line):
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         stripped = line.strip()

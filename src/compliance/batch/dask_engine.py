@@ -29,7 +29,7 @@ def run_on_dask(tasks: Sequence[PartitionTask], scheduler: str | None, workers: 
         )
         client = Client(cluster)
     try:
-        futures = [client.submit(run_partition, task, key=f"compliance-partition-{task.index}-{task.source}", pure=False) for task in tasks]
+        futures = [client.submit(run_partition, task, key=f"compliance-partition-{task.index}-{task.parts[0]}", pure=False) for task in tasks]
         for future in as_completed(futures):
             yield future.result()
     finally:

@@ -45,7 +45,8 @@ class PartitionError(ComplianceError):
 @dataclass(frozen=True)
 class PartitionTask:
     index: int
-    source: str
+    parts: tuple[str, ...]
+    """The partition's files, one per pass-1 read task."""
     out_dir: str
     rules_dir: str | None
     sources: tuple[str, ...]
@@ -93,8 +94,9 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
     except ComplianceError as exc:
         raise PartitionError(exc.problems) from None
     redactor = Redactor(task.redact_key) if task.redact_key else None
-    with open(task.source, "rb") as handle, _mapped(handle) as data:
-        return _evaluate_lines(task, engine, redactor, data, _sorted_index(data))
+    with contextlib.ExitStack() as stack:
+        maps = [stack.enter_context(_mapped(stack.enter_context(open(part, "rb")))) for part in task.parts]
+        return _evaluate_lines(task, engine, redactor, maps, _sorted_index(maps))
 
 
 @contextlib.contextmanager
@@ -107,28 +109,29 @@ def _mapped(handle: Any) -> Iterator[Any]:
         yield data
 
 
-def _sorted_index(data: Any) -> list[tuple[bytes, int, int]]:
-    """(sort key, start, end) of every line, in key order.
+def _sorted_index(maps: list[Any]) -> list[tuple[bytes, int, int, int]]:
+    """(sort key, file, start, end) of every line of the partition's files, in key order.
 
     Only the keys are held in memory, not the records: a partition that happens to hold
     more visits than most costs a few bytes per visit, not its size.
     """
     index = []
-    position, size = 0, len(data)
-    while position < size:
-        end = data.find(b"\n", position)
-        if end < 0:
-            end = size
-        if end > position:
-            tab = data.find(b"\t", position, end)
-            index.append((data[position:tab], position, end))
-        position = end + 1
+    for number, data in enumerate(maps):
+        position, size = 0, len(data)
+        while position < size:
+            end = data.find(b"\n", position)
+            if end < 0:
+                end = size
+            if end > position:
+                tab = data.find(b"\t", position, end)
+                index.append((data[position:tab], number, position, end))
+            position = end + 1
     index.sort()
     return index
 
 
 def _evaluate_lines(
-    task: PartitionTask, engine: Engine, redactor: Redactor | None, data: Any, index: list[tuple[bytes, int, int]]
+    task: PartitionTask, engine: Engine, redactor: Redactor | None, maps: list[Any], index: list[tuple[bytes, int, int, int]]
 ) -> dict[str, Any]:
     out = Path(task.out_dir)
     summary = SummaryBuilder()
@@ -143,8 +146,8 @@ def _evaluate_lines(
             seen: dict[str, str] = {}
             unit_results: list[Result] = []
             plan_refs: list[str | None] = []
-            for _, start, end in group:
-                sort_key, source_index, line_no, unit, raw = data[start:end].split(b"\t", 4)
+            for _, number, start, end in group:
+                sort_key, source_index, line_no, unit, raw = maps[number][start:end].split(b"\t", 4)
                 src = int(source_index)
                 record = Record(task.sources[src], int(line_no), raw=raw, unit=unit.decode())  # type: ignore[arg-type]
                 try:

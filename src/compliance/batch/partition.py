@@ -23,10 +23,12 @@ import orjson
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from ..errors import InputError, Problem
-from ..io import Record, read_path
+from ..io import Record, jsonl_spans, read_path, splittable
 from .files import atomic_open
 
 KEY_SEP = "\x1f"
+MIN_PIECE_BYTES = 4 * 1024 * 1024
+"""Smallest piece a JSONL file is cut into for parallel reading."""
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _INSTANT = TypeAdapter(AwareDatetime)
 
@@ -110,63 +112,121 @@ class InputFile:
     records: int = 0
 
 
-@dataclass
-class PartitionResult:
-    inputs: list[InputFile]
+@dataclass(frozen=True)
+class Segment:
+    """One input file, or one piece of a JSONL file (`span`: start, end, first line)."""
+
+    source_index: int
+    path: str
+    span: tuple[int, int, int] | None = None
+
+
+@dataclass(frozen=True)
+class ReadTask:
+    """Pass 1 for some segments, into a set of partition files of its own.
+
+    Several read tasks run in parallel; pass 2 then reads partition `p` from every task's
+    file for `p`. Records carry their input position, so how the inputs were shared out
+    changes nothing downstream.
+    """
+
+    index: int
+    segments: tuple[Segment, ...]
+    directory: str
     partitions: int
-    records: int = 0
+
+    def part_path(self, partition: int) -> Path:
+        return part_path(Path(self.directory), partition, self.index)
+
+    @property
+    def errors_path(self) -> Path:
+        return Path(self.directory) / f"errors-{self.index:04d}.jsonl"
+
+
+def part_path(directory: Path, partition: int, read_task: int) -> Path:
+    return directory / f"part-{partition:04d}-{read_task:04d}.bin"
+
+
+@dataclass
+class ReadCounts:
+    index: int
+    records: dict[int, int] = field(default_factory=dict)
+    """Records read, by input index."""
     errors: int = 0
-    per_partition: list[int] = field(default_factory=list)
 
 
-def partition(
-    inputs: Sequence[InputFile],
-    directory: Path,
-    partitions: int,
-    progress: Callable[[int, int], None] = lambda records, errors: None,
-) -> PartitionResult:
-    """Spread every input record over `partitions` files in `directory`; return the counts."""
-    directory.mkdir(parents=True, exist_ok=True)
-    result = PartitionResult(list(inputs), partitions, per_partition=[0] * partitions)
-    handles: list[IO[bytes]] = [
-        (directory / f"part-{i:04d}.bin").open("wb", buffering=1 << 16) for i in range(partitions)
+def plan_reads(inputs: Sequence[InputFile], directory: Path, partitions: int, tasks: int) -> list[ReadTask]:
+    """Share the inputs out over at most `tasks` read tasks of similar size.
+
+    Plain JSONL files are cut into pieces at line boundaries; other formats are read whole
+    by one task. Pieces go to the least loaded task, largest first.
+    """
+    tasks = max(1, tasks)
+    segments: list[tuple[int, Segment]] = []
+    for info in inputs:
+        if tasks > 1 and splittable(info.path) and info.size > MIN_PIECE_BYTES:
+            pieces = min(tasks, max(1, info.size // MIN_PIECE_BYTES))
+            for start, end, first_line in jsonl_spans(info.path, pieces):
+                segments.append((end - start, Segment(info.index, info.path, (start, end, first_line))))
+        else:
+            segments.append((info.size, Segment(info.index, info.path)))
+    loads = [[0, i, []] for i in range(min(tasks, max(1, len(segments))))]
+    for size, segment in sorted(segments, key=lambda s: (-s[0], s[1].source_index, s[1].span or ())):
+        target = min(loads, key=lambda load: (load[0], load[1]))
+        target[0] += size
+        target[2].append(segment)
+    return [
+        ReadTask(i, tuple(sorted(chosen, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions)
+        for _, i, chosen in loads
     ]
+
+
+def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | None = None) -> ReadCounts:
+    """Spread the task's records over its partition files; bad records go to its errors."""
+    directory = Path(task.directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = ReadCounts(task.index)
+    handles: list[IO[bytes]] = [task.part_path(i).open("wb", buffering=1 << 16) for i in range(task.partitions)]
+    seen = 0
     try:
-        with atomic_open(directory / "errors.jsonl") as errors:
-            for info in inputs:
-                last_line = 0
-                records = read_path(info.path)
+        with atomic_open(task.errors_path) as errors:
+            for segment in task.segments:
+                last_line = segment.span[2] - 1 if segment.span else 0
+                records = read_path(segment.path, span=segment.span)
                 while True:
                     try:
                         record = next(records)
                     except StopIteration:
                         break
                     except Exception as exc:  # noqa: BLE001 - whatever the reader raises, the file broke off
-                        problems = _broken(info.path, exc)
+                        problems = _broken(segment.path, exc)
                         if problems is None:
                             break
                         # The file broke off (truncated or corrupt): the unread rest is one error.
-                        broken = Record(info.path, last_line + 1)
-                        info.records += 1
-                        result.records += 1
-                        result.errors += 1
-                        errors.write(_error_line(info.index, broken, problems))
+                        broken = Record(segment.path, last_line + 1)
+                        counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
+                        counts.errors += 1
+                        errors.write(_error_line(segment.source_index, broken, problems))
                         break
                     last_line = record.line
-                    info.records += 1
-                    result.records += 1
-                    _route(record, info.index, handles, errors, result)
-                    if result.records % 2000 == 0:
-                        progress(result.records, result.errors)
-            progress(result.records, result.errors)
+                    counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
+                    problems = _route(record, segment.source_index, handles, task.partitions)
+                    if problems is not None:
+                        counts.errors += 1
+                        errors.write(_error_line(segment.source_index, record, problems))
+                    seen += 1
+                    if progress is not None and seen % 2000 == 0:
+                        progress(seen, counts.errors)
+            if progress is not None:
+                progress(seen, counts.errors)
         for handle in handles:
-            # The run's state file, written next, says these are complete: make them durable first.
+            # The run's state file, written after pass 1, says these are complete: make them durable first.
             handle.flush()
             os.fsync(handle.fileno())
     finally:
         for handle in handles:
             handle.close()
-    return result
+    return counts
 
 
 def _broken(path: str, exc: Exception) -> list[Problem] | None:
@@ -217,7 +277,8 @@ def _scan(raw: bytes) -> dict[str, Any] | None:
         return None
 
 
-def _route(record: Record, source_index: int, handles: list[IO[bytes]], errors: IO[bytes], result: PartitionResult) -> None:
+def _route(record: Record, source_index: int, handles: list[IO[bytes]], partitions: int) -> list[Problem] | None:
+    """Write a record that names its unit to its unit's partition; otherwise say why not."""
     raw = record.raw
     data = record.data
     if record.problem is None and raw is not None:
@@ -232,7 +293,7 @@ def _route(record: Record, source_index: int, handles: list[IO[bytes]], errors: 
     try:
         keyed = sort_key(data) if record.problem is None else None
         if keyed is not None:
-            index = partition_of(keyed[0], result.partitions)
+            index = partition_of(keyed[0], partitions)
             if raw is None:
                 # YAML may hold non-text keys: made text, the model then rejects them by name.
                 raw = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
@@ -243,14 +304,10 @@ def _route(record: Record, source_index: int, handles: list[IO[bytes]], errors: 
     if keyed is None:
         try:
             record.parse()
-            problems = [problem or Problem("missing", path="unit.id", file=record.source, line=record.line)]
+            return [problem or Problem("missing", path="unit.id", file=record.source, line=record.line)]
         except InputError as exc:
-            problems = exc.problems
-        result.errors += 1
-        errors.write(_error_line(source_index, record, problems))
-        return
-    _, key = keyed
+            return exc.problems
     assert raw is not None
-    result.per_partition[index] += 1
-    head = f"{key}{KEY_SEP}{position(source_index, record.line)}\t{source_index}\t{record.line}\t{record.unit}\t"
+    head = f"{keyed[1]}{KEY_SEP}{position(source_index, record.line)}\t{source_index}\t{record.line}\t{record.unit}\t"
     handles[index].write(head.encode() + raw + b"\n")
+    return None

@@ -28,13 +28,14 @@ from ..errors import ComplianceError, InputError, Problem
 from ..privacy import redaction_key
 from .evaluate import PartitionTask, findings_schema, remember_engine, run_partition
 from .files import atomic_open, clean_temporaries, read_json, sha256_file, write_json
-from .partition import InputFile, partition
+from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
 from .summary import combine
 
 WORK = ".work"
-STATE_VERSION = 1
+STATE_VERSION = 2
 TARGET_PARTITION_BYTES = 24 * 1024 * 1024
 MAX_PARTITIONS = 512
+READS_PER_WORKER = 2
 
 
 class BatchError(ComplianceError):
@@ -170,74 +171,75 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     clean_temporaries(work / "parts")
 
     state = read_json(state_path) if state_path.is_file() else None
-    if state is not None:
-        if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.ruleset.digest:
-            raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
-                                                         "detail_vi": "lần chạy dở dùng bộ quy tắc hoặc phiên bản khác; dùng --overwrite"})])
-        inputs = [InputFile(**i) for i in state["inputs"]]
-        if [i.path for i in inputs] != list(paths):
-            raise BatchError([Problem("invalid_value", {"detail_en": "--resume must name the same inputs as the interrupted run",
-                                                         "detail_vi": "--resume phải dùng đúng các tệp đầu vào của lần chạy dở"})])
-        changed = _inputs_unchanged(inputs) or [i.path for i in inputs if sha256_file(Path(i.path)) != i.sha256]
-        if changed:
-            raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite"}, file=changed[0])])
-        partitions = state["partitions"]
-        records, pass1_errors = state["records"], state["errors"]
-        if bool(state.get("redact_key")) != options.redact_names:
-            raise BatchError([Problem("invalid_value", {"detail_en": "--resume must keep --redact-names as the interrupted run had it",
-                                                         "detail_vi": "--resume phải giữ --redact-names như lần chạy dở"})])
-        redact_key = state.get("redact_key")
-    else:
-        inputs = describe_inputs(paths)
-        partitions = options.partitions or plan_partitions(inputs)
-        shutil.rmtree(work / "partitions", ignore_errors=True)
-        progress.phase("read", None)
-        with digests(inputs):
-            split = partition(inputs, work / "partitions", partitions, progress.advance)
-        changed = _inputs_unchanged(inputs)
-        if changed:
-            raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
-        records, pass1_errors = split.records, split.errors
-        # The key stays in the work directory (removed at the end) so a resumed run gives the
-        # same pseudonyms; with $COMPLIANCE_REDACT_KEY they match other runs too.
-        redact_key = redaction_key() if options.redact_names else None
-        write_json(
-            state_path,
-            {
-                "version": STATE_VERSION,
-                "ruleset_digest": engine.ruleset.digest,
-                "partitions": partitions,
-                "records": records,
-                "errors": pass1_errors,
-                "inputs": [asdict(i) for i in inputs],
-                "redact_key": redact_key,
-            },
-        )
+    with _pool(options) as pool:
+        if state is not None:
+            if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.ruleset.digest:
+                raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
+                                                             "detail_vi": "lần chạy dở dùng bộ quy tắc hoặc phiên bản khác; dùng --overwrite"})])
+            inputs = [InputFile(**i) for i in state["inputs"]]
+            if [i.path for i in inputs] != list(paths):
+                raise BatchError([Problem("invalid_value", {"detail_en": "--resume must name the same inputs as the interrupted run",
+                                                             "detail_vi": "--resume phải dùng đúng các tệp đầu vào của lần chạy dở"})])
+            changed = _inputs_unchanged(inputs) or [i.path for i in inputs if sha256_file(Path(i.path)) != i.sha256]
+            if changed:
+                raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite"}, file=changed[0])])
+            partitions, reads = state["partitions"], state["reads"]
+            records, pass1_errors = state["records"], state["errors"]
+            if bool(state.get("redact_key")) != options.redact_names:
+                raise BatchError([Problem("invalid_value", {"detail_en": "--resume must keep --redact-names as the interrupted run had it",
+                                                             "detail_vi": "--resume phải giữ --redact-names như lần chạy dở"})])
+            redact_key = state.get("redact_key")
+        else:
+            inputs = describe_inputs(paths)
+            partitions = options.partitions or plan_partitions(inputs)
+            shutil.rmtree(work / "partitions", ignore_errors=True)
+            progress.phase("read", None)
+            with digests(inputs):
+                records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", partitions, pool, _workers(options), progress)
+            changed = _inputs_unchanged(inputs)
+            if changed:
+                raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
+            # The key stays in the work directory (removed at the end) so a resumed run gives the
+            # same pseudonyms; with $COMPLIANCE_REDACT_KEY they match other runs too.
+            redact_key = redaction_key() if options.redact_names else None
+            write_json(
+                state_path,
+                {
+                    "version": STATE_VERSION,
+                    "ruleset_digest": engine.ruleset.digest,
+                    "partitions": partitions,
+                    "reads": reads,
+                    "records": records,
+                    "errors": pass1_errors,
+                    "inputs": [asdict(i) for i in inputs],
+                    "redact_key": redact_key,
+                },
+            )
 
-    parts = work / "parts"
-    parts.mkdir(exist_ok=True)
-    tasks = [
-        PartitionTask(
-            index=i,
-            source=str((work / "partitions" / f"part-{i:04d}.bin").absolute()),
-            out_dir=str(parts.absolute()),
-            rules_dir=rules_dir,
-            sources=tuple(i.path for i in inputs),
-            parquet=options.parquet,
-            redact_key=redact_key,
-        )
-        for i in range(partitions)
-    ]
-    pending = [t for t in tasks if not t.done()]
-    resumed = len(tasks) - len(pending)
-    progress.phase("evaluate", records)
-    done_records = sum(read_json(t.stats_path)["counts"]["records"] for t in tasks if t.done()) + pass1_errors
-    errors_so_far = pass1_errors + sum(read_json(t.stats_path)["counts"]["errors"] for t in tasks if t.done())
-    progress.advance(done_records, errors_so_far)
-    for stats in _execute(pending, options):
-        done_records += stats["counts"]["records"]
-        errors_so_far += stats["counts"]["errors"]
+        parts = work / "parts"
+        parts.mkdir(exist_ok=True)
+        tasks = [
+            PartitionTask(
+                index=i,
+                parts=tuple(str(part_path((work / "partitions").absolute(), i, r)) for r in range(reads)),
+                out_dir=str(parts.absolute()),
+                rules_dir=rules_dir,
+                sources=tuple(i.path for i in inputs),
+                parquet=options.parquet,
+                redact_key=redact_key,
+            )
+            for i in range(partitions)
+        ]
+        pending = [t for t in tasks if not t.done()]
+        resumed = len(tasks) - len(pending)
+        progress.phase("evaluate", records)
+        done_records = sum(read_json(t.stats_path)["counts"]["records"] for t in tasks if t.done()) + pass1_errors
+        errors_so_far = pass1_errors + sum(read_json(t.stats_path)["counts"]["errors"] for t in tasks if t.done())
         progress.advance(done_records, errors_so_far)
+        for stats in _execute(pending, options, pool):
+            done_records += stats["counts"]["records"]
+            errors_so_far += stats["counts"]["errors"]
+            progress.advance(done_records, errors_so_far)
 
     progress.phase("merge", None)
     tally = {"results": 0, "errors": pass1_errors}
@@ -256,7 +258,10 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     results, errors = tally["results"], tally["errors"]
     summary["errors"] = errors
     _merge_lines([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
-    _merge_lines([work / "partitions" / "errors.jsonl"] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks], out / "errors.jsonl")
+    _merge_lines(
+        [work / "partitions" / f"errors-{r:04d}.jsonl" for r in range(reads)] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks],
+        out / "errors.jsonl",
+    )
     if options.parquet:
         _concat_parquet([parts / f"findings-{t.index:04d}.parquet" for t in tasks], out / "findings.parquet")
     write_json(out / "summary.json", summary)
@@ -275,7 +280,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             "partitions": partitions,
             "names_redacted": options.redact_names,
             "engine": options.engine,
-            "workers": options.workers or os.cpu_count() or 1,
+            "workers": _workers(options),
             "started_at": started_at,
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "outputs": sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")) + ["manifest.json"],
@@ -285,29 +290,75 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     return outcome
 
 
-def _execute(tasks: Sequence[PartitionTask], options: Options) -> Iterator[dict[str, Any]]:
+def _workers(options: Options) -> int:
+    return options.workers or os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def _pool(options: Options) -> Iterator[ProcessPoolExecutor | None]:
+    """One process pool for both passes (its workers start once); none for a single worker
+    or the Dask engine, whose pass 1 runs in this process."""
+    workers = _workers(options)
+    if options.engine == "dask" or workers == 1:
+        yield None
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        yield pool
+
+
+def _read_inputs(
+    inputs: Sequence[InputFile],
+    directory: Path,
+    partitions: int,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
+    progress: Progress,
+) -> tuple[int, int, int]:
+    """Pass 1 over read tasks (in parallel with a pool); returns records, errors, read tasks."""
+    # Several tasks per worker even out pieces that hold more bad records or bigger visits.
+    reads = plan_reads(inputs, directory, partitions, 1 if pool is None else READS_PER_WORKER * workers)
+    records = errors = 0
+    by_input = {info.index: info for info in inputs}
+    outcomes: Iterable[ReadCounts]
+    if pool is None:  # one task: it reports its own progress
+        outcomes = [read_into_partitions(task, progress.advance) for task in reads]
+    else:
+        outcomes = _in_pool(pool, read_into_partitions, reads)
+    for counts in outcomes:
+        for index, n in counts.records.items():
+            by_input[index].records += n
+            records += n
+        errors += counts.errors
+        progress.advance(records, errors)
+    return records, errors, len(reads)
+
+
+def _in_pool(pool: ProcessPoolExecutor, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    """Results as tasks finish; the rest are cancelled when one fails or the caller stops."""
+    futures = [pool.submit(function, task) for task in tasks]
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+
+
+def _execute(tasks: Sequence[PartitionTask], options: Options, pool: ProcessPoolExecutor | None) -> Iterator[dict[str, Any]]:
     if not tasks:
         return
-    ordered = sorted(tasks, key=lambda t: -Path(t.source).stat().st_size)
+    ordered = sorted(tasks, key=lambda t: -sum(os.stat(part).st_size for part in t.parts))
     if options.engine == "dask":
         from .dask_engine import run_on_dask
 
         yield from run_on_dask(ordered, options.scheduler, options.workers or None)
         return
-    workers = options.workers or os.cpu_count() or 1
-    if workers == 1 or len(ordered) == 1:
+    if pool is None:
         for task in ordered:
             yield run_partition(task)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(run_partition, task) for task in ordered]
-        try:
-            for future in as_completed(futures):
-                yield future.result()
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
+    yield from _in_pool(pool, run_partition, ordered)
 
 
 def _key_lines(path: Path) -> Iterator[tuple[bytes, bytes]]:
