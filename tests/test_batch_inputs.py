@@ -491,3 +491,33 @@ def test_any_corruption_of_any_format_leaves_every_record_accounted_for(
             assert e["message"]["en"] and e["message"]["vi"]
 
     check()
+
+
+def test_pass_1_refers_to_plain_jsonl_records_instead_of_copying_the_input(tmp_path: Path) -> None:
+    """The work directory holds a few dozen bytes per record of a plain JSONL input, not a
+    second copy of it (years of visits are large); compressed inputs, and runs on Dask whose
+    workers may not see the inputs, copy the records."""
+    from compliance.batch import partition
+    from compliance.batch.evaluate import PartitionTask, run_partition
+
+    visits = list(generated_visits(200, seed=11))
+    write_jsonl(tmp_path / "in.jsonl", visits)
+    with gzip.open(tmp_path / "in.jsonl.gz", "wb") as handle:
+        handle.write((tmp_path / "in.jsonl").read_bytes())
+    for name, copy_records in (("in.jsonl", False), ("in.jsonl", True), ("in.jsonl.gz", False)):
+        path = tmp_path / name
+        work = tmp_path / f"work-{name}-{copy_records}"
+        info = partition.InputFile(0, str(path), path.stat().st_size, 0, "")
+        (task,) = partition.plan_reads([info], work / "partitions", 4, 1, copy_records=copy_records)
+        counts = partition.read_into_partitions(task)
+        assert counts.records == {0: 200} and counts.errors == 0
+        written = sum(task.part_path(p).stat().st_size for p in range(4))
+        referred = name == "in.jsonl" and not copy_records
+        assert (written < path.stat().st_size / 20) if referred else (written > (tmp_path / "in.jsonl").stat().st_size)
+        # Either way pass 2 evaluates every record from what pass 1 left.
+        (work / "parts").mkdir()
+        done = [
+            run_partition(PartitionTask(p, (str(task.part_path(p)),), str(work / "parts"), None, (name,), (str(path),)))
+            for p in range(4)
+        ]
+        assert sum(d["counts"]["results"] for d in done) == 200

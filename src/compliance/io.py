@@ -42,6 +42,8 @@ class Record:
     doc: YamlDocument | None = None
     problem: Problem | None = None
     unit: Literal["line", "record"] = "line"
+    offset: int | None = None
+    """Where `raw` starts in its file, when the file is plain JSONL (not compressed)."""
 
     @property
     def visit_id(self) -> str | None:
@@ -86,8 +88,12 @@ def detect_format(name: str) -> Format | None:
     return None
 
 
+def _compressed(path: Path) -> bool:
+    return path.name.lower().endswith(".gz")
+
+
 def _open(path: Path) -> IO[bytes]:
-    if path.name.lower().endswith(".gz"):
+    if _compressed(path):
         return gzip.open(path, "rb")
     return path.open("rb", buffering=1 << 20)
 
@@ -118,9 +124,9 @@ def read_path(path: str | Path, fmt: Format | None = None, *, span: tuple[int, i
             if span is not None:
                 start, end, first_line = span
                 stream.seek(start)
-                yield from _jsonl(_lines_within(stream, end - start), source, first_line)
+                yield from _jsonl(_lines_within(stream, end - start), source, first_line, start)
             elif fmt == "jsonl":
-                yield from _jsonl(stream, source)
+                yield from _jsonl(stream, source, offset=None if _compressed(path) else 0)
             elif fmt == "json":
                 yield from _json_stream(stream, source)
             else:
@@ -231,11 +237,17 @@ def _lines_within(stream: IO[bytes], length: int) -> Iterator[bytes]:
             return
 
 
-def _jsonl(stream: Iterable[bytes], source: str, first_line: int = 1) -> Iterator[Record]:
+def _jsonl(stream: Iterable[bytes], source: str, first_line: int = 1, offset: int | None = None) -> Iterator[Record]:
+    """Records of JSON lines; with `offset` (where `stream` starts in a plain file), each
+    record also says where its text stands in the file."""
     seen_any = False
     for number, line in enumerate(stream, start=first_line):
+        at = offset
+        if offset is not None:
+            offset += len(line)
         if number == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
+            at = None if at is None else at + 3
         stripped = line.strip()
         if not stripped:
             continue
@@ -248,7 +260,7 @@ def _jsonl(stream: Iterable[bytes], source: str, first_line: int = 1) -> Iterato
         except UnicodeDecodeError as exc:
             yield Record(source, number, problem=Problem("not_utf8", {"position": exc.start}, file=source, line=number))
             continue
-        yield Record(source, number, raw=stripped)
+        yield Record(source, number, raw=stripped, offset=None if at is None else at + line.find(stripped[:1]))
     if not seen_any:
         raise InputError([Problem("empty_input", file=source)])
 

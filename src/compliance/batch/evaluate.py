@@ -50,6 +50,9 @@ class PartitionTask:
     out_dir: str
     rules_dir: str | None
     sources: tuple[str, ...]
+    """The inputs as the command line named them (errors cite these)."""
+    input_paths: tuple[str, ...] = ()
+    """The inputs as absolute paths, for the records pass 1 left in their files."""
     parquet: bool = False
     redact_key: str | None = field(default=None, repr=False)
 
@@ -96,7 +99,26 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
     redactor = Redactor(task.redact_key) if task.redact_key else None
     with contextlib.ExitStack() as stack:
         maps = [stack.enter_context(_mapped(stack.enter_context(open(part, "rb")))) for part in task.parts]
-        return _evaluate_lines(task, engine, redactor, maps, _sorted_index(maps))
+        inputs = _Inputs(task.input_paths, stack)
+        return _evaluate_lines(task, engine, redactor, maps, _sorted_index(maps), inputs)
+
+
+class _Inputs:
+    """The input files, memory-mapped on first use, for records referred to by offset."""
+
+    def __init__(self, paths: tuple[str, ...], stack: contextlib.ExitStack):
+        self._paths = paths
+        self._stack = stack
+        self._maps: dict[int, Any] = {}
+
+    def read(self, source_index: int, reference: bytes) -> bytes:
+        data = self._maps.get(source_index)
+        if data is None:
+            handle = self._stack.enter_context(open(self._paths[source_index], "rb"))
+            data = self._maps[source_index] = self._stack.enter_context(_mapped(handle))
+        offset, _, length = reference.partition(b"+")
+        start = int(offset)
+        return data[start : start + int(length)]
 
 
 @contextlib.contextmanager
@@ -131,7 +153,12 @@ def _sorted_index(maps: list[Any]) -> list[tuple[bytes, int, int, int]]:
 
 
 def _evaluate_lines(
-    task: PartitionTask, engine: Engine, redactor: Redactor | None, maps: list[Any], index: list[tuple[bytes, int, int, int]]
+    task: PartitionTask,
+    engine: Engine,
+    redactor: Redactor | None,
+    maps: list[Any],
+    index: list[tuple[bytes, int, int, int]],
+    inputs: _Inputs,
 ) -> dict[str, Any]:
     out = Path(task.out_dir)
     summary = SummaryBuilder()
@@ -147,8 +174,10 @@ def _evaluate_lines(
             unit_results: list[Result] = []
             plan_refs: list[str | None] = []
             for _, number, start, end in group:
-                sort_key, source_index, line_no, unit, raw = maps[number][start:end].split(b"\t", 4)
+                sort_key, source_index, line_no, unit, reference, raw = maps[number][start:end].split(b"\t", 5)
                 src = int(source_index)
+                if reference:
+                    raw = inputs.read(src, reference)
                 record = Record(task.sources[src], int(line_no), raw=raw, unit=unit.decode())  # type: ignore[arg-type]
                 try:
                     visit = record.parse()

@@ -1,10 +1,13 @@
 """Pass 1: stream the inputs once and spread the records over partition files by unit.
 
 A unit's visits must be evaluated together and in date order (its earlier findings escalate
-later sanctions), whatever the order of the input. Records are written to the partition of
-their unit with a sort key in front, so pass 2 can sort one partition at a time in bounded
-memory. Records that cannot even say which unit they belong to are judged here and go to the
-errors.
+later sanctions), whatever the order of the input. Each record goes to the partition of its
+unit with a sort key in front, so pass 2 can sort one partition at a time in bounded memory;
+a record of a plain JSONL file is only referred to by its offset, others are copied. Records
+that cannot even say which unit they belong to are judged here and go to the errors.
+
+The inputs are shared out over read tasks (pieces of large JSONL files, whole other files)
+that the worker processes run in parallel, each into partition files of its own.
 """
 
 from __future__ import annotations
@@ -134,6 +137,10 @@ class ReadTask:
     segments: tuple[Segment, ...]
     directory: str
     partitions: int
+    copy_records: bool = False
+    """Copy every record into the partition files. Otherwise a record of a plain JSONL file
+    is only referred to (offset and length) and pass 2 reads it from the input itself: pass 1
+    then writes a few dozen bytes per record instead of a second copy of the input."""
 
     def part_path(self, partition: int) -> Path:
         return part_path(Path(self.directory), partition, self.index)
@@ -155,7 +162,9 @@ class ReadCounts:
     errors: int = 0
 
 
-def plan_reads(inputs: Sequence[InputFile], directory: Path, partitions: int, tasks: int) -> list[ReadTask]:
+def plan_reads(
+    inputs: Sequence[InputFile], directory: Path, partitions: int, tasks: int, *, copy_records: bool = False
+) -> list[ReadTask]:
     """Share the inputs out over at most `tasks` read tasks of similar size.
 
     Plain JSONL files are cut into pieces at line boundaries; other formats are read whole
@@ -176,7 +185,7 @@ def plan_reads(inputs: Sequence[InputFile], directory: Path, partitions: int, ta
         target[0] += size
         target[2].append(segment)
     return [
-        ReadTask(i, tuple(sorted(chosen, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions)
+        ReadTask(i, tuple(sorted(chosen, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions, copy_records)
         for _, i, chosen in loads
     ]
 
@@ -210,7 +219,7 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
                         break
                     last_line = record.line
                     counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
-                    problems = _route(record, segment.source_index, handles, task.partitions)
+                    problems = _route(record, segment.source_index, handles, task.partitions, task.copy_records)
                     if problems is not None:
                         counts.errors += 1
                         errors.write(_error_line(segment.source_index, record, problems))
@@ -277,8 +286,14 @@ def _scan(raw: bytes) -> dict[str, Any] | None:
         return None
 
 
-def _route(record: Record, source_index: int, handles: list[IO[bytes]], partitions: int) -> list[Problem] | None:
-    """Write a record that names its unit to its unit's partition; otherwise say why not."""
+def _route(
+    record: Record, source_index: int, handles: list[IO[bytes]], partitions: int, copy_records: bool = True
+) -> list[Problem] | None:
+    """Write a record that names its unit to its unit's partition; otherwise say why not.
+
+    A partition line is `sort key, input, line, unit, reference, record` separated by tabs;
+    the reference (`offset+length` in the input) stands in for a record left in its file.
+    """
     raw = record.raw
     data = record.data
     if record.problem is None and raw is not None:
@@ -309,5 +324,8 @@ def _route(record: Record, source_index: int, handles: list[IO[bytes]], partitio
             return exc.problems
     assert raw is not None
     head = f"{keyed[1]}{KEY_SEP}{position(source_index, record.line)}\t{source_index}\t{record.line}\t{record.unit}\t"
-    handles[index].write(head.encode() + raw + b"\n")
+    if record.offset is None or copy_records:
+        handles[index].write(head.encode() + b"\t" + raw + b"\n")
+    else:
+        handles[index].write(f"{head}{record.offset}+{len(raw)}\t\n".encode())
     return None

@@ -195,7 +195,11 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             shutil.rmtree(work / "partitions", ignore_errors=True)
             progress.phase("read", None)
             with digests(inputs):
-                records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", partitions, pool, _workers(options), progress)
+                # Dask workers may run on other machines, which see the output directory (a shared
+                # filesystem) but not necessarily the inputs: there, records are copied.
+                records, pass1_errors, reads = _read_inputs(
+                    inputs, work / "partitions", partitions, pool, _workers(options), progress, options.engine == "dask"
+                )
             changed = _inputs_unchanged(inputs)
             if changed:
                 raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
@@ -225,6 +229,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
                 out_dir=str(parts.absolute()),
                 rules_dir=rules_dir,
                 sources=tuple(i.path for i in inputs),
+                input_paths=tuple(str(Path(i.path).absolute()) for i in inputs),
                 parquet=options.parquet,
                 redact_key=redact_key,
             )
@@ -313,10 +318,13 @@ def _read_inputs(
     pool: ProcessPoolExecutor | None,
     workers: int,
     progress: Progress,
+    copy_records: bool,
 ) -> tuple[int, int, int]:
     """Pass 1 over read tasks (in parallel with a pool); returns records, errors, read tasks."""
     # Several tasks per worker even out pieces that hold more bad records or bigger visits.
-    reads = plan_reads(inputs, directory, partitions, 1 if pool is None else READS_PER_WORKER * workers)
+    reads = plan_reads(
+        inputs, directory, partitions, 1 if pool is None else READS_PER_WORKER * workers, copy_records=copy_records
+    )
     records = errors = 0
     by_input = {info.index: info for info in inputs}
     outcomes: Iterable[ReadCounts]
