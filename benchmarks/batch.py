@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -57,6 +58,60 @@ print(json.dumps({"count": count, "seconds": seconds,
 """
 
 
+BREAKDOWN = r"""
+import gc, itertools, json, sys, tempfile, time
+from pathlib import Path
+import orjson
+from compliance import Engine, History
+from compliance.batch.partition import InputFile, plan_reads, read_into_partitions
+from compliance.batch.summary import SummaryBuilder
+from compliance.io import read_path
+path, limit = sys.argv[1], int(sys.argv[2])
+engine = Engine.load()
+records = list(itertools.islice(read_path(path), limit))
+clock = time.perf_counter
+spent = dict.fromkeys(("validate", "evaluate", "serialise", "summary"), 0.0)
+start = clock()
+for record in records:
+    record.parse()
+spent["validate"] = clock() - start
+# Kept for sorting by unit and date as pass 2 does; frozen, so that the collector does not
+# rescan thousands of live visits, which the streaming batch never holds.
+gc.disable()
+visits = sorted((r.parse() for r in records), key=lambda v: (v.unit.id, v.inspected_at))
+gc.freeze()
+gc.enable()
+summary = SummaryBuilder()
+for _, group in itertools.groupby(visits, key=lambda v: v.unit.id):
+    history, results = History(), []
+    for visit in group:
+        t0 = clock()
+        result = engine.evaluate(visit, history=history)
+        history.add_result(result)
+        t1 = clock()
+        orjson.dumps(result)
+        spent["serialise"] += clock() - t1
+        spent["evaluate"] += t1 - t0
+        results.append(result)
+    t0 = clock()
+    summary.add_unit(results)
+    spent["summary"] += clock() - t0
+with tempfile.TemporaryDirectory() as work:
+    sample = Path(work) / "sample.jsonl"
+    with open(path, "rb") as source, open(sample, "wb") as out:
+        out.writelines(itertools.islice(source, limit))
+    info = InputFile(0, str(sample), sample.stat().st_size, 0, "")
+    (task,) = plan_reads([info], Path(work) / "partitions", 8, 1)
+    t0 = clock()
+    read_into_partitions(task)
+    spent["pass 1 (partition)"] = clock() - t0
+print(json.dumps({"count": len(visits), "checks": [c.check.id for c in engine.checks],
+                  "us": {k: v / len(visits) * 1e6 for k, v in spent.items()}}))
+"""
+"""Per-visit cost of each stage of the batch, in one process, on the first visits of the input
+(up to 20,000): where the time of the full batch goes."""
+
+
 def generate(path: Path, count: int, seed: int) -> None:
     with path.open("wb") as out:
         subprocess.run([sys.executable, str(HERE / "generate.py"), str(count), "--seed", str(seed)], stdout=out, check=True)
@@ -78,6 +133,11 @@ def batch(path: Path, workers: int, engine: str = "local") -> dict[str, float]:
         return {"count": count, **figures}
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def breakdown(path: Path, limit: int) -> dict[str, Any]:
+    done = subprocess.run([sys.executable, "-c", BREAKDOWN, str(path), str(limit)], check=True, capture_output=True, text=True)
+    return json.loads(done.stdout)
 
 
 def line(label: str, figures: dict[str, float]) -> float:
@@ -102,6 +162,9 @@ def main() -> None:
         print(f"N = {args.n:,} visits, {size / args.n / 1024:.1f} KB of JSON per visit, {cores} cores")
         read = line("(a) read + parse JSON", stage(data, "read"))
         validate = line("(b) parse + validate (models)", stage(data, "validate"))
+        # The first run that writes gigabytes pays for fresh page-cache memory (slow on a new
+        # virtual machine), which would favour whichever run comes later: warm up first.
+        batch(data, 1)
         one = line("(c) full batch, 1 worker", batch(data, 1))
         figures = batch(data, cores)
         many = line(f"(c) full batch, {cores} workers", figures)
@@ -112,6 +175,10 @@ def main() -> None:
         if dask:
             print(f"  Dask / local engine                 {dask / many:5.2f}   (target >= 0.7)")
         print(f"  read / validate                     {read / validate:5.2f}")
+        parts = breakdown(data, min(args.n, 20_000))
+        print(f"per-visit cost by stage, one process, first {parts['count']:,} visits (checks: {', '.join(parts['checks'])})")
+        for name, micros in parts["us"].items():
+            print(f"  {name:<34} {micros:8.1f} µs")
         if not args.no_scale:
             big = work / "visits-10x.jsonl"
             generate(big, args.n * 10, args.seed + 1)

@@ -60,7 +60,7 @@ def is_leader(official: Official, titles: Iterable[str]) -> bool:
         return official.leader
     if not official.position:
         return False
-    return _has_title(official.position, tuple(titles))
+    return _has_title(official.position, titles if isinstance(titles, tuple) else tuple(titles))
 
 
 _AT_OFFICE = (Attendance.present, Attendance.late)
@@ -89,7 +89,8 @@ class LeadershipPresence(Check):
         checked = [o for o in visit.personnel if o.attendance is not None]
         if not checked:
             return
-        leaders = [o for o in checked if is_leader(o, limits.leader_titles)]
+        titles = tuple(limits.leader_titles)
+        leaders = [o for o in checked if is_leader(o, titles)]
         if leaders and not any(o.attendance in _AT_OFFICE for o in leaders):
             yield Observation("no_leader_present", visit.unit.id, {"leaders_checked": len(leaders)})
 
