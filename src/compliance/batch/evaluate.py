@@ -104,21 +104,24 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
 
 
 class _Inputs:
-    """The input files, memory-mapped on first use, for records referred to by offset."""
+    """The input files, opened on first use, for the records pass 1 referred to by offset.
+
+    Read with pread, not a memory map: a partition's records lie scattered over the whole
+    input, and the kernel maps pages around every touched record into the process.
+    """
 
     def __init__(self, paths: tuple[str, ...], stack: contextlib.ExitStack):
         self._paths = paths
         self._stack = stack
-        self._maps: dict[int, Any] = {}
+        self._files: dict[int, int] = {}
 
     def read(self, source_index: int, reference: bytes) -> bytes:
-        data = self._maps.get(source_index)
-        if data is None:
-            handle = self._stack.enter_context(open(self._paths[source_index], "rb"))
-            data = self._maps[source_index] = self._stack.enter_context(_mapped(handle))
+        fd = self._files.get(source_index)
+        if fd is None:
+            fd = self._files[source_index] = os.open(self._paths[source_index], os.O_RDONLY)
+            self._stack.callback(os.close, fd)
         offset, _, length = reference.partition(b"+")
-        start = int(offset)
-        return data[start : start + int(length)]
+        return os.pread(fd, int(length), int(offset))
 
 
 @contextlib.contextmanager
