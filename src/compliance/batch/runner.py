@@ -15,10 +15,9 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,7 +25,9 @@ from .. import __version__
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Problem
 from ..privacy import redaction_key
+from . import executors
 from .evaluate import PartitionTask, findings_schema, remember_engine, run_partition
+from .executors import Executor
 from .files import atomic_open, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
 from .summary import combine
@@ -171,7 +172,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     clean_temporaries(work / "parts")
 
     state = read_json(state_path) if state_path.is_file() else None
-    with _pool(options) as pool:
+    with _executor(options) as executor:
         if state is not None:
             if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.ruleset.digest:
                 raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
@@ -195,11 +196,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             shutil.rmtree(work / "partitions", ignore_errors=True)
             progress.phase("read", None)
             with digests(inputs):
-                # Dask workers may run on other machines, which see the output directory (a shared
-                # filesystem) but not necessarily the inputs: there, records are copied.
-                records, pass1_errors, reads = _read_inputs(
-                    inputs, work / "partitions", partitions, pool, _workers(options), progress, options.engine == "dask"
-                )
+                records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", partitions, executor, progress)
             changed = _inputs_unchanged(inputs)
             if changed:
                 raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
@@ -241,7 +238,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
         done_records = sum(read_json(t.stats_path)["counts"]["records"] for t in tasks if t.done()) + pass1_errors
         errors_so_far = pass1_errors + sum(read_json(t.stats_path)["counts"]["errors"] for t in tasks if t.done())
         progress.advance(done_records, errors_so_far)
-        for stats in _execute(pending, options, pool):
+        for stats in _evaluate(pending, executor):
             done_records += stats["counts"]["records"]
             errors_so_far += stats["counts"]["errors"]
             progress.advance(done_records, errors_so_far)
@@ -299,39 +296,28 @@ def _workers(options: Options) -> int:
     return options.workers or os.cpu_count() or 1
 
 
-@contextlib.contextmanager
-def _pool(options: Options) -> Iterator[ProcessPoolExecutor | None]:
-    """One process pool for both passes (its workers start once); none for a single worker
-    or the Dask engine, whose pass 1 runs in this process."""
-    workers = _workers(options)
-    if options.engine == "dask" or workers == 1:
-        yield None
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        yield pool
+def _executor(options: Options) -> contextlib.AbstractContextManager[Executor]:
+    if options.engine == "dask":
+        return executors.dask(options.scheduler, options.workers or None)
+    return executors.local(_workers(options))
 
 
 def _read_inputs(
-    inputs: Sequence[InputFile],
-    directory: Path,
-    partitions: int,
-    pool: ProcessPoolExecutor | None,
-    workers: int,
-    progress: Progress,
-    copy_records: bool,
+    inputs: Sequence[InputFile], directory: Path, partitions: int, executor: Executor, progress: Progress
 ) -> tuple[int, int, int]:
-    """Pass 1 over read tasks (in parallel with a pool); returns records, errors, read tasks."""
+    """Pass 1 over read tasks; returns records, errors and the number of read tasks."""
+    # Workers that cannot open the inputs leave pass 1 to this process, which copies records.
+    reader = executor if executor.sees_inputs else Executor()
     # Several tasks per worker even out pieces that hold more bad records or bigger visits.
-    reads = plan_reads(
-        inputs, directory, partitions, 1 if pool is None else READS_PER_WORKER * workers, copy_records=copy_records
-    )
+    reads = plan_reads(inputs, directory, partitions, READS_PER_WORKER * reader.workers if reader.workers > 1 else 1,
+                       copy_records=not executor.sees_inputs)
     records = errors = 0
     by_input = {info.index: info for info in inputs}
     outcomes: Iterable[ReadCounts]
-    if pool is None:  # one task: it reports its own progress
+    if reader.workers == 1:  # one task: it reports its own progress
         outcomes = [read_into_partitions(task, progress.advance) for task in reads]
     else:
-        outcomes = _in_pool(pool, read_into_partitions, reads)
+        outcomes = reader.map(read_into_partitions, reads)
     for counts in outcomes:
         for index, n in counts.records.items():
             by_input[index].records += n
@@ -341,32 +327,10 @@ def _read_inputs(
     return records, errors, len(reads)
 
 
-def _in_pool(pool: ProcessPoolExecutor, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
-    """Results as tasks finish; the rest are cancelled when one fails or the caller stops."""
-    futures = [pool.submit(function, task) for task in tasks]
-    try:
-        for future in as_completed(futures):
-            yield future.result()
-    except BaseException:
-        for future in futures:
-            future.cancel()
-        raise
-
-
-def _execute(tasks: Sequence[PartitionTask], options: Options, pool: ProcessPoolExecutor | None) -> Iterator[dict[str, Any]]:
-    if not tasks:
-        return
+def _evaluate(tasks: Sequence[PartitionTask], executor: Executor) -> Iterator[dict[str, Any]]:
+    """Pass 2, largest partitions first so that the last to finish are short."""
     ordered = sorted(tasks, key=lambda t: -sum(os.stat(part).st_size for part in t.parts))
-    if options.engine == "dask":
-        from .dask_engine import run_on_dask
-
-        yield from run_on_dask(ordered, options.scheduler, options.workers or None)
-        return
-    if pool is None:
-        for task in ordered:
-            yield run_partition(task)
-        return
-    yield from _in_pool(pool, run_partition, ordered)
+    yield from executor.map(run_partition, ordered)
 
 
 def _key_lines(path: Path) -> Iterator[tuple[bytes, bytes]]:
