@@ -160,3 +160,59 @@ def test_a_repeated_visit_id_in_a_unit_is_one_error_and_counts_once(tmp_path: Pa
     assert "duplicate id 'H-1'" in error["message"]["en"] and "in.jsonl:1" in error["message"]["en"]
     results = {r["visit_id"]: r for r in read_jsonl(tmp_path / "out" / "results.jsonl")}
     assert _finding(results["H-2"], "absent_unexcused")["repeat_of"] == ["H-1"]
+
+
+# A visit id typed twice: "H-2" reused for a visit to another unit, earlier in the year. The
+# other unit sorts first ("vp.commune.aaa" < UNIT), so its visit keeps the id.
+REUSED = _visit("H-2", "2018-01-10T08:30:00+07:00", unit="vp.commune.aaa")
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_visit_id_reused_by_another_unit_is_one_error_and_leaves_no_trace(tmp_path: Path, workers: str) -> None:
+    """Which visit keeps a repeated id does not depend on the input order; the other one is an
+    error naming it, and its unit is evaluated as if it were not there (no escalation from it,
+    not counted in the summary)."""
+    outs = []
+    for name, order in (("a", [SERIES[0], SERIES[1], SERIES[2], REUSED]), ("b", [REUSED, SERIES[2], SERIES[0], SERIES[1]])):
+        write_jsonl(tmp_path / f"{name}.jsonl", order)
+        proc = run_batch(f"{name}.jsonl", "--out", f"out-{name}", "--workers", workers, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        outs.append(tmp_path / f"out-{name}")
+    for out, line_of_kept, line_of_dropped in ((outs[0], 4, 2), (outs[1], 1, 4)):
+        (error,) = read_jsonl(out / "errors.jsonl")
+        assert (error["line"], error["visit_id"], error["unit"]) == (line_of_dropped, "H-2", "line")
+        assert f"first at {out.name[4:]}.jsonl:{line_of_kept}" in error["message"]["en"]
+        results = {r["visit_id"]: r for r in read_jsonl(out / "results.jsonl")}
+        assert sorted(results) == ["H-1", "H-2", "H-3"] and results["H-2"]["unit_id"] == "vp.commune.aaa"
+        # H-3 (September) repeats only H-1 (March): the dropped June visit is not its history.
+        assert _finding(results["H-3"], "absent_unexcused")["repeat_of"] == ["H-1"]
+    summaries = [(out / "summary.json").read_bytes() for out in outs]
+    assert summaries[0] == summaries[1] and b'"visits": 3' in summaries[0]
+    assert (outs[0] / "results.jsonl").read_bytes() == (outs[1] / "results.jsonl").read_bytes()
+
+
+def test_a_run_stopped_while_re_evaluating_for_duplicates_resumes_to_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from compliance.batch import evaluate, runner
+
+    write_jsonl(tmp_path / "in.jsonl", [SERIES[0], SERIES[1], SERIES[2], REUSED, *ELSEWHERE])
+    runner.run([str(tmp_path / "in.jsonl")], tmp_path / "whole", runner.Options(workers=1))
+
+    real = evaluate.run_partition
+
+    def stop_when_re_evaluating(task: evaluate.PartitionTask) -> dict[str, Any]:
+        if task.exclusions is not None:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr(runner, "run_partition", stop_when_re_evaluating)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run([str(tmp_path / "in.jsonl")], tmp_path / "stopped", runner.Options(workers=1))
+    assert (tmp_path / "stopped" / ".work" / "duplicates.json").is_file()
+    monkeypatch.setattr(runner, "run_partition", real)
+    outcome = runner.run([str(tmp_path / "in.jsonl")], tmp_path / "stopped", runner.Options(workers=1, resume=True))
+    assert outcome.complete and (outcome.results, outcome.errors) == (7, 1)
+    for name in ("results.jsonl", "errors.jsonl", "summary.json"):
+        whole = (tmp_path / "whole" / name).read_bytes()
+        assert (tmp_path / "stopped" / name).read_bytes() == whole.replace(b"whole", b"stopped"), name

@@ -24,7 +24,7 @@ from ..history import History
 from ..io import Record
 from ..privacy import Redactor
 from ..result import Result
-from .files import atomic_open, write_json
+from .files import atomic_open, read_json, write_json
 from .partition import KEY_SEP, entry_json, error_entry, position
 from .summary import SummaryBuilder
 
@@ -55,6 +55,8 @@ class PartitionTask:
     """The inputs as absolute paths, for the records pass 1 left in their files."""
     parquet: bool = False
     redact_key: str | None = field(default=None, repr=False)
+    exclusions: str | None = None
+    """Records of this partition whose visit id another unit's visit already has (`duplicates`)."""
 
     @property
     def stats_path(self) -> Path:
@@ -64,9 +66,16 @@ class PartitionTask:
     def parquet_path(self) -> Path:
         return Path(self.out_dir) / f"findings-{self.index:04d}.parquet"
 
+    @property
+    def ids_path(self) -> Path:
+        return Path(self.out_dir) / f"ids-{self.index:04d}.txt"
+
     def done(self) -> bool:
-        # A partition evaluated without --parquet is not done for a resumed run that wants it.
-        return self.stats_path.is_file() and (not self.parquet or self.parquet_path.is_file())
+        # A partition evaluated without --parquet is not done for a resumed run that wants it,
+        # nor one evaluated before its duplicates were known.
+        if not self.stats_path.is_file() or (self.parquet and not self.parquet_path.is_file()):
+            return False
+        return bool(read_json(self.stats_path).get("exclusions") == self.exclusions)
 
 
 def engine_for(rules_dir: str | None) -> Engine:
@@ -170,6 +179,8 @@ def _evaluate_lines(
     columns: dict[str, list[Any]] | None = {c: [] for c in FINDING_COLUMNS} if task.parquet else None
     counts = {"results": 0, "errors": 0, "records": len(index)}
     error_lines: list[bytes] = []
+    excluded = _exclusions(task.exclusions)
+    ids: list[bytes] = []
     with atomic_open(results_path) as results_out:
         for _, group in itertools.groupby(index, key=lambda entry: entry[0].split(KEY_SEP.encode(), 1)[0]):
             history = History()
@@ -188,18 +199,21 @@ def _evaluate_lines(
                     error_lines.append(_error_line(src, record, exc.problems))
                     counts["errors"] += 1
                     continue
-                if visit.visit_id in seen:
+                here = f"{record.source}:{record.line}"
+                first = excluded.get(sort_key.rpartition(KEY_SEP.encode())[2]) or seen.get(visit.visit_id)
+                ids.append(_id_line(visit.visit_id, sort_key, task.index, first is None, here))
+                if first is not None:
                     problem = Problem(
                         "duplicate_id",
                         {"found": visit.visit_id},
                         file=record.source,
                         line=record.line,
-                        path=f"visit_id (first at {seen[visit.visit_id]})",
+                        path=f"visit_id (first at {first})",
                     )
                     error_lines.append(_error_line(src, record, [problem], visit.visit_id))
                     counts["errors"] += 1
                     continue
-                seen[visit.visit_id] = f"{record.source}:{record.line}"
+                seen[visit.visit_id] = here
                 try:
                     if redactor is not None:
                         visit = redactor.visit(visit)
@@ -216,13 +230,37 @@ def _evaluate_lines(
             summary.add_unit(unit_results, plan_refs)
     with atomic_open(errors_path) as errors_out:
         errors_out.writelines(sorted(error_lines))
+    with atomic_open(task.ids_path) as ids_out:
+        ids_out.writelines(sorted(ids))
     if columns is not None:
         _write_parquet(task.parquet_path, columns)
-    stats = {"index": task.index, "counts": counts, "summary": summary.partial(), "pid": os.getpid()}
+    stats = {"index": task.index, "counts": counts, "summary": summary.partial(), "exclusions": task.exclusions,
+             "pid": os.getpid()}
     write_json(task.stats_path, stats)
     # The caller only tallies counts; the partial summary stays on disk. Returning it would
     # keep hundreds of them alive in the parent (pool futures hold their results).
     return {"index": task.index, "counts": counts}
+
+
+def _id_line(visit_id: str, sort_key: bytes, partition: int, result: bool, where: str) -> bytes:
+    """One line of the partition's visit ids: id, sort key, partition, whether it gave a result
+    (else it was a duplicate within its unit), and where it stands in the input."""
+    flag = b"r" if result else b"d"
+    # Hex: any text (tabs, lone surrogates from JSON escapes) compares exactly and stays on its line.
+    key = visit_id.encode("utf-8", "surrogatepass").hex().encode()
+    return b"\t".join((key, sort_key, str(partition).encode(), flag, entry_json(where))) + b"\n"
+
+
+def _exclusions(path: str | None) -> dict[bytes, str]:
+    """Input position of each excluded record, and where the visit that keeps its id stands."""
+    if path is None:
+        return {}
+    excluded = {}
+    with open(path, "rb") as handle:
+        for line in handle:
+            at, _, first = line.rstrip(b"\n").partition(b"\t")
+            excluded[at] = orjson.loads(first)
+    return excluded
 
 
 def _error_line(source_index: int, record: Record, problems: list[Problem], visit_id: str | None = None) -> bytes:

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -25,7 +25,7 @@ from .. import __version__
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Problem
 from ..privacy import redaction_key
-from . import executors
+from . import duplicates, executors
 from .evaluate import PartitionTask, findings_schema, remember_engine, run_partition
 from .executors import Executor
 from .files import atomic_open, clean_temporaries, read_json, sha256_file, write_json
@@ -242,6 +242,21 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             done_records += stats["counts"]["records"]
             errors_so_far += stats["counts"]["errors"]
             progress.advance(done_records, errors_so_far)
+
+        # Visit ids repeated across units; the marker is written once the exclusions are, so a
+        # resumed run reuses them rather than finding them again in lists they already changed.
+        marker = work / "duplicates.json"
+        if not marker.is_file():
+            write_json(marker, {"evaluate_again": duplicates.find(tasks, work / "duplicates")})
+        again = set(read_json(marker)["evaluate_again"])
+        if again:
+            progress.phase("duplicates", None)
+            tasks = [
+                replace(t, exclusions=str(duplicates.exclusions_path(work / "duplicates", t.index))) if t.index in again else t
+                for t in tasks
+            ]
+            for _ in _evaluate([t for t in tasks if not t.done()], executor):
+                pass
 
     progress.phase("merge", None)
     tally = {"results": 0, "errors": pass1_errors}

@@ -31,6 +31,7 @@ from .common import (
 _PHASES = {
     "read": {"vi": "Đọc và phân vùng", "en": "Reading"},
     "evaluate": {"vi": "Đánh giá", "en": "Evaluating"},
+    "duplicates": {"vi": "Đánh giá lại đơn vị có mã lượt kiểm tra trùng", "en": "Re-evaluating units with duplicate visit ids"},
     "merge": {"vi": "Ghép kết quả", "en": "Merging"},
 }
 
