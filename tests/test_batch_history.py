@@ -163,32 +163,41 @@ def test_a_repeated_visit_id_in_a_unit_is_one_error_and_counts_once(tmp_path: Pa
 
 
 # A visit id typed twice: "H-2" reused for a visit to another unit, earlier in the year. The
-# other unit sorts first ("vp.commune.aaa" < UNIT), so its visit keeps the id.
-REUSED = _visit("H-2", "2018-01-10T08:30:00+07:00", unit="vp.commune.aaa")
+# earlier visit keeps the id, although its unit sorts after UNIT.
+REUSED = _visit("H-2", "2018-01-10T08:30:00+07:00", unit="vp.commune.zzz")
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_a_visit_id_reused_by_another_unit_is_one_error_and_leaves_no_trace(tmp_path: Path, workers: str) -> None:
-    """Which visit keeps a repeated id does not depend on the input order; the other one is an
-    error naming it, and its unit is evaluated as if it were not there (no escalation from it,
-    not counted in the summary)."""
-    outs = []
-    for name, order in (("a", [SERIES[0], SERIES[1], SERIES[2], REUSED]), ("b", [REUSED, SERIES[2], SERIES[0], SERIES[1]])):
-        write_jsonl(tmp_path / f"{name}.jsonl", order)
-        proc = run_batch(f"{name}.jsonl", "--out", f"out-{name}", "--workers", workers, cwd=tmp_path)
+    """Which visit keeps a repeated id does not depend on the input order or files; the other
+    one is an error naming it, and its unit is evaluated as if it were not there (no escalation
+    from it, not counted in the summary)."""
+    layouts = {
+        "a": [[SERIES[0], SERIES[1], SERIES[2], REUSED]],
+        "b": [[REUSED, SERIES[2], SERIES[0], SERIES[1]]],
+        # H-2 and H-3 both on line 2, of different files: only H-2 is the repeat.
+        "c": [[SERIES[0], SERIES[1]], [REUSED, SERIES[2]]],
+    }
+    where = {"a": ("a-1.jsonl:4", "a-1.jsonl", 2), "b": ("b-1.jsonl:1", "b-1.jsonl", 4), "c": ("c-2.jsonl:1", "c-1.jsonl", 2)}
+    outs = {}
+    for name, files in layouts.items():
+        for i, visits in enumerate(files, 1):
+            write_jsonl(tmp_path / f"{name}-{i}.jsonl", visits)
+        names = [f"{name}-{i}.jsonl" for i in range(1, len(files) + 1)]
+        proc = run_batch(*names, "--out", f"out-{name}", "--workers", workers, cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr
-        outs.append(tmp_path / f"out-{name}")
-    for out, line_of_kept, line_of_dropped in ((outs[0], 4, 2), (outs[1], 1, 4)):
+        out = outs[name] = tmp_path / f"out-{name}"
+        kept, dropped_file, dropped_line = where[name]
         (error,) = read_jsonl(out / "errors.jsonl")
-        assert (error["line"], error["visit_id"], error["unit"]) == (line_of_dropped, "H-2", "line")
-        assert f"first at {out.name[4:]}.jsonl:{line_of_kept}" in error["message"]["en"]
+        assert (error["source"], error["line"], error["visit_id"]) == (dropped_file, dropped_line, "H-2")
+        assert f"first at {kept}" in error["message"]["en"]
         results = {r["visit_id"]: r for r in read_jsonl(out / "results.jsonl")}
-        assert sorted(results) == ["H-1", "H-2", "H-3"] and results["H-2"]["unit_id"] == "vp.commune.aaa"
+        assert sorted(results) == ["H-1", "H-2", "H-3"] and results["H-2"]["unit_id"] == "vp.commune.zzz"
         # H-3 (September) repeats only H-1 (March): the dropped June visit is not its history.
         assert _finding(results["H-3"], "absent_unexcused")["repeat_of"] == ["H-1"]
-    summaries = [(out / "summary.json").read_bytes() for out in outs]
-    assert summaries[0] == summaries[1] and b'"visits": 3' in summaries[0]
-    assert (outs[0] / "results.jsonl").read_bytes() == (outs[1] / "results.jsonl").read_bytes()
+    summaries = {(out / "summary.json").read_bytes() for out in outs.values()}
+    assert len(summaries) == 1 and b'"visits": 3' in summaries.pop()
+    assert len({(out / "results.jsonl").read_bytes() for out in outs.values()}) == 1
 
 
 def test_a_run_stopped_while_re_evaluating_for_duplicates_resumes_to_the_same_bytes(

@@ -2,9 +2,9 @@
 
 Pass 2 catches a visit id repeated within a unit (a unit's visits are evaluated together);
 one repeated across units lands in two partitions. After pass 2, the partitions' id lists
-(each sorted) are merged: for every id, the visit with the smallest sort key (unit, time,
-then input position) keeps it, whatever the input order, and every other one becomes an
-error naming it. A partition where such a visit had given a result is evaluated again
+(each sorted) are merged: for every id, the earliest visit (by time, then unit, then input
+position) keeps it, whatever the input order, and every other one becomes an error naming
+it. A partition where such a visit had given a result is evaluated again
 without it, so that no history or summary counts a visit that is not in the results.
 """
 
@@ -19,18 +19,15 @@ from typing import IO
 
 from .evaluate import PartitionTask
 from .files import atomic_open
-from .partition import KEY_SEP
-
-_SEP = KEY_SEP.encode()
 
 
-def _entries(path: Path) -> Iterator[tuple[bytes, bytes, int, bytes, bytes]]:
+def _entries(path: Path) -> Iterator[tuple[bytes, bytes, int, bytes, bytes, bytes]]:
     if not path.is_file():
         return
     with path.open("rb", buffering=1 << 16) as handle:
         for line in handle:
-            visit_id, key, partition, flag, where = line.rstrip(b"\n").split(b"\t")
-            yield visit_id, key, int(partition), flag, where
+            visit_id, rank, partition, flag, at, where = line.rstrip(b"\n").split(b"\t")
+            yield visit_id, rank, int(partition), flag, at, where
 
 
 def exclusions_path(directory: Path, partition: int) -> Path:
@@ -46,11 +43,11 @@ def find(tasks: Sequence[PartitionTask], directory: Path) -> list[int]:
         files: dict[int, IO[bytes]] = {}
         for _, group in itertools.groupby(merged, key=lambda entry: entry[0]):
             kept = next(group)
-            for _, key, partition, flag, _ in group:
+            for _, _, partition, flag, at, _ in group:
                 out = files.get(partition)
                 if out is None:
                     out = files[partition] = stack.enter_context(atomic_open(exclusions_path(directory, partition)))
-                out.write(key.rpartition(_SEP)[2] + b"\t" + kept[4] + b"\n")
+                out.write(at + b"\t" + kept[5] + b"\n")
                 if flag == b"r":
                     again.add(partition)
     return sorted(again)

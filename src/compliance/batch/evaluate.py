@@ -29,6 +29,7 @@ from .partition import KEY_SEP, entry_json, error_entry, position
 from .summary import SummaryBuilder
 
 _ENGINES: dict[tuple[str, bool], Engine] = {}
+_SEP = KEY_SEP.encode()
 
 
 class PartitionError(ComplianceError):
@@ -200,8 +201,9 @@ def _evaluate_lines(
                     counts["errors"] += 1
                     continue
                 here = f"{record.source}:{record.line}"
-                first = excluded.get(sort_key.rpartition(KEY_SEP.encode())[2]) or seen.get(visit.visit_id)
-                ids.append(_id_line(visit.visit_id, sort_key, task.index, first is None, here))
+                at = position(src, record.line).encode()
+                first = excluded.get(at) or seen.get(visit.visit_id)
+                ids.append(_id_line(visit.visit_id, sort_key, at, task.index, first is None, here))
                 if first is not None:
                     problem = Problem(
                         "duplicate_id",
@@ -242,13 +244,16 @@ def _evaluate_lines(
     return {"index": task.index, "counts": counts}
 
 
-def _id_line(visit_id: str, sort_key: bytes, partition: int, result: bool, where: str) -> bytes:
-    """One line of the partition's visit ids: id, sort key, partition, whether it gave a result
-    (else it was a duplicate within its unit), and where it stands in the input."""
-    flag = b"r" if result else b"d"
+def _id_line(visit_id: str, sort_key: bytes, at: bytes, partition: int, result: bool, where: str) -> bytes:
+    """One line of the partition's visit ids: the id, its rank among visits with that id (time,
+    then unit, then input position), the partition, whether it gave a result (else it repeated
+    an id within its unit), its input position and where that is, for messages."""
+    unit, instant, rest = sort_key.split(_SEP, 2)
     # Hex: any text (tabs, lone surrogates from JSON escapes) compares exactly and stays on its line.
     key = visit_id.encode("utf-8", "surrogatepass").hex().encode()
-    return b"\t".join((key, sort_key, str(partition).encode(), flag, entry_json(where))) + b"\n"
+    rank = instant + _SEP + unit + _SEP + rest
+    flag = b"r" if result else b"d"
+    return b"\t".join((key, rank, str(partition).encode(), flag, at, entry_json(where))) + b"\n"
 
 
 def _exclusions(path: str | None) -> dict[bytes, str]:
