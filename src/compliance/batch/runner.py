@@ -1,10 +1,11 @@
 """Run a batch: partition the inputs, evaluate the partitions in parallel, merge the outputs.
 
 The work directory (`DIR/.work`) holds the state a resumed run needs: the partitions and a
-record of the inputs (pass 1, redone whole if it was interrupted) and one set of outputs per
-evaluated partition (pass 2, skipped on resume when complete). The final files are merged from
-those parts and written atomically; `manifest.json` is written last, so its presence means the
-run finished.
+record of the inputs (pass 1, redone whole if it was interrupted), one set of outputs per
+evaluated partition (pass 2, skipped on resume when complete), and the visit ids repeated
+across units with the partitions evaluated again without them (`duplicates`). The final files
+are merged from those parts and written atomically; `manifest.json` is written last, so its
+presence means the run finished.
 """
 
 from __future__ import annotations
