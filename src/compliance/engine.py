@@ -185,7 +185,7 @@ class Engine:
         return Result(
             visit_id=visit.visit_id,
             unit_id=unit.id,
-            unit_level=unit_values["unit_level"],
+            unit_level=unit.level.value,
             inspected_at=visit.inspected_at.isoformat(),
             visit_date=visit_date.isoformat(),
             ruleset=self._ruleset_ref(rules_date),

@@ -179,14 +179,16 @@ def plan_reads(
                 segments.append((end - start, Segment(info.index, info.path, (start, end, first_line))))
         else:
             segments.append((info.size, Segment(info.index, info.path)))
-    loads = [[0, i, []] for i in range(min(tasks, max(1, len(segments))))]
+    count = min(tasks, max(1, len(segments)))
+    loads = [0] * count
+    chosen: list[list[Segment]] = [[] for _ in range(count)]
     for size, segment in sorted(segments, key=lambda s: (-s[0], s[1].source_index, s[1].span or ())):
-        target = min(loads, key=lambda load: (load[0], load[1]))
-        target[0] += size
-        target[2].append(segment)
+        target = min(range(count), key=lambda i: (loads[i], i))
+        loads[target] += size
+        chosen[target].append(segment)
     return [
-        ReadTask(i, tuple(sorted(chosen, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions, copy_records)
-        for _, i, chosen in loads
+        ReadTask(i, tuple(sorted(mine, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions, copy_records)
+        for i, mine in enumerate(chosen)
     ]
 
 
