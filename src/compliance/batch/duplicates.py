@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import IO
 
 from .evaluate import PartitionTask
-from .files import atomic_open
+from .files import atomic_open, buffer_size
 
 
-def _entries(path: Path) -> Iterator[tuple[bytes, bytes, int, bytes, bytes, bytes]]:
+def _entries(path: Path, buffering: int) -> Iterator[tuple[bytes, bytes, int, bytes, bytes, bytes]]:
     if not path.is_file():
         return
-    with path.open("rb", buffering=1 << 16) as handle:
+    with path.open("rb", buffering=buffering) as handle:
         for line in handle:
             visit_id, rank, partition, flag, at, where = line.rstrip(b"\n").split(b"\t")
             yield visit_id, rank, int(partition), flag, at, where
@@ -38,7 +38,8 @@ def find(tasks: Sequence[PartitionTask], directory: Path) -> list[int]:
     """Write each partition's records to exclude; return the partitions to evaluate again."""
     directory.mkdir(parents=True, exist_ok=True)
     again: set[int] = set()
-    merged = heapq.merge(*(_entries(task.ids_path) for task in tasks))
+    buffering = buffer_size(len(tasks))
+    merged = heapq.merge(*(_entries(task.ids_path, buffering) for task in tasks))
     with contextlib.ExitStack() as stack:
         files: dict[int, IO[bytes]] = {}
         for _, group in itertools.groupby(merged, key=lambda entry: entry[0]):

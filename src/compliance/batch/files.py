@@ -15,6 +15,14 @@ from typing import IO, Any
 
 import orjson
 
+BUFFER_BUDGET = 4 * 1024 * 1024
+
+
+def buffer_size(open_files: int) -> int:
+    """Buffer of each of `open_files` files open at once (one per partition while spreading
+    records or merging parts): a fixed total, so memory does not grow with the partitions."""
+    return max(8 * 1024, min(1024 * 1024, BUFFER_BUDGET // max(1, open_files)))
+
 
 def fsync_dir(path: Path) -> None:
     with contextlib.suppress(OSError):

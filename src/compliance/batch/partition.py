@@ -27,7 +27,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from ..errors import InputError, Problem
 from ..io import Record, jsonl_spans, read_path, splittable
-from .files import atomic_open
+from .files import atomic_open, buffer_size
 
 KEY_SEP = "\x1f"
 MIN_PIECE_BYTES = 4 * 1024 * 1024
@@ -197,7 +197,8 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
     directory = Path(task.directory)
     directory.mkdir(parents=True, exist_ok=True)
     counts = ReadCounts(task.index)
-    handles: list[IO[bytes]] = [task.part_path(i).open("wb", buffering=1 << 16) for i in range(task.partitions)]
+    buffering = buffer_size(task.partitions)
+    handles: list[IO[bytes]] = [task.part_path(i).open("wb", buffering=buffering) for i in range(task.partitions)]
     seen = 0
     try:
         with atomic_open(task.errors_path) as errors:

@@ -29,7 +29,7 @@ from ..privacy import redaction_key
 from . import duplicates, executors
 from .evaluate import PartitionTask, findings_schema, remember_engine, run_partition
 from .executors import Executor
-from .files import atomic_open, clean_temporaries, read_json, sha256_file, write_json
+from .files import atomic_open, buffer_size, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
 from .summary import combine
 
@@ -349,19 +349,20 @@ def _evaluate(tasks: Sequence[PartitionTask], executor: Executor) -> Iterator[di
     yield from executor.map(run_partition, ordered)
 
 
-def _key_lines(path: Path) -> Iterator[tuple[bytes, bytes]]:
+def _key_lines(path: Path, buffering: int) -> Iterator[tuple[bytes, bytes]]:
     if not path.is_file():
         return
-    # Hundreds of parts are open at once during the merge: keep each buffer small.
-    with path.open("rb", buffering=1 << 16) as handle:
+    with path.open("rb", buffering=buffering) as handle:
         for line in handle:
             key, _, body = line.partition(b"\t")
             yield key, body
 
 
-def _merge_lines(paths: Iterable[Path], target: Path) -> None:
+def _merge_lines(paths: Sequence[Path], target: Path) -> None:
     """K-way merge of key-sorted part files into one file of their bodies, in key order."""
-    streams = [_key_lines(p) for p in paths]
+    # Hundreds of parts are open at once: their buffers share a fixed budget.
+    buffering = buffer_size(len(paths))
+    streams = [_key_lines(p, buffering) for p in paths]
     with atomic_open(target) as out:
         # Keys end with the record's input position, so they are unique: (key, body) pairs
         # compare by key alone.
