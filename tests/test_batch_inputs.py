@@ -521,3 +521,25 @@ def test_pass_1_refers_to_plain_jsonl_records_instead_of_copying_the_input(tmp_p
             for p in range(4)
         ]
         assert sum(d["counts"]["results"] for d in done) == 200
+
+
+def test_a_utf16_jsonl_file_is_not_cut_into_pieces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read whole, a UTF-16 file is one error; cut into pieces it would give one per line of
+    every piece but the first, and the errors would depend on the number of workers."""
+    from compliance.batch import partition
+
+    monkeypatch.setattr(partition, "MIN_PIECE_BYTES", 4096)
+
+    text = "\n".join(orjson.dumps(v).decode() for v in generated_visits(50, seed=3)) + "\n"
+    (tmp_path / "wide.jsonl").write_bytes(text.encode("utf-16"))
+    (tmp_path / "plain.jsonl").write_bytes(text.encode("utf-8"))
+    infos = [
+        partition.InputFile(i, str(tmp_path / name), (tmp_path / name).stat().st_size, 0, "")
+        for i, name in enumerate(("wide.jsonl", "plain.jsonl"))
+    ]
+    tasks = partition.plan_reads(infos, tmp_path / "parts", 4, 4)
+    segments = [s for t in tasks for s in t.segments]
+    assert [s.span for s in segments if s.source_index == 0] == [None]
+    assert len([s for s in segments if s.source_index == 1 and s.span]) == 4
+    counts = [partition.read_into_partitions(t) for t in tasks]
+    assert sum(c.records.get(0, 0) for c in counts) == 1 and sum(c.errors for c in counts) == 1

@@ -187,9 +187,20 @@ def read_stdin(stream: IO[bytes] | None = None) -> Iterator[Record]:
 
 
 def splittable(path: str | Path) -> bool:
-    """A plain JSONL file, which `jsonl_spans` can cut into pieces at line boundaries."""
+    """A plain UTF-8 JSONL file, which `jsonl_spans` can cut into pieces at line boundaries.
+
+    A UTF-16 or UTF-32 file is refused whole (one error) when read whole, so it is not cut.
+    """
     name = str(path)
-    return name != "-" and not name.lower().endswith(".gz") and detect_format(Path(name).name) == "jsonl"
+    if name == "-" or _compressed(Path(name)) or detect_format(Path(name).name) != "jsonl":
+        return False
+    with open(name, "rb") as handle:
+        head = handle.read(4)
+    try:
+        _refuse_wide(head, name)
+    except InputError:
+        return False
+    return True
 
 
 def jsonl_spans(path: str | Path, pieces: int, block: int = 1 << 23) -> list[tuple[int, int, int]]:
