@@ -11,9 +11,26 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from typing import Any
+
+COUNTER_SLOTS = 4096
+"""Tasks that can report progress while they run (two counters each, in shared memory)."""
+
+_counters: Any = None
+
+
+def _share_counters(counters: Any) -> None:
+    global _counters  # noqa: PLW0603 - set once per worker process, by the pool's initializer
+    _counters = counters
+
+
+def report(slot: int, done: int, errors: int) -> None:
+    """A running task's progress, seen by the parent between results (local pool only)."""
+    if _counters is not None and 0 <= slot < COUNTER_SLOTS:
+        _counters[2 * slot] = done
+        _counters[2 * slot + 1] = errors
 
 
 class Executor:
@@ -23,27 +40,43 @@ class Executor:
     sees_inputs = True
     """Whether the workers can open the input files (not so on a remote Dask cluster)."""
 
-    def map(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    def map(self, function: Callable[[Any], Any], tasks: Sequence[Any], tick: Callable[[], None] | None = None) -> Iterator[Any]:
+        """Results as tasks finish; `tick` is called now and then while they run."""
         for task in tasks:
             yield function(task)
+
+    def progress(self) -> tuple[int, int] | None:
+        """What running tasks have `report`ed so far, where the executor can see it."""
+        return None
 
 
 class LocalPool(Executor):
     """Worker processes on this machine (spawned, so that no parent state leaks into them)."""
 
-    def __init__(self, pool: ProcessPoolExecutor, workers: int):
+    def __init__(self, pool: ProcessPoolExecutor, workers: int, counters: Any):
         self._pool = pool
         self.workers = workers
+        self._counters = counters
 
-    def map(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    def map(self, function: Callable[[Any], Any], tasks: Sequence[Any], tick: Callable[[], None] | None = None) -> Iterator[Any]:
+        self._counters[:] = [0] * len(self._counters)
         futures = [self._pool.submit(function, task) for task in tasks]
+        pending = set(futures)
         try:
-            for future in as_completed(futures):
-                yield future.result()
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                if tick is not None:
+                    tick()
         except BaseException:
             for future in futures:
                 future.cancel()
             raise
+
+    def progress(self) -> tuple[int, int]:
+        counts = self._counters[:]
+        return sum(counts[0::2]), sum(counts[1::2])
 
 
 class DaskCluster(Executor):
@@ -54,7 +87,7 @@ class DaskCluster(Executor):
         self.workers = workers
         self.sees_inputs = sees_inputs
 
-    def map(self, function: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[Any]:
+    def map(self, function: Callable[[Any], Any], tasks: Sequence[Any], tick: Callable[[], None] | None = None) -> Iterator[Any]:
         from dask.distributed import as_completed as completed
 
         token = uuid.uuid4().hex
@@ -76,8 +109,12 @@ def local(workers: int) -> Iterator[Executor]:
     if workers <= 1:
         yield Executor()
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-        yield LocalPool(pool, workers)
+    context = get_context("spawn")
+    counters = context.Array("q", 2 * COUNTER_SLOTS, lock=False)
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_share_counters, initargs=(counters,)
+    ) as pool:
+        yield LocalPool(pool, workers, counters)
 
 
 @contextlib.contextmanager

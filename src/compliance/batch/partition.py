@@ -12,6 +12,7 @@ that the worker processes run in parallel, each into partition files of its own.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import unicodedata
@@ -27,6 +28,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from ..errors import InputError, Problem
 from ..io import Record, jsonl_spans, read_path, splittable
+from . import executors
 from .files import atomic_open, buffer_size
 
 KEY_SEP = "\x1f"
@@ -193,9 +195,14 @@ def plan_reads(
 
 
 def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | None = None) -> ReadCounts:
-    """Spread the task's records over its partition files; bad records go to its errors."""
+    """Spread the task's records over its partition files; bad records go to its errors.
+
+    Progress goes to `progress`, or, in a pool's worker, to the counters the parent reads.
+    """
     directory = Path(task.directory)
     directory.mkdir(parents=True, exist_ok=True)
+    if progress is None:
+        progress = functools.partial(executors.report, task.index)
     counts = ReadCounts(task.index)
     buffering = buffer_size(task.partitions)
     handles: list[IO[bytes]] = [task.part_path(i).open("wb", buffering=buffering) for i in range(task.partitions)]
@@ -227,10 +234,9 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
                         counts.errors += 1
                         errors.write(_error_line(segment.source_index, record, problems))
                     seen += 1
-                    if progress is not None and seen % 2000 == 0:
+                    if seen % 2000 == 0:
                         progress(seen, counts.errors)
-            if progress is not None:
-                progress(seen, counts.errors)
+            progress(seen, counts.errors)
         for handle in handles:
             # The run's state file, written after pass 1, says these are complete: make them durable first.
             handle.flush()

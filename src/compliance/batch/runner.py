@@ -333,13 +333,19 @@ def _read_inputs(
     if reader.workers == 1:  # one task: it reports its own progress
         outcomes = [read_into_partitions(task, progress.advance) for task in reads]
     else:
-        outcomes = reader.map(read_into_partitions, reads)
+
+        def tick() -> None:
+            running = reader.progress()
+            if running is not None:
+                progress.advance(*running)
+
+        outcomes = reader.map(read_into_partitions, reads, tick)
     for counts in outcomes:
         for index, n in counts.records.items():
             by_input[index].records += n
             records += n
         errors += counts.errors
-        progress.advance(records, errors)
+    progress.advance(records, errors)
     return records, errors, len(reads)
 
 
