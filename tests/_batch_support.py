@@ -112,3 +112,15 @@ def assert_exactly_once(out: Path, expected_ids: Sequence[str], unnamed_errors: 
 def manifest(out: Path) -> dict[str, Any]:
     data: dict[str, Any] = orjson.loads((out / "manifest.json").read_bytes())
     return data
+
+
+def report_then_wait(task: tuple[int, int]) -> int:
+    """A pool task that reports progress, then runs a while (for the executor's progress test)."""
+    import time
+
+    from compliance.batch import executors
+
+    slot, done = task
+    executors.report(slot, done, 1)
+    time.sleep(2.5)
+    return slot

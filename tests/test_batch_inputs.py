@@ -543,3 +543,20 @@ def test_a_utf16_jsonl_file_is_not_cut_into_pieces(tmp_path: Path, monkeypatch: 
     assert len([s for s in segments if s.source_index == 1 and s.span]) == 4
     counts = [partition.read_into_partitions(t) for t in tasks]
     assert sum(c.records.get(0, 0) for c in counts) == 1 and sum(c.errors for c in counts) == 1
+
+
+def test_the_pool_shows_what_running_tasks_have_read() -> None:
+    """Pass 1 tasks run for minutes on large inputs: their counts reach the progress bar while
+    they run, not only when they finish."""
+    from _batch_support import report_then_wait
+
+    from compliance.batch import executors
+
+    seen: list[tuple[int, int]] = []
+    with executors.local(2) as pool:
+        finished = []
+        for slot in pool.map(report_then_wait, [(0, 300), (1, 500)], lambda: seen.append(pool.progress())):
+            finished.append(slot)
+            if len(finished) == 1:
+                assert (800, 2) in seen, seen
+    assert sorted(finished) == [0, 1]
