@@ -119,6 +119,47 @@ def test_history_escalates_and_names_the_earlier_visits(engine: Engine, visit: d
     assert "self_criticism" not in {s.code for s in engine.evaluate(visit, history=other).sanctions}
 
 
+@pytest.mark.parametrize("scope, repeated", [("rule", False), ("check", True)])
+def test_repeat_scope_decides_whether_another_rule_of_the_check_is_a_repeat(
+    tmp_path: Path, visit: dict[str, Any], scope: str, repeated: bool
+) -> None:
+    """`repeat_scope: check` in sanctions.yaml counts any earlier finding of the same check
+    (a late arrival before an absence); `rule`, the default, only the same rule."""
+    import shutil
+
+    from compliance import History, default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules, ignore=shutil.ignore_patterns("cases"))
+    sanctions = rules / "sanctions.yaml"
+    sanctions.write_text(sanctions.read_text(encoding="utf-8").replace("repeat_scope: rule", f"repeat_scope: {scope}"), encoding="utf-8")
+    engine = Engine.load(rules)
+    late = PriorFinding("VP-2018-0099", date(2018, 4, 2), visit["unit"]["id"], "official", "hh-017", "working_hours.late_arrival")
+    for history in ([late], History([late])):
+        absent = next(f for f in engine.evaluate(visit, history=history).findings if f.rule == "absent_unexcused")
+        assert absent.repeat_of == (("VP-2018-0099",) if repeated else ())
+
+
+def test_a_history_kept_across_visits_gives_what_a_list_of_priors_gives(engine: Engine, visit: dict[str, Any]) -> None:
+    """The batch keeps one `History` per unit and adds each result to it; an embedder may pass
+    the same findings as a list. Decomposed (NFD) ids from another system still match."""
+    import unicodedata
+
+    from compliance import History, history_from
+
+    visit = dict(visit, unit=dict(visit["unit"], id="xã-Đồng-Tâm"))
+    first = engine.evaluate(dict(visit, visit_id="V-1", inspected_at="2018-03-05T08:30:00+07:00"))
+    kept = History()
+    kept.add_result(first)
+    listed = history_from(first)
+    decomposed = [PriorFinding(p.visit_id, p.date, unicodedata.normalize("NFD", p.unit_id), p.subject_type,
+                               unicodedata.normalize("NFD", p.subject_id), p.rule) for p in listed]
+    results = [engine.evaluate(visit, history=h).to_json() for h in (kept, listed, decomposed)]
+    assert decomposed[0].unit_id != listed[0].unit_id
+    assert results[0] == results[1] == results[2]
+    assert b'"repeat_of":["V-1"]' in results[0]
+
+
 def test_results_of_several_engines_do_not_leak_into_each_other(visit: dict[str, Any]) -> None:
     first, second = Engine.load(), Engine.load()
     assert first.evaluate(visit).to_json() == second.evaluate(visit).to_json()
