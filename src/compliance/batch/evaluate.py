@@ -116,22 +116,23 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
 class _Inputs:
     """The input files, opened on first use, for the records pass 1 referred to by offset.
 
-    Read with pread, not a memory map: a partition's records lie scattered over the whole
-    input, and the kernel maps pages around every touched record into the process.
+    Read record by record, not through a memory map: a partition's records lie scattered over
+    the whole input, and the kernel maps the pages around every touched record into the process.
     """
 
     def __init__(self, paths: tuple[str, ...], stack: contextlib.ExitStack):
         self._paths = paths
         self._stack = stack
-        self._files: dict[int, int] = {}
+        self._files: dict[int, Any] = {}
 
     def read(self, source_index: int, reference: bytes) -> bytes:
-        fd = self._files.get(source_index)
-        if fd is None:
-            fd = self._files[source_index] = os.open(self._paths[source_index], os.O_RDONLY)
-            self._stack.callback(os.close, fd)
+        handle = self._files.get(source_index)
+        if handle is None:
+            handle = self._files[source_index] = self._stack.enter_context(open(self._paths[source_index], "rb", buffering=0))
         offset, _, length = reference.partition(b"+")
-        return os.pread(fd, int(length), int(offset))
+        handle.seek(int(offset))
+        data: bytes = handle.read(int(length))
+        return data
 
 
 @contextlib.contextmanager
