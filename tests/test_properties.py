@@ -431,6 +431,51 @@ def file_bytes(draw: st.DrawFn) -> bytes:
     return bytes(raw)
 
 
+def _located(path: Path, span: tuple[int, int, int] | None = None) -> list[tuple[int, bytes | None, str | None]]:
+    from compliance.errors import InputError
+
+    try:
+        return [(r.line, r.raw, r.problem.code if r.problem else None) for r in read_path(path, span=span)]
+    except InputError as exc:
+        return [(0, None, exc.problems[0].code)]
+
+
+@budget(200)
+@given(
+    st.lists(st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")) | st.sampled_from([b"", b"  ", b"\r", b'{"a": 1}']), max_size=30),
+    st.sampled_from([b"\n", b"\r\n"]),
+    st.booleans(),
+    st.booleans(),
+    st.integers(1, 9),
+)
+def test_a_jsonl_file_cut_into_pieces_reads_as_the_whole_file(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], newline: bytes, bom: bool, trailing: bool, pieces: int
+) -> None:
+    """Pieces tile the file, start at line starts, and together give exactly the whole file's
+    records with the same line numbers and offsets: no record is lost, doubled or renumbered
+    when workers share a file."""
+    from compliance.io import jsonl_spans, splittable
+
+    raw = (b"\xef\xbb\xbf" if bom else b"") + newline.join(lines) + (newline if trailing and lines else b"")
+    path = tmp_path_factory.mktemp("pieces") / "visits.jsonl"
+    path.write_bytes(raw)
+    if not splittable(path):  # UTF-16/32 by its first bytes: refused whole, so never cut
+        assert _located(path) == [(0, None, "not_utf8")]
+        return
+    spans = jsonl_spans(path, pieces)
+    assert spans[0][:1] == (0,) and spans[-1][1] == len(raw) and len(spans) <= pieces
+    assert all(a[1] == b[0] and raw[b[0] - 1 : b[0]] == b"\n" for a, b in zip(spans, spans[1:]))
+    assert all(raw[: s[0]].count(b"\n") + 1 == s[2] for s in spans)
+    whole = _located(path)
+    parts = [entry for span in spans for entry in _located(path, span) if entry[2] != "empty_input"]
+    if whole and whole[0][2] == "empty_input":
+        whole = []
+    assert parts == whole
+    for record in read_path(path) if whole else ():
+        if record.offset is not None and record.raw is not None:
+            assert raw[record.offset : record.offset + len(record.raw)] == record.raw
+
+
 @budget(250)
 @given(file_bytes(), st.sampled_from(["jsonl", "json", "yaml", "jsonl.gz", "txt"]))
 def test_any_file_reads_into_records_or_input_errors(tmp_path_factory: pytest.TempPathFactory, raw: bytes, suffix: str) -> None:
