@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -50,20 +48,6 @@ def run(*args: str | Path) -> Result:
     """The command as a person runs it (wide terminal, English unless --lang, base rules unless --rules)."""
     env = {"COLUMNS": "200", "COMPLIANCE_LANG": None, "COMPLIANCE_RULES": None, "NO_COLOR": "1"}
     return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, env=env)
-
-
-@cache
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("_generate_visits", REPO / "benchmarks" / "generate.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def generated_visits(count: int, seed: int = 2018) -> list[dict[str, Any]]:
-    """Realistic visits from the repo's seeded generator (benchmarks/generate.py)."""
-    return list(_generator().visits(count, seed))
 
 
 def write_jsonl(path: Path, records: list[dict[str, Any]]) -> Path:

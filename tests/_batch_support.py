@@ -17,12 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from _generated import generated_visits
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "benchmarks") not in sys.path:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from generate import visits as generated_visits
 
 # The console script, run by this very interpreter (so whichever environment runs the tests).
 COMMAND = [sys.executable, "-c", "import sys; from compliance.cli import main; sys.exit(main())"]

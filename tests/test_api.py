@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
+from _generated import generated_visits
 
 import compliance
 from compliance import Engine, InputError, PriorFinding, Result
@@ -58,13 +58,6 @@ CONTRACT_RULES = {
 }
 
 
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("_bench_generate", ROOT / "benchmarks" / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
@@ -73,7 +66,7 @@ def engine() -> Engine:
 
 @pytest.fixture(scope="module")
 def visits() -> list[dict[str, Any]]:
-    return list(_generator().visits(300, seed=5))
+    return generated_visits(300, seed=5)
 
 
 VISIT: dict[str, Any] = {

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from _authoring_support import RULES, copy_rules, generated_visits, replace_nth, run, write_jsonl
+from _authoring_support import RULES, copy_rules, replace_nth, run, write_jsonl
+from _generated import generated_visits
 
 from compliance import Engine
 from compliance.authoring.diff import diff_rulesets

@@ -3,7 +3,6 @@ authentication, logs, and a real uvicorn server under concurrent clients and shu
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -24,6 +23,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 import httpx  # noqa: E402
+from _generated import generated_visits  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
@@ -51,13 +51,6 @@ VISIT: dict[str, Any] = {
     "workplace": {"rooms_inspected": 3, "rooms_with_altar": 1},
 }
 
-
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("_bench_generate", ROOT / "benchmarks" / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _example_visit() -> dict[str, Any]:
@@ -140,7 +133,7 @@ def post(client: TestClient, body: bytes | str, url: str = "/v1/evaluations", **
 
 
 def test_result_equals_cli_json(client: TestClient, tmp_path: Path) -> None:
-    visits = [_example_visit(), VISIT] + list(_generator().visits(5, seed=3))
+    visits = [_example_visit(), VISIT] + generated_visits(5, seed=3)
     for i, visit in enumerate(visits):
         path = tmp_path / f"visit{i}.json"
         path.write_bytes(orjson.dumps(visit))
@@ -154,7 +147,7 @@ def test_result_equals_cli_json(client: TestClient, tmp_path: Path) -> None:
 
 
 def test_batch_equals_cli_jsonl(client: TestClient, tmp_path: Path) -> None:
-    visits = list(_generator().visits(12, seed=8))
+    visits = generated_visits(12, seed=8)
     path = tmp_path / "visits.jsonl"
     path.write_bytes(b"\n".join(orjson.dumps(v) for v in visits) + b"\n")
     run = CliRunner().invoke(cli, ["evaluate", str(path), "--format", "jsonl"])
@@ -517,7 +510,7 @@ def test_live_server_concurrency_auth_logs_and_graceful_shutdown(engine: Engine,
         assert denied.status_code == 401 and denied.headers["content-type"].startswith(PROBLEM_JSON)
 
         # many clients at once give what sequential in-process evaluation gives
-        visits = list(_generator().visits(160, seed=21))
+        visits = generated_visits(160, seed=21)
         expected = [engine.evaluate(v).to_dict() for v in visits]
 
         def client_thread(offset: int) -> list[tuple[int, Any]]:
@@ -534,7 +527,7 @@ def test_live_server_concurrency_auth_logs_and_graceful_shutdown(engine: Engine,
         assert [got[i] for i in range(len(visits))] == expected
 
         # graceful shutdown: a long batch in flight when SIGTERM arrives still completes
-        big = b"\n".join(orjson.dumps(v) for v in _generator().visits(4000, seed=4))
+        big = b"\n".join(orjson.dumps(v) for v in generated_visits(4000, seed=4))
         outcome: dict[str, Any] = {}
 
         def long_request() -> None:

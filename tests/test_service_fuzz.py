@@ -13,7 +13,6 @@ not apply to it either.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import pytest
 schemathesis = pytest.importorskip("schemathesis", minversion="4.0")
 pytest.importorskip("fastapi")
 
+from _generated import generated_visits  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
@@ -84,15 +84,8 @@ def test_api_with_authentication(case: Any) -> None:
 # --------------------------------------------------------------------------- batch lines
 
 
-def _generator() -> Any:
-    spec = importlib.util.spec_from_file_location("_bench_generate", ROOT / "benchmarks" / "generate.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-GENERATED = list(_generator().visits(40, seed=13))
+GENERATED = generated_visits(40, seed=13)
 CLIENT = TestClient(APP)
 COMPONENTS = CLIENT.get("/openapi.json").json()["components"]
 
