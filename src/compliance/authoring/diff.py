@@ -26,7 +26,8 @@ from typing import Any
 
 from ..engine import Engine
 from ..errors import Lang
-from ..result import PriorFinding, Result
+from ..history import History
+from ..result import Result
 from ..ruleset.loader import Ruleset
 from ..visit import Visit
 
@@ -263,11 +264,6 @@ def _example(bucket: list[str], visit_id: str) -> None:
         bucket.append(visit_id)
 
 
-def _priors(result: Result) -> list[PriorFinding]:
-    day = date.fromisoformat(result.visit_date)
-    return [PriorFinding(result.visit_id, day, result.unit_id, f.subject.type, f.subject.id, f.key) for f in result.findings]
-
-
 def replay(
     old: Engine,
     new: Engine,
@@ -279,15 +275,15 @@ def replay(
     """Evaluate every visit with both engines, in date order, and count what differs."""
     ordered = sorted(visits, key=lambda v: (v.inspected_at, v.visit_id))
     impact = Impact(as_of=as_of.isoformat() if as_of else None, history=history)
-    prior_old: dict[str, list[PriorFinding]] = defaultdict(list)
-    prior_new: dict[str, list[PriorFinding]] = defaultdict(list)
+    prior_old: dict[str, History] = defaultdict(History)
+    prior_new: dict[str, History] = defaultdict(History)
     for visit in ordered:
         unit = visit.unit.id
         r_old = old.evaluate(visit, history=prior_old[unit] if history else (), as_of=as_of)
         r_new = new.evaluate(visit, history=prior_new[unit] if history else (), as_of=as_of)
         if history:
-            prior_old[unit].extend(_priors(r_old))
-            prior_new[unit].extend(_priors(r_new))
+            prior_old[unit].add_result(r_old)
+            prior_new[unit].add_result(r_new)
         _count(impact, old, new, r_old, r_new)
     return impact
 
