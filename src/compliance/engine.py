@@ -117,7 +117,7 @@ class Engine:
         unit = visit.unit
         unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level.value}
         known = history if isinstance(history, History) else History(history)
-        lookback_start = months_before(visit_date, self.policy.lookback_months)
+        lookback_start = months_before(visit_date, self.policy.lookback_months) if known else visit_date
         by_rule = self.policy.repeat_scope == "rule"
         period = self.policy.period(rules_date)
         officials: dict[str, Official] | None = None

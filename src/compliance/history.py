@@ -52,7 +52,7 @@ class History:
         unit = _nfc(result.unit_id)
         for f in result.findings:
             subject = f.subject
-            self._file((unit, subject.type, subject.id, f"{f.check}.{f.rule}"), entry)
+            self._file((unit, subject.type, subject.id, f.key), entry)
             self._file((unit, subject.type, subject.id, f.check), entry)
 
     def _file(self, key: _Key, entry: tuple[date, str]) -> None:
