@@ -246,8 +246,8 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome]) -> Coverage:
             continue
         seen = {(f.check, f.rule) for f in outcome.result.findings}
         for f in outcome.result.findings:
-            fired.add(f"{f.check}.{f.rule}")
-            fired_versions.add((f"{f.check}.{f.rule}", str(f.rule_version["effective_from"])))
+            fired.add(f.key)
+            fired_versions.add((f.key, str(f.rule_version["effective_from"])))
         for rule in engine.ruleset.rules.get(outcome.check, {}):
             if (outcome.check, rule) not in seen:
                 silent.add(f"{outcome.check}.{rule}")

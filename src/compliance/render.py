@@ -119,7 +119,7 @@ def table(results: Sequence[Result], lang: Lang, console: Console) -> None:
             for f in result.findings:
                 row = [
                     Text(severity_name(f.severity, lang), style=_SEVERITY_STYLE.get(f.severity, "")),
-                    f"{f.check}.{f.rule}",
+                    f.key,
                     f.subject.id,
                     f.message[lang],
                 ]

@@ -184,7 +184,7 @@ def _evaluate_lines(
     excluded = _exclusions(task.exclusions)
     ids: list[bytes] = []
     with atomic_open(results_path) as results_out:
-        for _, group in itertools.groupby(index, key=lambda entry: entry[0].split(KEY_SEP.encode(), 1)[0]):
+        for _, group in itertools.groupby(index, key=lambda entry: entry[0].split(_SEP, 1)[0]):
             history = History()
             seen: dict[str, str] = {}
             unit_results: list[Result] = []

@@ -75,7 +75,7 @@ class SummaryBuilder:
                 key = (level, month, province, "sanctions_by_code", sanction.code)
                 combos[key] = combos.get(key, 0) + 1
             for f in r.findings:
-                rule = f.check + "." + f.rule
+                rule = f.key
                 severity = f.severity
                 findings += 1
                 rank = _SEVERITY_RANK[severity]
