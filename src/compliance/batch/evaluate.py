@@ -25,7 +25,7 @@ from ..io import Record
 from ..privacy import Redactor
 from ..result import Result
 from .files import atomic_open, read_json, write_json
-from .partition import KEY_SEP, entry_json, error_entry, position
+from .partition import KEY_SEP, entry_json, error_line, position
 from .summary import SummaryBuilder
 
 _ENGINES: dict[tuple[str, bool], Engine] = {}
@@ -198,7 +198,7 @@ def _evaluate_lines(
                 try:
                     visit = record.parse()
                 except InputError as exc:
-                    error_lines.append(_error_line(src, record, exc.problems))
+                    error_lines.append(error_line(src, record, exc.problems))
                     counts["errors"] += 1
                     continue
                 here = f"{record.source}:{record.line}"
@@ -213,7 +213,7 @@ def _evaluate_lines(
                         line=record.line,
                         path=f"visit_id (first at {first})",
                     )
-                    error_lines.append(_error_line(src, record, [problem], visit.visit_id))
+                    error_lines.append(error_line(src, record, [problem], visit.visit_id))
                     counts["errors"] += 1
                     continue
                 seen[visit.visit_id] = here
@@ -267,11 +267,6 @@ def _exclusions(path: str | None) -> dict[bytes, str]:
             at, _, first = line.rstrip(b"\n").partition(b"\t")
             excluded[at] = orjson.loads(first)
     return excluded
-
-
-def _error_line(source_index: int, record: Record, problems: list[Problem], visit_id: str | None = None) -> bytes:
-    entry = error_entry(record, problems, visit_id)
-    return position(source_index, record.line).encode() + b"\t" + entry_json(entry) + b"\n"
 
 
 def _add_rows(columns: dict[str, list[Any]], result: Result) -> None:

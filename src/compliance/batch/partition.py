@@ -227,14 +227,14 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
                         broken = Record(segment.path, last_line + 1)
                         counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
                         counts.errors += 1
-                        errors.write(_error_line(segment.source_index, broken, problems))
+                        errors.write(error_line(segment.source_index, broken, problems))
                         break
                     last_line = record.line
                     counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
                     problems = _route(record, segment.source_index, handles, task.partitions, task.copy_records)
                     if problems is not None:
                         counts.errors += 1
-                        errors.write(_error_line(segment.source_index, record, problems))
+                        errors.write(error_line(segment.source_index, record, problems))
                     seen += 1
                     if seen % 2000 == 0:
                         progress(seen, counts.errors)
@@ -261,7 +261,8 @@ def _broken(path: str, exc: Exception) -> list[Problem] | None:
     return [Problem("file_unreadable", {"detail": f"{type(exc).__name__}: {detail}"}, file=path)]
 
 
-def _error_line(source_index: int, record: Record, problems: Sequence[Problem], visit_id: str | None = None) -> bytes:
+def error_line(source_index: int, record: Record, problems: Sequence[Problem], visit_id: str | None = None) -> bytes:
+    """An errors.jsonl entry keyed by the record's input position (the merge sorts by it)."""
     entry = error_entry(record, problems, visit_id)
     return position(source_index, record.line).encode() + b"\t" + entry_json(entry) + b"\n"
 
@@ -298,7 +299,7 @@ def _scan(raw: bytes) -> dict[str, Any] | None:
 
 
 def _route(
-    record: Record, source_index: int, handles: list[IO[bytes]], partitions: int, copy_records: bool = True
+    record: Record, source_index: int, handles: list[IO[bytes]], partitions: int, copy_records: bool
 ) -> list[Problem] | None:
     """Write a record that names its unit to its unit's partition; otherwise say why not.
 
