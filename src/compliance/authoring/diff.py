@@ -30,6 +30,7 @@ from ..history import History
 from ..result import Result
 from ..ruleset.loader import Ruleset
 from ..visit import Visit
+from .words import yaml_value
 
 EXAMPLES = 3
 STRICT_SHARE = 0.5
@@ -471,17 +472,7 @@ WARNINGS: dict[str, tuple[str, str]] = {
 
 
 def _what(fields: Sequence[Change]) -> str:
-    return ", ".join(f"{c.field} {_show(c.old)} → {_show(c.new)}" for c in fields)
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    return str(value)
+    return ", ".join(f"{c.field} {yaml_value(c.old)} → {yaml_value(c.new)}" for c in fields)
 
 
 _SEVERITY_RANK = {"minor": 1, "moderate": 2, "serious": 3, "critical": 4}

@@ -27,6 +27,7 @@ from ..result import Finding, PriorFinding, Result, Sanction
 from ..ruleset.model import RuleVersion
 from ..sanctions.policy import ConditionCheck, PolicyMatch
 from ..visit import Visit
+from .words import yaml_value
 
 _RANK_TO_SEVERITY = {s.rank: s for s in Severity}
 
@@ -295,17 +296,7 @@ def _explain_finding(
 def _values(data: dict[str, Any]) -> str:
     if not data:
         return ""
-    return ", ".join(f"{k}={_plain(v)}" for k, v in data.items())
-
-
-def _plain(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_plain(v) for v in value) + "]"
-    return str(value)
+    return ", ".join(f"{k}={yaml_value(v)}" for k, v in data.items())
 
 
 def _dates(frm: str, to: str | None) -> str:

@@ -54,3 +54,14 @@ WORDS: dict[str, tuple[str, str]] = {
 def say(key: str, lang: Lang, **params: Any) -> str:
     vi, en = WORDS[key]
     return (vi if lang == "vi" else en).format(**params)
+
+
+def yaml_value(value: Any) -> str:
+    """A threshold value as policy staff write it in YAML: null, true/false, [a, b]."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(yaml_value(v) for v in value) + "]"
+    return str(value)
