@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from ..common import Severity
 from ..engine import Engine
 from ..errors import Lang
 from ..history import History
@@ -475,7 +476,7 @@ def _what(fields: Sequence[Change]) -> str:
     return ", ".join(f"{c.field} {yaml_value(c.old)} → {yaml_value(c.new)}" for c in fields)
 
 
-_SEVERITY_RANK = {"minor": 1, "moderate": 2, "serious": 3, "critical": 4}
+_SEVERITY_RANK = {s.value: s.rank for s in Severity}
 
 
 def warnings_for(changes: Sequence[Change], impact: Impact | None, *, strict_share: float = STRICT_SHARE) -> list[Warning]:
