@@ -13,11 +13,12 @@ from typing import Any
 
 import orjson
 
+from ..common import Severity
 from ..errors import InputError, Lang, Problem
 from ..privacy import Redactor
 
 LEVELS = ("department", "department_unit", "district", "district_unit", "commune")
-SEVERITIES = ("minor", "moderate", "serious", "critical")
+SEVERITIES = tuple(s.value for s in Severity)
 GRADES = ("good", "fair", "needs_improvement", "poor")
 DISCIPLINE = ("reprimand", "warning", "salary_downgrade", "demotion", "dismissal_from_post", "forced_resignation")
 
