@@ -20,13 +20,16 @@ from .tables import tables
 
 SHEETS = ("summary", "findings", "sanctions")
 
-FINDING_COLUMNS: tuple[tuple[str, str, int], ...] = (
+VISIT_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("Lần kiểm tra", "Visit", 14),
     ("Ngày", "Date", 11),
     ("Mã đơn vị", "Unit id", 30),
     ("Đơn vị", "Unit", 34),
     ("Cấp", "Level", 24),
     ("Tỉnh", "Province", 12),
+)
+"""The columns that say which visit a row belongs to, first in both per-row sheets."""
+FINDING_COLUMNS: tuple[tuple[str, str, int], ...] = VISIT_COLUMNS + (
     ("Mã quy tắc", "Rule id", 36),
     ("Quy tắc", "Rule", 34),
     ("Mức độ", "Severity", 14),
@@ -38,13 +41,7 @@ FINDING_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("Tái phạm sau", "Repeat of", 16),
     ("Xếp loại lần kiểm tra", "Visit grade", 16),
 )
-SANCTION_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("Lần kiểm tra", "Visit", 14),
-    ("Ngày", "Date", 11),
-    ("Mã đơn vị", "Unit id", 30),
-    ("Đơn vị", "Unit", 34),
-    ("Cấp", "Level", 24),
-    ("Tỉnh", "Province", 12),
+SANCTION_COLUMNS: tuple[tuple[str, str, int], ...] = VISIT_COLUMNS + (
     ("Mã hình thức", "Code", 22),
     ("Hình thức", "Sanction", 28),
     ("Áp dụng với", "Target", 14),
@@ -167,7 +164,7 @@ def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
     sheet.header(_bilingual(FINDING_COLUMNS))
     count = 0
     for result in report.results():
-        unit = (result.get("unit_id"), result.get("unit_name"), level_name(str(result.get("unit_level")), lang))
+        visit = _visit_cells(result, lang)
         grade = result.get("grade") or {}
         grade_text = _text(grade.get("label"), lang) or name(GRADE_NAMES, str(grade.get("code")), lang)
         for finding in result.get("findings") or ():
@@ -176,10 +173,7 @@ def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
             sanctions = sorted({str(s.get("code")) for s in finding.get("sanctions") or () if isinstance(s, Mapping)})
             sheet.row(
                 [
-                    result.get("visit_id"),
-                    result.get("visit_date"),
-                    *unit,
-                    result.get("province"),
+                    *visit,
                     key,
                     rule_name(key, lang),
                     name(SEVERITY_NAMES, str(finding.get("severity")), lang),
@@ -196,21 +190,30 @@ def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
     return count
 
 
+def _visit_cells(result: Mapping[str, Any], lang: Lang) -> list[Any]:
+    """The cells of VISIT_COLUMNS for one result."""
+    return [
+        result.get("visit_id"),
+        result.get("visit_date"),
+        result.get("unit_id"),
+        result.get("unit_name"),
+        level_name(str(result.get("unit_level")), lang),
+        result.get("province"),
+    ]
+
+
 def _sanctions_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
     sheet = _Sheet(workbook, "sanctions", [w for _, _, w in SANCTION_COLUMNS])
     sheet.ws.freeze_panes = "A2"
     sheet.header(_bilingual(SANCTION_COLUMNS))
     count = 0
     for result in report.results():
-        unit = (result.get("unit_id"), result.get("unit_name"), level_name(str(result.get("unit_level")), lang))
+        visit = _visit_cells(result, lang)
         for s in result.get("sanctions") or ():
             fine = s.get("fine") or {}
             sheet.row(
                 [
-                    result.get("visit_id"),
-                    result.get("visit_date"),
-                    *unit,
-                    result.get("province"),
+                    *visit,
                     s.get("code"),
                     sanction_name(str(s.get("code")), lang),
                     name(TARGET_NAMES, str(s.get("target")), lang),
