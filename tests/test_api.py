@@ -191,6 +191,22 @@ def test_history_round_trip_and_escalation(engine: Engine) -> None:
     assert absent.repeat_of == ("VP-0",)
 
 
+def test_to_json_is_every_field_of_the_result(engine: Engine, visits: list[dict[str, Any]]) -> None:
+    """`to_json` hands orjson plain dicts for speed; it must still carry every dataclass field,
+    so it is compared with orjson's own reading of the dataclasses (repeats, fines and
+    escalations included, from a shared history)."""
+    history = compliance.History()
+    seen = set()
+    for visit in sorted(visits, key=lambda v: v["inspected_at"]):
+        result = engine.evaluate(visit, history=history)
+        history.add_result(result)
+        assert result.to_json() == orjson.dumps(result)
+        assert orjson.loads(result.to_json()) == result.to_dict()
+        seen |= {"repeat" for f in result.findings if f.repeat_of}
+        seen |= {"fine" for s in result.sanctions if s.fine} | {"escalated" for s in result.sanctions if s.escalated_by}
+    assert seen == {"repeat", "fine", "escalated"}
+
+
 def test_parse_history_problems() -> None:
     with pytest.raises(InputError) as caught:
         parse_history([{"visit_id": "v", "date": "2018-02-30", "unit_id": "u", "subject_type": "person",

@@ -93,10 +93,12 @@ class Result:
     province: str | None = None
 
     def to_json(self) -> bytes:
-        return orjson.dumps(self)
+        """The contract's JSON. orjson reads slots dataclasses field by field, which costs
+        about twice as much as the same data as plain dicts, so they are handed over as dicts."""
+        return orjson.dumps(_result_data(self))
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = orjson.loads(orjson.dumps(self))
+        data: dict[str, Any] = orjson.loads(self.to_json())
         return data
 
 
@@ -110,6 +112,53 @@ class PriorFinding:
     subject_type: str
     subject_id: str
     rule: str = field(metadata={"description": "'check.rule'"})
+
+
+def _result_data(r: Result) -> dict[str, Any]:
+    ruleset = r.ruleset
+    grade = r.grade
+    return {
+        "visit_id": r.visit_id,
+        "unit_id": r.unit_id,
+        "unit_level": r.unit_level,
+        "inspected_at": r.inspected_at,
+        "visit_date": r.visit_date,
+        "ruleset": {"name": ruleset.name, "version": ruleset.version, "as_of": ruleset.as_of, "digest": ruleset.digest},
+        "grade": {"code": grade.code, "label": grade.label, "points": grade.points, "worst_severity": grade.worst_severity},
+        "findings": [
+            {
+                "check": f.check,
+                "rule": f.rule,
+                "severity": f.severity,
+                "subject": {"type": f.subject.type, "id": f.subject.id},
+                "evidence": f.evidence,
+                "message": f.message,
+                "legal_basis": f.legal_basis,
+                "rule_version": f.rule_version,
+                "sanctions": [
+                    {"code": s.code, "target": s.target, "subject_id": s.subject_id, "policy": s.policy} for s in f.sanctions
+                ],
+                "repeat_of": f.repeat_of,
+            }
+            for f in r.findings
+        ],
+        "sanctions": [
+            {
+                "code": s.code,
+                "target": s.target,
+                "subject_id": s.subject_id,
+                "policy": s.policy,
+                "reason": s.reason,
+                "fine": s.fine,
+                "replaces": s.replaces,
+                "escalated_by": s.escalated_by,
+                "because": s.because,
+            }
+            for s in r.sanctions
+        ],
+        "unit_name": r.unit_name,
+        "province": r.province,
+    }
 
 
 def history_from(result: Result | dict[str, Any]) -> list[PriorFinding]:

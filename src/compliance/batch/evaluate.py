@@ -226,7 +226,7 @@ def _evaluate_lines(
                 history.add_result(result)
                 unit_results.append(result)
                 plan_refs.append(visit.plan_ref)
-                results_out.writelines((sort_key, b"\t", orjson.dumps(result), b"\n"))
+                results_out.writelines((sort_key, b"\t", result.to_json(), b"\n"))
                 counts["results"] += 1
                 if columns is not None:
                     _add_rows(columns, result)

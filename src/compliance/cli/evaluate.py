@@ -99,7 +99,7 @@ def _emit(results: list[Result], fmt: str, lang: Lang) -> None:
         out.write(orjson.dumps(list(results), option=orjson.OPT_INDENT_2) + b"\n")
     elif fmt == "jsonl":
         for result in results:
-            out.write(orjson.dumps(result) + b"\n")
+            out.write(result.to_json() + b"\n")
     elif fmt == "markdown":
         out.write(render.markdown(results, lang).encode("utf-8") + b"\n")
     elif results:

@@ -206,7 +206,7 @@ class Service:
     def evaluate_body(self, body: bytes, as_of: date | None) -> bytes:
         data = decode_json(body)
         visit, history = parse_object(data)
-        return orjson.dumps(self.engine.evaluate(self.private(visit), history=history, as_of=as_of))
+        return self.engine.evaluate(self.private(visit), history=history, as_of=as_of).to_json()
 
     def batch(
         self, lines: Sequence[tuple[int, bytes]], as_of: date | None, lang: Lang, request_id: str | None
@@ -230,7 +230,7 @@ class Service:
         try:
             data = decode_json(raw)
             visit, history = parse_object(data)
-            return orjson.dumps(self.engine.evaluate(self.private(visit), history=history, as_of=as_of))
+            return self.engine.evaluate(self.private(visit), history=history, as_of=as_of).to_json()
         except InputError as exc:
             kind, problems = P.kind_of(exc.problems), exc.problems
         except ComplianceError as exc:
