@@ -7,7 +7,7 @@ a visit in the lunch break, the evening or at the weekend yields no attendance f
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, time
 
 from pydantic import Field
 
@@ -37,6 +37,16 @@ class AbsenceRateThresholds(Thresholds):
     )
 
 
+def _started_before(sessions: tuple[tuple[time, time], ...], arrived: time) -> time | None:
+    """The start of the session an arrival at `arrived` was late for: the last one begun by then.
+    An official seen in the afternoon who came at 07:45 was late for the morning, not early."""
+    start = None
+    for begin, _ in sessions:
+        if begin <= arrived:
+            start = begin
+    return start
+
+
 def _minutes(later: object, earlier: object) -> int:
     day = datetime(2000, 1, 1)
     return int((datetime.combine(day, later) - datetime.combine(day, earlier)).total_seconds() // 60)  # type: ignore[arg-type]
@@ -54,7 +64,7 @@ class WorkingHours(Check):
         ),
         "late_arrival": Rule(
             subject="official",
-            summary="Arrived after the session start plus the grace minutes.",
+            summary="Arrived more than the grace minutes after the start of the last session begun by then.",
             thresholds=LateThresholds,
             evidence=("arrived_at", "session_start", "minutes_late", "grace_minutes"),
         ),
@@ -82,18 +92,26 @@ class WorkingHours(Check):
                 absent += 1
                 yield Observation("absent_unexcused", official.id, {"visit_time": visit_time})
             elif official.attendance == Attendance.late and late is not None:
-                evidence = {
-                    "arrived_at": None,
-                    "session_start": start.strftime("%H:%M"),
-                    "minutes_late": None,
-                    "grace_minutes": late.grace_minutes,
-                }
-                if official.arrived_at is not None:
-                    minutes = _minutes(official.arrived_at, start)
-                    if minutes <= late.grace_minutes:
-                        continue
-                    evidence.update(arrived_at=official.arrived_at.strftime("%H:%M"), minutes_late=minutes)
-                yield Observation("late_arrival", official.id, evidence)
+                arrived = official.arrived_at
+                if arrived is None:
+                    yield Observation(
+                        "late_arrival",
+                        official.id,
+                        {"arrived_at": None, "session_start": start.strftime("%H:%M"), "minutes_late": None,
+                         "grace_minutes": late.grace_minutes},
+                    )
+                    continue
+                begun = _started_before(ctx.working.sessions, arrived)
+                if begun is None:
+                    continue
+                minutes = _minutes(arrived, begun)
+                if minutes > late.grace_minutes:
+                    yield Observation(
+                        "late_arrival",
+                        official.id,
+                        {"arrived_at": arrived.strftime("%H:%M"), "session_start": begun.strftime("%H:%M"),
+                         "minutes_late": minutes, "grace_minutes": late.grace_minutes},
+                    )
         rate = ctx.thresholds("high_absence_rate")
         if rate is not None and absent and checked:
             share = absent / checked
