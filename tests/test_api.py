@@ -207,6 +207,60 @@ def test_to_json_is_every_field_of_the_result(engine: Engine, visits: list[dict[
     assert seen == {"repeat", "fine", "escalated"}
 
 
+def test_history_naming_no_known_rule_or_a_text_date_is_refused(engine: Engine) -> None:
+    """A misspelt rule or a date given as text would match nothing and silently drop a repeat."""
+    wrong_rule = PriorFinding("VP-0", date(2018, 3, 5), "u1", "official", "o1", "working_hours.absent")
+    text_date = PriorFinding("VP-0", "2018-03-05", "u1", "official", "o1", "working_hours.absent_unexcused")  # type: ignore[arg-type]
+    with pytest.raises(InputError) as caught:
+        engine.evaluate(VISIT, history=[wrong_rule, text_date, {"visit_id": "VP-0"}])  # type: ignore[list-item]
+    found = {p.path: p for p in caught.value.problems}
+    assert set(found) == {"history[0].rule", "history[1].date", "history[2]"}
+    assert "did you mean 'working_hours.absent_unexcused'" in found["history[0].rule"].message("en")
+    assert "parse_history" in found["history[2]"].message("vi")
+    with pytest.raises(InputError):
+        list(compliance.iter_evaluations(engine, [VISIT], history=[wrong_rule]))
+
+
+def test_as_of_outside_plausible_years_is_refused(engine: Engine) -> None:
+    with pytest.raises(InputError) as caught:
+        engine.evaluate(VISIT, as_of=date(1800, 1, 1))
+    (problem,) = caught.value.problems
+    assert problem.path == "as_of" and "1900" in problem.message("en") and "1900" in problem.message("vi")
+
+
+def test_personnel_null_is_nobody_checked_and_a_repeated_official_is_named_by_path(engine: Engine) -> None:
+    assert engine.evaluate({**VISIT, "personnel": None}) == engine.evaluate({k: v for k, v in VISIT.items() if k != "personnel"})
+    assert compliance.visit_schema()["properties"]["personnel"]["anyOf"][1] == {"type": "null"}
+    with pytest.raises(InputError) as caught:
+        engine.evaluate({**VISIT, "personnel": [{"id": "a"}, {"id": "b"}, {"id": "a"}]})
+    (problem,) = caught.value.problems
+    assert (problem.code, problem.path) == ("duplicate_id", "personnel[2].id")
+
+
+@pytest.mark.parametrize(
+    ("visit_id", "en", "vi"),
+    [
+        ("x" * 300, "must be at most 200 characters long", "phải dài nhiều nhất 200 ký tự"),
+        ("   ", "must be at least 1 characters long", "phải dài ít nhất 1 ký tự"),
+    ],
+)
+def test_length_messages_read_right_in_both_languages(engine: Engine, visit_id: str, en: str, vi: str) -> None:
+    with pytest.raises(InputError) as caught:
+        engine.evaluate({**VISIT, "visit_id": visit_id})
+    (problem,) = caught.value.problems
+    assert en in problem.message("en") and "be be" not in problem.message("en")
+    assert vi in problem.message("vi")
+
+
+def test_a_history_rule_of_the_wrong_form_is_explained_in_vietnamese_too() -> None:
+    entry = {"visit_id": "v", "date": "2018-01-01", "unit_id": "u", "subject_type": "official", "subject_id": "s", "rule": "Working.x"}
+    with pytest.raises(InputError) as caught:
+        parse_history([entry])
+    (problem,) = caught.value.problems
+    assert problem.code == "pattern_mismatch" and problem.path == "history[0].rule"
+    assert "không đúng dạng" in problem.message("vi") and "String should" not in problem.message("vi")
+
+
 def test_parse_history_problems() -> None:
     with pytest.raises(InputError) as caught:
         parse_history([{"visit_id": "v", "date": "2018-02-30", "unit_id": "u", "subject_type": "person",

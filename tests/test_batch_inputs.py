@@ -249,6 +249,32 @@ def test_control_characters_in_the_time_are_one_bad_record(tmp_path: Path) -> No
     assert [r["visit_id"] for r in read_jsonl(tmp_path / "out" / "results.jsonl")] == ["NL-3"]
 
 
+def test_a_key_given_twice_is_a_bad_record_in_every_json_layout(tmp_path: Path) -> None:
+    """JSON parsers keep a repeated key's last value: `"smoking": true, "smoking": null` would
+    drop an observation. Such a record is an error naming the key, in JSONL, in an array and
+    as a lone document; the records around it, and text holding escaped `\\":`, are evaluated."""
+    twice = orjson.dumps(_visit("DK-LINE", "2018-06-12T08:00:00+07:00", unit="u-2", absent=True)).replace(
+        b'"attendance":"absent"', b'"attendance":"absent","attendance":null')
+    quoted = _visit("DK-QUOTED", "2018-06-12T08:00:00+07:00", unit="u-3")
+    quoted["unit"]["name"] = 'UBND xã "Thử": "A":"B"'
+    lines = [orjson.dumps(_visit("DK-1", "2018-06-12T08:00:00+07:00", unit="u-1")), twice, orjson.dumps(quoted)]
+    (tmp_path / "in.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    nested = orjson.dumps(_visit("DK-ARRAY", "2018-06-12T08:00:00+07:00", unit="u-4")).replace(
+        b'"level":"commune"', b'"level":"commune","level":"district"')
+    (tmp_path / "in.json").write_bytes(b"[" + orjson.dumps(_visit("DK-2", "2018-06-12T08:00:00+07:00", unit="u-5")) + b",\n" + nested + b"]")
+    (tmp_path / "one.json").write_bytes(orjson.dumps(_visit("DK-ONE", "2018-06-12T08:00:00+07:00", unit="u-6"), option=orjson.OPT_INDENT_2).replace(
+        b'"visit_id": "DK-ONE",', b'"visit_id": "DK-ONE",\n  "visit_id": "DK-OTHER",'))
+    proc = run_batch("in.jsonl", "in.json", "one.json", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    errors = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    assert [(e["source"], e["line"]) for e in errors] == [("in.jsonl", 2), ("in.json", 2), ("one.json", 1)]
+    assert [p["code"] for e in errors for p in e["problems"]] == ["json_duplicate_key"] * 3
+    assert "'attendance' appears twice" in errors[0]["message"]["en"]
+    assert "'level'" in errors[1]["message"]["vi"] and "'visit_id'" in errors[2]["message"]["en"]
+    results = read_jsonl(tmp_path / "out" / "results.jsonl")
+    assert sorted(r["visit_id"] for r in results) == ["DK-1", "DK-2", "DK-QUOTED"]
+
+
 def test_a_unix_timestamp_is_a_bad_record_naming_inspected_at(tmp_path: Path) -> None:
     """The contract's times are ISO 8601 with an offset; a bare number is refused, by name,
     and the other visits of the unit keep their history."""

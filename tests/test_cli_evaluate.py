@@ -138,3 +138,23 @@ def test_checks_lists_rules_and_where_they_came_from() -> None:
     assert "compliance_checks.working_hours" in source and "compliance" in source
     alcohol = [r for r in rows if r["rule"] == "alcohol_during_work"][0]
     assert [v["effective_from"] for v in alcohol["versions"]] == ["2007-09-01", "2016-09-05", "2020-01-01", "2020-11-15"]
+
+
+def test_a_reader_that_goes_away_is_exit_141_not_success(tmp_path: Path) -> None:
+    """`compliance evaluate ... | head` must not read as "evaluated, nothing at --fail-on"."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _generated import generated_visits
+
+    visits = tmp_path / "visits.jsonl"
+    visits.write_text("".join(json.dumps(v) + "\n" for v in generated_visits(400, seed=3)))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "compliance", "evaluate", str(visits), "--format", "jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.read(100)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert b"Traceback" not in stderr and b"Exception ignored" not in stderr

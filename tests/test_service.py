@@ -181,6 +181,15 @@ def test_malformed_json(client: TestClient) -> None:
     assert doc["problems"][0]["line"] == 2
 
 
+def test_a_key_given_twice_is_malformed_json(client: TestClient) -> None:
+    body = orjson.dumps({**VISIT, "personnel": [{"id": "o1", "attendance": "absent"}]}).replace(
+        b'"attendance":"absent"', b'"attendance":"absent","attendance":null')
+    doc = assert_problem(post(client, body), 400, "json_duplicate_key")
+    assert doc["type"].endswith("malformed-json") and "'attendance'" in doc["problems"][0]["message"]["en"]
+    envelope = b'{"visit": ' + orjson.dumps(VISIT) + b', "history": [], "history": []}'
+    assert_problem(post(client, envelope), 400, "json_duplicate_key")
+
+
 def test_wrong_types(client: TestClient) -> None:
     body = {**VISIT, "personnel": [{"id": "o1", "attendance": "absent", "smoking": "no"}], "unit": {"id": 7, "level": "commune"}}
     doc = assert_problem(post(client, orjson.dumps(body)), 422, "wrong_type", "personnel[0].smoking")

@@ -119,7 +119,7 @@ def iter_evaluations(
     1 True []
     2 False ['inspected_at', 'unit']
     """
-    prior = history if isinstance(history, History) else History(history)  # indexed once for all visits
+    prior = history if isinstance(history, History) else engine.history(history)  # checked and indexed once
     for index, visit in enumerate(visits, start=1):
         try:
             result = evaluate(engine, visit, history=prior, as_of=as_of)

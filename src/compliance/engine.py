@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar as _calendar
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,15 @@ from pydantic import ValidationError
 from .calendar import DayCache, parse_offset, working_time
 from .check import Check, Context, Observation
 from .common import Severity, shown_value
-from .errors import InputError, PluginError, Problem
+from .errors import InputError, PluginError, Problem, hint_params
 from .history import History
+from .jsonkeys import duplicate_key, model_keys
 from .plugins import CheckInfo, installed_checks
 from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
 from .ruleset.loader import Ruleset, load_ruleset
 from .ruleset.model import GradingVersion, RuleVersion
 from .sanctions.policy import Recommendation, SanctionPolicy
+from .validation import describe
 from .validation import problems as validation_problems
 from .visit import Category, Official, Visit, nfc_bytes, nfc_data
 
@@ -42,10 +44,13 @@ def parse_visit(data: Visit | Mapping[str, Any] | str | bytes, *, source: str | 
     if isinstance(data, Visit):
         return data
     try:
-        if isinstance(data, str):
-            return Visit.model_validate_json(nfc_bytes(data.encode("utf-8", "surrogatepass")))
-        if isinstance(data, bytes):
-            return Visit.model_validate_json(nfc_bytes(data))
+        if isinstance(data, (str, bytes)):
+            raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+            visit = Visit.model_validate_json(nfc_bytes(raw))
+            repeated = duplicate_key(raw, model_keys(visit))
+            if repeated is not None:
+                raise InputError([repeated.at(file=source)])
+            return visit
         return Visit.model_validate(nfc_data(data))
     except ValidationError as exc:
         raise InputError(validation_problems(exc, Visit, source=source)) from None
@@ -71,6 +76,7 @@ class Engine:
         self._refs: dict[date, RulesetRef] = {}
         self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
         self._grader = _Grader()
+        self._rule_keys = frozenset(f"{i.check.id}.{rule}" for i in self.checks for rule in i.check.rules)
         self._version_meta: dict[int, tuple[list[dict[str, Any]], dict[str, str | None]]] = {}
         for by_rule in ruleset.rules.values():
             for versions in by_rule.values():
@@ -107,6 +113,9 @@ class Engine:
         kept across a unit's visits saves re-indexing them); `as_of` picks the rules of
         another date than the visit's own."""
         visit = parse_visit(visit)
+        if as_of is not None and not 1900 <= as_of.year <= 2999:
+            raise InputError([Problem("out_of_range", {"found": as_of.isoformat(), "expected_vi": "là một ngày trong các năm 1900-2999",
+                                                       "expected_en": "be a date in the years 1900 to 2999"}, path="as_of")])
         moment = visit.inspected_at.astimezone(self._tz)
         visit_date = moment.date()
         rules_date = as_of or visit_date
@@ -116,7 +125,7 @@ class Engine:
         working = working_time(self.ruleset.in_force(visit_date).calendar, moment, self._days)
         unit = visit.unit
         unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level.value}
-        known = history if isinstance(history, History) else History(history)
+        known = history if isinstance(history, History) else self.history(history)
         lookback_start = months_before(visit_date, self.policy.lookback_months) if known else visit_date
         by_rule = self.policy.repeat_scope == "rule"
         period = self.policy.period(rules_date)
@@ -195,6 +204,33 @@ class Engine:
             unit_name=unit.name,
             province=unit.province,
         )
+
+    def history(self, priors: Iterable[PriorFinding]) -> History:
+        """A `History` of `priors`, each checked: a misspelt rule or a date given as text would
+        otherwise match nothing and silently drop a repeat. InputError names every bad entry."""
+        known = History()
+        problems = []
+        for index, prior in enumerate(priors):
+            where = f"history[{index}]"
+            if not isinstance(prior, PriorFinding):
+                problems.append(Problem("wrong_type", {"expected_vi": "một PriorFinding (parse_history() đọc dict và JSON)",
+                                                       "expected_en": "a PriorFinding (parse_history() reads dicts and JSON)",
+                                                       "found": describe(prior)}, path=where))
+                continue
+            bad = False
+            if not isinstance(prior.date, date) or isinstance(prior.date, datetime):
+                problems.append(Problem("wrong_type", {"expected_vi": "một ngày (date)", "expected_en": "a date",
+                                                       "found": describe(prior.date)}, path=f"{where}.date"))
+                bad = True
+            if prior.rule not in self._rule_keys:
+                problems.append(Problem("unknown_rule_ref", {"found": prior.rule, **hint_params(str(prior.rule), self._rule_keys)},
+                                        path=f"{where}.rule"))
+                bad = True
+            if not bad:
+                known.add(prior)
+        if problems:
+            raise InputError(problems)
+        return known
 
     def _ruleset_ref(self, day: date) -> RulesetRef:
         ref = self._refs.get(day)

@@ -28,8 +28,12 @@ CATALOG: dict[str, tuple[str, str]] = {
         "giá trị {found} không hợp lệ; cần một trong: {expected}{hint}",
         "invalid value {found}; expected one of: {expected}{hint}",
     ),
-    "out_of_range": ("giá trị {found} phải {expected}", "value {found} must be {expected}"),
+    "out_of_range": ("giá trị {found} phải {expected}", "value {found} must {expected}"),
     "invalid_value": ("giá trị không hợp lệ: {detail}", "invalid value: {detail}"),
+    "pattern_mismatch": (
+        "giá trị {found} không đúng dạng quy định (mẫu {pattern})",
+        "value {found} does not have the required form (pattern {pattern})",
+    ),
     "naive_datetime": (
         "thời điểm phải kèm múi giờ UTC, ví dụ 2018-06-12T07:50:00+07:00",
         "time must carry its UTC offset, e.g. 2018-06-12T07:50:00+07:00",
@@ -54,6 +58,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "yaml_duplicate_key": (
         "khóa '{key}' bị lặp (đã có ở dòng {first_line}); mỗi khóa chỉ được xuất hiện một lần",
         "duplicate key '{key}' (first at line {first_line}); only one may stand",
+    ),
+    "json_duplicate_key": (
+        "khóa '{key}' xuất hiện hai lần trong cùng một đối tượng JSON; mỗi khóa chỉ được có một",
+        "key '{key}' appears twice in one JSON object; only one may stand",
     ),
     "yaml_tag": (
         "thẻ YAML '{tag}' không được phép; chỉ dùng giá trị thuần",

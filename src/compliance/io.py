@@ -20,6 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from .errors import InputError, Problem
+from .jsonkeys import data_keys, duplicate_key, model_keys
 from .validation import describe
 from .validation import problems as validation_problems
 from .visit import Visit, nfc_bytes, nfc_data
@@ -65,7 +66,13 @@ class Record:
             raise InputError([self.problem])
         try:
             if self.raw is not None:
-                return Visit.model_validate_json(nfc_bytes(self.raw))
+                visit = Visit.model_validate_json(nfc_bytes(self.raw))
+                repeated = duplicate_key(self.raw, model_keys(visit))
+                if repeated is not None:
+                    # A record is one line of a JSONL file: its own line 1 is the record's line.
+                    line = self.line + repeated.line - 1 if self.unit == "line" and repeated.line else self.line
+                    raise InputError([repeated.at(file=self.source, line=line)])
+                return visit
             if not isinstance(self.data, dict):
                 raise InputError(
                     [Problem("not_a_mapping", {"found": describe(self.data)}, file=self.source, line=self.line)]
@@ -293,7 +300,10 @@ def _json_stream(stream: IO[bytes], source: str) -> Iterator[Record]:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InputError([Problem("bad_json", {"detail": str(exc)}, file=source, line=getattr(exc, "lineno", None))]) from None
-        if isinstance(data, list):
+        repeated = duplicate_key(raw, data_keys(data))
+        if repeated is not None:
+            yield Record(source, 1, problem=repeated.at(file=source))
+        elif isinstance(data, list):
             for index, item in enumerate(data, start=1):
                 yield Record(source, index, data=item, unit="record")
         else:
@@ -304,8 +314,13 @@ def _json_stream(stream: IO[bytes], source: str) -> Iterator[Record]:
     chained = io.BufferedReader(_Prefixed(body, stream))  # type: ignore[arg-type]
     index = 0
     try:
-        for index, item in enumerate(ijson.items(chained, "item", use_float=True), start=1):
-            yield Record(source, index, data=item, unit="record")
+        for index, item in enumerate(ijson.items(chained, "item", use_float=True, map_type=_Object), start=1):
+            key = _repeated_key(item)
+            if key is not None:
+                problem = Problem("json_duplicate_key", {"key": key}, file=source, line=index)
+                yield Record(source, index, problem=problem, unit="record")
+            else:
+                yield Record(source, index, data=item, unit="record")
     except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
         yield Record(
             source,
@@ -313,6 +328,31 @@ def _json_stream(stream: IO[bytes], source: str) -> Iterator[Record]:
             problem=Problem("bad_json", {"detail": str(exc).splitlines()[0][:200]}, file=source, record=index + 1),
             unit="record",
         )
+
+
+class _Object(dict):  # type: ignore[type-arg]
+    """A JSON object that remembers a key set twice, which a dict keeps silently as its last value."""
+
+    repeated: str | None = None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if self.repeated is None and key in self:
+            self.repeated = key
+        super().__setitem__(key, value)
+
+
+def _repeated_key(data: Any) -> str | None:
+    """The first key an `_Object` in `data` saw twice (iteratively: JSON may nest 1,000 deep)."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if value.repeated is not None:  # type: ignore[attr-defined]
+                return value.repeated  # type: ignore[attr-defined,no-any-return]
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return None
 
 
 class _Prefixed(io.RawIOBase):

@@ -60,10 +60,10 @@ _TYPE_TO_EXPECTED = {
 }
 
 _BOUNDS = {
-    "greater_than_equal": (">= {ge}", ">= {ge}", "ge"),
-    "greater_than": ("> {gt}", "> {gt}", "gt"),
-    "less_than_equal": ("<= {le}", "<= {le}", "le"),
-    "less_than": ("< {lt}", "< {lt}", "lt"),
+    "greater_than_equal": (">= {ge}", "be >= {ge}", "ge"),
+    "greater_than": ("> {gt}", "be > {gt}", "gt"),
+    "less_than_equal": ("<= {le}", "be <= {le}", "le"),
+    "less_than": ("< {lt}", "be < {lt}", "lt"),
     "too_short": ("có ít nhất {min_length} phần tử", "have at least {min_length} items", "min_length"),
     "too_long": ("có nhiều nhất {max_length} phần tử", "have at most {max_length} items", "max_length"),
     "string_too_short": (
@@ -201,7 +201,13 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
         return Problem("naive_datetime")
     if kind == "value_error":
         return _custom_problem(str(ctx.get("error", error.get("msg", ""))), value)
-    return Problem("invalid_value", {"detail": error.get("msg", kind)})
+    if kind == "string_pattern_mismatch":
+        return Problem("pattern_mismatch", {"found": describe(value), "pattern": ctx.get("pattern", "?")})
+    # Kinds no model here produces today: pydantic's own text, with its kind named for Vietnamese.
+    return Problem(
+        "invalid_value",
+        {"detail_en": error.get("msg", kind), "detail_vi": f"không đạt điều kiện '{kind}' của trường này"},
+    )
 
 
 def _custom_problem(text: str, value: Any) -> Problem:
@@ -212,14 +218,15 @@ def _custom_problem(text: str, value: Any) -> Problem:
         en, _, vi = rest.partition("|")
         return Problem("inconsistent", {"detail_en": en, "detail_vi": vi or en})
     if code == "duplicate_id":
-        return Problem("duplicate_id", {"found": rest})
+        found, _, index = rest.rpartition(":")
+        return Problem("duplicate_id", {"found": found, "index": int(index)}) if index.isdigit() else Problem("duplicate_id", {"found": rest})
     if code == "wrong_time_type":
         vi, en = _EXPECTED["datetime"]
         return Problem("wrong_type", {"expected_vi": vi, "expected_en": en, "found": describe(value)})
     if code == "year_range":
         return Problem(
             "out_of_range",
-            {"found": rest, "expected_vi": "là một năm trong khoảng 1900-2999", "expected_en": "a year between 1900 and 2999"},
+            {"found": rest, "expected_vi": "là một năm trong khoảng 1900-2999", "expected_en": "be a year between 1900 and 2999"},
         )
     if code == "bad_date":
         return Problem("bad_date", {"found": describe(value)})
@@ -244,6 +251,8 @@ def problems(
             error = {**error, "input": "…"}  # names are personal data: never echoed back
         problem = problem_from_error(error, model)
         loc = tuple(prefix) + _clean_loc(error.get("loc", ()))
+        if problem.code == "duplicate_id" and "index" in problem.params:
+            loc += (problem.params["index"], "id")  # the repeated entry's own id, not the whole list
         where: dict[str, Any] = {"file": source, "path": format_path(loc, style) or None, "record": record}
         if doc is not None:
             at_line, column = doc.locate(loc, key=error.get("type") == "extra_forbidden")

@@ -246,6 +246,12 @@ class OneStop(_Strict):
         return self
 
 
+def _or_null(schema: dict[str, Any]) -> None:
+    """The schema of a list that may also be null (read as empty), for other systems' validators."""
+    shape = {k: schema.pop(k) for k in ("type", "items", "maxItems") if k in schema}
+    schema["anyOf"] = [shape, {"type": "null"}]
+
+
 class Visit(_Strict):
     """One inspection visit ("một lần kiểm tra") to one unit."""
 
@@ -254,7 +260,7 @@ class Visit(_Strict):
     plan_ref: Text | None = None
     inspectors: list[Text] | None = None
     unit: Unit
-    personnel: list[Official] = Field(default_factory=list, max_length=10_000)
+    personnel: list[Official] = Field(default_factory=list, max_length=10_000, json_schema_extra=_or_null)
     workplace: Workplace | None = None
     one_stop: OneStop | None = None
     notes: Annotated[str, Field(max_length=100_000)] | None = None
@@ -273,14 +279,21 @@ class Visit(_Strict):
             raise ValueError(f"year_range:{value.year}")
         return value
 
-    @model_validator(mode="after")
-    def _unique_officials(self) -> Visit:
+    @field_validator("personnel", mode="before")
+    @classmethod
+    def _none_checked(cls, value: Any) -> Any:
+        """`personnel: null` is "nobody was checked", as leaving it out is: not observed."""
+        return [] if value is None else value
+
+    @field_validator("personnel")
+    @classmethod
+    def _unique_officials(cls, personnel: list[Official]) -> list[Official]:
         seen: set[str] = set()
-        for official in self.personnel:
+        for index, official in enumerate(personnel):
             if official.id in seen:
-                raise ValueError(f"duplicate_id:{official.id}")
+                raise ValueError(f"duplicate_id:{official.id}:{index}")
             seen.add(official.id)
-        return self
+        return personnel
 
     def local_moment(self, utc_offset: Any | None = None) -> datetime:
         """When the team arrived, in the jurisdiction's offset when one is given."""

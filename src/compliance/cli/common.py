@@ -20,6 +20,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
+EXIT_PIPE_CLOSED = 141
+"""128 + SIGPIPE, what a shell reports for a command whose reader went away (`... | head`):
+the command's own verdict was never reached, so it must not read as success."""
 
 
 def default_lang() -> Lang:
@@ -85,8 +88,9 @@ def handle_errors(func: F) -> F:
         except ComplianceError as exc:
             fail(exc, kwargs.get("lang") or default_lang())
         except BrokenPipeError:
-            sys.stderr.close()
-            sys.exit(EXIT_OK)
+            # Python's advice: point stdout at devnull so the flush at exit does not fail again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_PIPE_CLOSED)
 
     return wrapper  # type: ignore[return-value]
 

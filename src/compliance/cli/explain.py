@@ -86,7 +86,11 @@ def explain(
             continue
         explained.append(explain_visit(engine, visit, rules=rules or None, as_of=as_of, history=history))
     if visit_id is not None and not explained and not problems:
-        raise InputError([Problem("invalid_value", {"detail": f"no visit '{visit_id}' in {visit_file}"}, file=visit_file)])
+        raise InputError([Problem(
+                    "invalid_value",
+                    {"detail_en": f"no visit '{visit_id}' in {visit_file}", "detail_vi": f"không có lần kiểm tra '{visit_id}' trong {visit_file}"},
+                    file=visit_file,
+                )])
     if fmt == "json":
         payload = explained[0] if len(explained) == 1 else explained
         sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")

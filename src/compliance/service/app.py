@@ -56,6 +56,7 @@ from ..api import (
 )
 from ..engine import Engine
 from ..errors import ComplianceError, InputError, Lang, Problem, hint_params
+from ..jsonkeys import data_keys, duplicate_key
 from ..privacy import Redactor, redaction_key
 from ..result import Result
 from ..validation import describe, format_path, problem_from_error
@@ -271,9 +272,13 @@ def decode_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError([Problem("not_utf8", {"position": exc.start + offset})]) from None
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise InputError([Problem("bad_json", {"detail": exc.msg}, line=exc.lineno, column=exc.colno)]) from None
+    repeated = duplicate_key(body, data_keys(data))
+    if repeated is not None:
+        raise InputError([repeated])
+    return data
 
 
 def parse_object(data: Any) -> tuple[Visit, list[Any]]:

@@ -41,6 +41,7 @@ KINDS: dict[str, tuple[int, str, str]] = {
 # The kind of an input problem, by the code of its first problem.
 _KIND_OF_CODE = {
     "bad_json": "malformed-json",
+    "json_duplicate_key": "malformed-json",
     "not_utf8": "not-utf8",
     "empty_input": "empty-body",
 }
