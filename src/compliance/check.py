@@ -22,9 +22,10 @@ from .visit import Visit
 
 SubjectType = Literal["official", "unit"]
 
-OFFICIAL_EVIDENCE = ("official_id", "official_name", "position", "category")
-"""Placeholders every message about an official may use (name, position and category are
-also added to the finding's evidence when the visit gives them)."""
+ADDED_OFFICIAL_EVIDENCE = ("official_name", "position", "category")
+"""What the engine adds to the evidence of a finding about an official, when the visit gives it."""
+OFFICIAL_EVIDENCE = ("official_id", *ADDED_OFFICIAL_EVIDENCE)
+"""Placeholders every message about an official may use."""
 UNIT_EVIDENCE = ("unit_id", "unit_name", "unit_level")
 """Placeholders every message may use; the result carries them at the top level."""
 
@@ -47,6 +48,11 @@ class Rule:
     def placeholders(self) -> frozenset[str]:
         base = UNIT_EVIDENCE + (OFFICIAL_EVIDENCE if self.subject == "official" else ())
         return frozenset(base + self.evidence)
+
+    def finding_evidence(self) -> tuple[str, ...]:
+        """The keys a finding's evidence may hold, which is what a case may expect: the rule's
+        own and what the engine adds; ids and unit fields stand beside the evidence, not in it."""
+        return self.evidence + (ADDED_OFFICIAL_EVIDENCE if self.subject == "official" else ())
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,20 @@ def _in_force(versions: Sequence[Versioned], day: date) -> Any:
     return next((v for v in versions if v.covers(day)), None)
 
 
+def recommendable_codes(spec: SanctionsFile) -> list[str]:
+    """Every code `spec` can put on a finding, so that a case file cannot expect one it never can:
+    the codes its policies recommend, and the milder forms of the discipline ladder that stand in
+    for a form the law does not allow (see `SanctionPolicy._milder_allowed`)."""
+    codes: dict[str, None] = {}
+    ladder = list(spec.discipline_ladder)
+    for policy in spec.policies:
+        for rec in policy.recommend:
+            if rec.code in DISCIPLINE and rec.code in ladder:
+                codes.update(dict.fromkeys(ladder[: ladder.index(rec.code)]))
+            codes[rec.code] = None
+    return list(codes)
+
+
 class SanctionPolicy:
     """A compiled sanction policy. Thread-safe; decisions are cached per distinct fact tuple."""
 
