@@ -27,9 +27,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .check import SubjectType
+from .common import Severity
 from .engine import Engine
-from .errors import ComplianceError, InputError, Problem, RulesError
+from .errors import ComplianceError, InputError, RulesError
 from .result import PriorFinding, Result
+from .ruleset.model import Target
 from .validation import problems as validation_problems
 from .yamlsafe import YamlDocument, load_document
 
@@ -41,7 +44,7 @@ class _Strict(BaseModel):
 class ExpectedFinding(_Strict):
     rule: str = Field(description="Rule id within the case file's check, e.g. 'late_arrival'.")
     subject: str | None = Field(default=None, description="Official or unit id; omitted: any.")
-    severity: str | None = None
+    severity: Severity | None = None
     version: date | None = Field(default=None, description="effective_from of the rule version expected to apply.")
     evidence: dict[str, Any] | None = Field(default=None, description="Evidence values that must match (a subset).")
     sanctions: list[str] | None = Field(default=None, description="Sanction codes expected on this finding (a subset).")
@@ -49,7 +52,7 @@ class ExpectedFinding(_Strict):
 
 class ExpectedSanction(_Strict):
     code: str
-    target: str | None = None
+    target: Target | None = None
     subject: str | None = None
 
 
@@ -63,7 +66,7 @@ class HistoryEntry(_Strict):
     date: date
     rule: str = Field(description="'check.rule'")
     subject: str
-    subject_type: str = "official"
+    subject_type: SubjectType = "official"
     unit_id: str | None = Field(default=None, description="Defaults to the case visit's unit.")
 
 
@@ -207,10 +210,16 @@ def _sanction_label(want: ExpectedSanction) -> str:
 
 
 def run_file(engine: Engine, path: str | Path) -> list[CaseOutcome]:
-    spec, doc = load_case_file(path)
-    installed = {info.check.id for info in engine.checks}
-    if spec.check not in installed:
-        raise RulesError([Problem("rules_unknown_file", {"name": spec.check}, file=str(path))])
+    """Run a case file's cases, once `rules validate` would find nothing wrong with it: an
+    expectation that can never hold (a misspelt sanction, grade or evidence key) is a RulesError
+    naming all of them, not a case failure that reads like a change in the rules."""
+    from .authoring.validate import validate_case_file  # authoring builds on this module
+
+    installed = {info.check.id: info.check for info in engine.checks}
+    checked = validate_case_file(path, installed, visits=False, ruleset=engine.ruleset)
+    if checked.problems or checked.spec is None or checked.doc is None:
+        raise RulesError(checked.problems)
+    spec, doc = checked.spec, checked.doc
     out = []
     for index, case in enumerate(spec.cases):
         line, _ = doc.locate(("cases", index))

@@ -178,6 +178,22 @@ CATALOG: dict[str, tuple[str, str]] = {
         "kiểm tra '{check}' không có quy tắc '{found}'{hint}; có: {expected}",
         "check '{check}' has no rule '{found}'{hint}; it has: {expected}",
     ),
+    "case_unknown_version": (
+        "quy tắc '{rule}' không có phiên bản nào bắt đầu từ {found}{hint}; các phiên bản bắt đầu từ: {expected}",
+        "rule '{rule}' has no version that starts on {found}{hint}; its versions start on: {expected}",
+    ),
+    "case_unknown_evidence": (
+        "quy tắc '{rule}' không ghi bằng chứng '{found}'{hint}; bằng chứng của quy tắc: {expected}",
+        "rule '{rule}' records no evidence '{found}'{hint}; it records: {expected}",
+    ),
+    "case_unknown_sanction": (
+        "sanctions.yaml không bao giờ kiến nghị '{found}'{hint}; các kiến nghị có thể có: {expected}",
+        "sanctions.yaml never recommends '{found}'{hint}; it can recommend: {expected}",
+    ),
+    "case_unknown_grade": (
+        "grading.yaml không có xếp loại '{found}'{hint}; các xếp loại: {expected}",
+        "grading.yaml has no grade '{found}'{hint}; its grades: {expected}",
+    ),
 }
 
 

@@ -5,6 +5,6 @@ Everything here reads rule files and visits; nothing in a rules file is ever exe
 
 from __future__ import annotations
 
-from .validate import ValidationReport, validate_case_file, validate_rules
+from .validate import CaseFileCheck, ValidationReport, validate_case_file, validate_rules
 
-__all__ = ["ValidationReport", "validate_case_file", "validate_rules"]
+__all__ = ["CaseFileCheck", "ValidationReport", "validate_case_file", "validate_rules"]

@@ -78,13 +78,15 @@ def run_rule_tests(engine: Engine, paths: Sequence[str | Path] | None = None) ->
     for path in list(paths) if paths is not None else case_files(engine):
         path = Path(path)
         report.files.append(path)
-        loaded, problems = validate_case_file(path, installed, visits=False)
-        report.problems.extend(problems)
-        if loaded is None:
+        checked = validate_case_file(path, installed, visits=False, ruleset=engine.ruleset)
+        report.problems.extend(checked.problems)
+        spec, doc = checked.spec, checked.doc
+        if spec is None or doc is None:
             continue
-        spec, doc = loaded
         report.specs[str(path)] = (spec, doc)
         for index, case in enumerate(spec.cases):
+            if index in checked.broken:
+                continue  # its problems are reported above; running it would only repeat them
             line, _ = doc.locate(("cases", index))
             report.outcomes.append(run_case(engine, spec, case, file=str(path), line=line))
     report.coverage = coverage(engine, report.outcomes)

@@ -3,13 +3,16 @@
 The ruleset itself is checked by `load_ruleset`, the same function every other command uses,
 so that `validate` and `evaluate` refuse a broken ruleset with the same messages. On top of
 that, the example case files beside the rules (`cases/*.yaml`) are checked: their shape, the
-check and rule ids they name, and the visits they build.
+check and rule ids they name, what they expect (against the ruleset: rule versions, evidence,
+sanctions, grades) and the visits they build, every mistake of a file in the same run.
 """
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +20,25 @@ from pydantic import ValidationError
 
 from ..cases import CaseFile, merge
 from ..check import Check
-from ..errors import ComplianceError, InputError, Problem, RulesError, hint_params
+from ..errors import InputError, Problem, RulesError, hint_params
 from ..plugins import CheckInfo, installed_checks
-from ..ruleset.loader import CASES_DIR, Ruleset, default_rules_dir, load_ruleset, refine_problems
-from ..validation import _clean_loc, format_path, problem_from_error
+from ..ruleset.loader import (
+    CASES_DIR,
+    Ruleset,
+    _sorted,
+    default_rules_dir,
+    load_ruleset,
+    refine_problems,
+)
+from ..ruleset.model import SanctionCode
+from ..sanctions.policy import recommendable_codes
+from ..validation import _clean_loc, describe, format_path, problem_from_error
+from ..validation import problems as validation_problems
 from ..visit import Visit
 from ..yamlsafe import YamlDocument, load_document
 
 MAX_CASE_FILE_BYTES = 4 * 1024 * 1024
+SANCTION_CODES = typing.get_args(SanctionCode)
 
 
 @dataclass
@@ -70,85 +84,217 @@ def validate_rules(
         installed = {c.id: c for c in check_objs}
         for path in sorted((root / CASES_DIR).glob("*.yaml")):
             report.case_files.append(path)
-            _, problems = validate_case_file(path, installed)
-            report.problems.extend(problems)
+            report.problems.extend(validate_case_file(path, installed, ruleset=report.ruleset).problems)
     return report
 
 
+@dataclass
+class CaseFileCheck:
+    """What checking one case file found, and what of it can run.
+
+    `spec` is None when no case of the file can run (it cannot be read, has the wrong shape, or
+    names no installed check); `broken` holds the cases whose own part is wrong, which a runner
+    skips: their outcome would only repeat the mistake."""
+
+    problems: list[Problem]
+    spec: CaseFile | None = None
+    doc: YamlDocument | None = None
+    broken: set[int] = field(default_factory=set)
+
+
 def validate_case_file(
-    path: str | Path, installed: Mapping[str, Check], *, visits: bool = True
-) -> tuple[tuple[CaseFile, YamlDocument] | None, list[Problem]]:
-    """A case file's spec and its problems: shape, check and rule ids, and (with `visits`) the
-    visit each case builds. The spec is None when the file cannot be run at all."""
+    path: str | Path, installed: Mapping[str, Check], *, visits: bool = True, ruleset: Ruleset | None = None
+) -> CaseFileCheck:
+    """Every problem of a case file in one run, as far as the file can be read: its shape, the
+    check and rule ids, what it expects (severity, version, evidence, sanctions and grade, the
+    last three against `ruleset` when given) and (with `visits`) the visit each case builds."""
     path = Path(path)
     shown = str(path)
     try:
-        raw = path.read_bytes()
-        doc = load_document(raw, shown, max_bytes=MAX_CASE_FILE_BYTES, collect_duplicates=True)
+        doc, bad_dates = _load_case_document(path.read_bytes(), shown)
     except OSError as exc:
-        return None, [Problem("file_unreadable", {"detail": exc.strerror or str(exc)}, file=shown)]
+        return CaseFileCheck([Problem("file_unreadable", {"detail": exc.strerror or str(exc)}, file=shown)])
     except InputError as exc:
-        return None, list(exc.problems)
-    problems: list[Problem] = list(doc.problems)
+        return CaseFileCheck(list(exc.problems))
+    found = _CaseProblems(doc, installed, ruleset)
+    for problem in bad_dates:
+        found.add_located(problem, _path_at(doc, problem.line, problem.column))
     try:
-        spec = CaseFile.model_validate(doc.data if doc.data is not None else {})
+        spec: CaseFile | None = CaseFile.model_validate(doc.data if doc.data is not None else {})
     except ValidationError as exc:
-        from ..validation import problems as validation_problems
-
-        found = validation_problems(exc, CaseFile, source=shown, doc=doc, style="arrows")
-        problems.extend(refine_problems(exc, found, CaseFile))
-        return None, problems
-
-    def add(code: str, params: dict[str, Any], where: tuple[Any, ...]) -> None:
-        line, column = doc.locate(where)
-        problems.append(Problem(code, params, file=shown, line=line, column=column, path=format_path(where, "arrows") or None))
-
-    check = installed.get(spec.check)
-    if check is None:
-        add(
-            "case_unknown_check",
-            {"found": spec.check, "expected": ", ".join(sorted(installed)), **hint_params(spec.check, installed)},
-            ("check",),
-        )
-        return None, problems
-    rule_ids = list(check.rules)
-    all_ids = [f"{c}.{r}" for c, chk in installed.items() for r in chk.rules]
-    for i, case in enumerate(spec.cases):
-        for j, expected in enumerate(case.expect):
-            if expected.rule not in check.rules:
-                add(
-                    "case_unknown_rule",
-                    {"check": spec.check, "found": expected.rule, "expected": ", ".join(rule_ids), **hint_params(expected.rule, rule_ids)},
-                    ("cases", i, "expect", j, "rule"),
-                )
-        for j, entry in enumerate(case.history):
-            if entry.rule not in all_ids:
-                add("unknown_rule_ref", {"found": entry.rule, **hint_params(entry.rule, all_ids)}, ("cases", i, "history", j, "rule"))
-        if visits:
-            problems.extend(_visit_problems(spec, i, doc))
-    return (spec, doc), _unique(problems)
+        spec = None
+        shape = validation_problems(exc, CaseFile, source=shown, doc=doc, style="arrows")
+        found.problems.extend(refine_problems(exc, shape, CaseFile))
+    found.check_data(doc.data if isinstance(doc.data, dict) else {}, visits=visits)
+    # A date that does not exist was read as null: what that null then breaks is the same mistake.
+    dates = {(p.line, p.column) for p in bad_dates}
+    problems = [p for p in doc.problems + found.problems if p.code == "bad_date" or (p.line, p.column) not in dates]
+    runnable = spec is not None and found.check is not None and not found.whole_file
+    return CaseFileCheck(
+        _sorted(_unique(problems)), spec if runnable else None, doc if runnable else None, found.broken
+    )
 
 
-def _visit_problems(spec: CaseFile, index: int, doc: YamlDocument) -> list[Problem]:
-    """Problems of the visit case `index` builds, located in the case or in `base`."""
-    case = spec.cases[index]
-    visit = merge(spec.base, case.visit)
+class _CaseProblems:
+    """The problems of one case file found in its data, field by field: a value of the wrong
+    type is left to the shape check, so that a mistake in one field never hides another."""
+
+    def __init__(self, doc: YamlDocument, installed: Mapping[str, Check], ruleset: Ruleset | None):
+        self.doc = doc
+        self.installed = installed
+        self.ruleset = ruleset
+        self.problems: list[Problem] = []
+        self.broken: set[int] = set()
+        self.whole_file = False
+        self.check: Check | None = None
+        self.rule_ids = [f"{c}.{r}" for c, chk in installed.items() for r in chk.rules]
+        self.sanctions = recommendable_codes(ruleset.sanctions) if ruleset else None
+        self.grades = list(dict.fromkeys(b.grade for v in ruleset.grading.versions for b in v.bands)) if ruleset else None
+
+    def add(self, code: str, params: dict[str, Any], where: tuple[Any, ...], *, key: bool = False) -> None:
+        line, column = self.doc.locate(where, key=key)
+        self.add_located(Problem(code, params, file=self.doc.source, line=line, column=column), where)
+
+    def add_located(self, problem: Problem, where: tuple[Any, ...]) -> None:
+        """Keep `problem` (found at `where`) and note which case, or the whole file, it stops."""
+        if len(where) > 1 and where[0] == "cases" and isinstance(where[1], int):
+            self.broken.add(where[1])
+        else:
+            self.whole_file = True
+        self.problems.append(problem.at(path=format_path(where, "arrows") or None))
+
+    def unknown(
+        self, code: str, found: Any, choices: Sequence[str] | None, where: tuple[Any, ...], *, key: bool = False, **params: Any
+    ) -> None:
+        """`found` must be one of `choices` (None: not known here, so not checked)."""
+        if isinstance(found, str) and choices is not None and found not in choices:
+            shown = describe(found) if code == "invalid_choice" else found  # its template does not quote
+            params.update(found=shown, expected=", ".join(choices) or "—", **hint_params(found, choices))
+            self.add(code, params, where, key=key)
+
+    def check_data(self, data: Mapping[str, Any], *, visits: bool) -> None:
+        check_id = data.get("check")
+        if isinstance(check_id, str):
+            self.check = self.installed.get(check_id)
+            self.unknown("case_unknown_check", check_id, sorted(self.installed), ("check",))
+        base = _mapping(data.get("base"))
+        for i, case in enumerate(_items(data.get("cases"))):
+            if not isinstance(case, dict):
+                continue
+            where: tuple[Any, ...] = ("cases", i)
+            for j, expected in enumerate(_items(case.get("expect"))):
+                if isinstance(expected, dict):
+                    self.expectation(expected, where + ("expect", j))
+            wanted = _mapping(case.get("sanctions"))
+            for j, want in enumerate(_items(wanted.get("include"))):
+                code = _mapping(want).get("code")
+                self.unknown("case_unknown_sanction", code, self.sanctions, where + ("sanctions", "include", j, "code"))
+            # A case may well exclude what this ruleset never recommends ("never dismissal"), but
+            # not a code that does not exist: that exclusion would hold whatever the rules say.
+            for j, want in enumerate(_items(wanted.get("exclude"))):
+                code = _mapping(want).get("code")
+                self.unknown("invalid_choice", code, SANCTION_CODES, where + ("sanctions", "exclude", j, "code"))
+            for j, entry in enumerate(_items(case.get("history"))):
+                self.unknown("unknown_rule_ref", _mapping(entry).get("rule"), self.rule_ids, where + ("history", j, "rule"))
+            self.unknown("case_unknown_grade", case.get("grade"), self.grades, where + ("grade",))
+            if visits:
+                for problem, at in _visit_problems(base, _mapping(case.get("visit")), i, self.doc):
+                    self.add_located(problem, at)
+
+    def expectation(self, expected: Mapping[str, Any], where: tuple[Any, ...]) -> None:
+        for k, code in enumerate(_items(expected.get("sanctions"))):
+            self.unknown("case_unknown_sanction", code, self.sanctions, where + ("sanctions", k))
+        check, rule_id = self.check, expected.get("rule")
+        if check is None or not isinstance(rule_id, str):
+            return
+        rule = check.rules.get(rule_id)
+        if rule is None:
+            self.unknown("case_unknown_rule", rule_id, list(check.rules), where + ("rule",), check=check.id)
+            return
+        for key in _mapping(expected.get("evidence")):
+            self.unknown("case_unknown_evidence", key, rule.finding_evidence(), where + ("evidence", key), rule=rule_id, key=True)
+        version = expected.get("version")
+        if isinstance(version, date) and self.ruleset is not None and rule_id in self.ruleset.rules.get(check.id, {}):
+            starts = [v.effective_from.isoformat() for v in self.ruleset.rules[check.id][rule_id]]
+            self.unknown("case_unknown_version", version.isoformat(), starts, where + ("version",), rule=rule_id)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+# The largest number of dates that do not exist read past in one file; beyond it the file stops.
+MAX_BAD_DATES = 100
+_DATE_CHARS = frozenset("0123456789-Tt:.Z+ \t")
+
+
+def _load_case_document(raw: bytes, source: str) -> tuple[YamlDocument, list[Problem]]:
+    """The document, and the dates in it that do not exist (`2018-02-30`).
+
+    The YAML loader stops at such a date; each is reported and then read as null, blanked in
+    place so that every other line and column stays, and the rest of the file is still checked
+    in the same run. Any other YAML error stops the file."""
+    bad: list[Problem] = []
+    while True:
+        try:
+            return load_document(raw, source, max_bytes=MAX_CASE_FILE_BYTES, collect_duplicates=True), bad
+        except InputError as exc:
+            problem = exc.problems[0] if len(exc.problems) == 1 else None
+            blanked = None
+            if problem is not None and problem.code == "bad_date" and len(bad) < MAX_BAD_DATES:
+                blanked = _blank(raw, problem)
+            if problem is None or blanked is None:
+                raise InputError(bad + exc.problems) from None
+            bad.append(problem)
+            raw = blanked
+
+
+def _blank(raw: bytes, problem: Problem) -> bytes | None:
+    """`raw` with the plain date scalar at the problem's line and column replaced by `~` and spaces."""
+    if problem.line is None or problem.column is None:
+        return None
+    text = raw.decode("utf-8-sig")
+    lines = text.split("\n")
+    line = lines[problem.line - 1] if problem.line <= len(lines) else ""
+    start = problem.column - 1
+    end = start
+    while end < len(line) and line[end] in _DATE_CHARS:
+        end += 1
+    value = line[start:end].rstrip()
+    if not value[:1].isdigit():
+        return None
+    lines[problem.line - 1] = line[:start] + "~".ljust(len(value)) + line[start + len(value) :]
+    return "\n".join(lines).encode("utf-8")
+
+
+def _path_at(doc: YamlDocument, line: int | None, column: int | None) -> tuple[Any, ...]:
+    """The path of the value that starts at `line`:`column` (the deepest, as a list and its
+    first item start together)."""
+    paths = [path for path, mark in doc.marks.items() if mark == (line, column)]
+    return max(paths, key=len, default=())
+
+
+def _visit_problems(
+    base: Mapping[str, Any], visit: Mapping[str, Any], index: int, doc: YamlDocument
+) -> list[tuple[Problem, tuple[Any, ...]]]:
+    """Problems of the visit case `index` builds, each with where it stands: in the case or in `base`."""
     try:
-        Visit.model_validate(visit)
+        Visit.model_validate(merge(dict(base), dict(visit)))
     except ValidationError as exc:
         out = []
         for error in exc.errors(include_url=False):
             loc = _clean_loc(error.get("loc", ()))
-            if _has_path(case.visit, loc) or not _has_path(spec.base, loc):
+            if _has_path(visit, loc) or not _has_path(base, loc):
                 where: tuple[Any, ...] = ("cases", index, "visit", *loc)
             else:
                 where = ("base", *loc)
             line, column = doc.locate(where, key=error.get("type") == "extra_forbidden")
-            problem = problem_from_error(error, Visit)
-            out.append(problem.at(file=doc.source, line=line, column=column, path=format_path(where, "arrows")))
+            out.append((problem_from_error(error, Visit).at(file=doc.source, line=line, column=column), where))
         return out
-    except ComplianceError as exc:  # pragma: no cover - model validation raises ValidationError
-        return list(exc.problems)
     return []
 
 
@@ -172,4 +318,4 @@ def _unique(problems: Sequence[Problem]) -> list[Problem]:
     return out
 
 
-__all__ = ["ValidationReport", "validate_case_file", "validate_rules"]
+__all__ = ["CaseFileCheck", "ValidationReport", "validate_case_file", "validate_rules"]
