@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _authoring_support import VISIT_2018, copy_rules, replace_nth, run, write_jsonl
+from _authoring_support import VISIT_2018, copy_rules, line_of, replace_nth, run, write_jsonl
 
 
 def _problem_lines(output: str) -> list[str]:
@@ -234,3 +234,23 @@ def test_missing_directory_is_invalid(tmp_path: Path) -> None:
     done = run("rules", "validate", tmp_path / "nowhere")
     assert done.exit_code == 1
     assert "no such file or directory" in done.output
+
+
+MISTAKES = yaml.safe_load((Path(__file__).parent / "fixtures" / "rules_mistakes.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", MISTAKES, ids=[c["name"] for c in MISTAKES])
+def test_every_mistake_of_a_table_case_is_reported_in_one_run(tmp_path: Path, case: dict) -> None:
+    """tests/fixtures/rules_mistakes.yaml: each case's problems, all of them and only them, located and in both languages."""
+    rules = copy_rules(tmp_path, cases=False)
+    for edit in case["edits"]:
+        replace_nth(rules / edit["file"], edit["old"], edit["new"], edit.get("nth", 1))
+    for lang in ("en", "vi"):
+        done = run("rules", "validate", rules, "--lang", lang)
+        assert done.exit_code == 1, done.output
+        lines = _problem_lines(done.output)
+        assert len(lines) == len(case["expect"]), done.output
+        for want in case["expect"]:
+            path = rules / want["file"]
+            prefix = f"{path}:{line_of(path, want['at'], want.get('nth', 1))}:"
+            assert any(line.startswith(prefix) and want[lang] in line for line in lines), (prefix, want[lang], done.output)

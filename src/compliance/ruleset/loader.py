@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from ..check import Check
 from ..common import placeholders
@@ -31,6 +31,7 @@ from .model import (
     CalendarVersion,
     GradingFile,
     GradingVersion,
+    Policy,
     RulesetMeta,
     RuleVersion,
     SanctionsFile,
@@ -241,8 +242,64 @@ def _sorted(problems: Sequence[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
 
 
+class _Span(BaseModel):
+    """The dates of one version, read even when the rest of it is wrong."""
+
+    model_config = ConfigDict(extra="ignore")
+    effective_from: date
+    effective_to: date | None = None
+
+
+def _check_raw_versions(items: Any, doc: YamlDocument | None, path: Sequence[Any], out: _Collector) -> None:
+    """Gaps and overlaps from the versions' dates alone, so that a mistake elsewhere in a
+    version or in its file does not hide them. A list with a version whose own dates are wrong
+    is left alone: that mistake is reported where it stands."""
+    if not isinstance(items, list):
+        return
+    spans = []
+    for item in items:
+        try:
+            span = _Span.model_validate(item)
+        except ValidationError:
+            return
+        if span.effective_to is not None and span.effective_to < span.effective_from:
+            return
+        spans.append(span)
+    check_versions(spans, doc, path, out)
+
+
+def _check_grouped_versions(items: Any, key: str, doc: YamlDocument | None, path: Sequence[Any], out: _Collector) -> None:
+    """Versions of several things kept in one list: sanction policies by id, discipline forms by category."""
+    groups: dict[str, list[int]] = {}
+    for i, item in enumerate(items if isinstance(items, list) else []):
+        name = item.get(key) if isinstance(item, dict) else None
+        if isinstance(name, str):
+            groups.setdefault(name, []).append(i)
+    for indexes in groups.values():
+        if len(indexes) > 1:
+            _check_raw_versions([items[i] for i in indexes], doc, path, _Reindexed(out, indexes))
+
+
+def _data(doc: YamlDocument | None) -> dict[Any, Any]:
+    return doc.data if doc is not None and isinstance(doc.data, dict) else {}
+
+
+def _check_shared_versions(docs: Mapping[str, YamlDocument | None], out: _Collector) -> None:
+    """Versions in calendar.yaml, grading.yaml and sanctions.yaml, whether or not the rest of each file is valid."""
+    for name in ("calendar.yaml", "grading.yaml"):
+        _check_raw_versions(_data(docs[name]).get("versions"), docs[name], ["versions"], out)
+    doc = docs["sanctions.yaml"]
+    sanctions = _data(doc)
+    _check_grouped_versions(sanctions.get("policies"), "id", doc, ["policies"], out)
+    _check_grouped_versions(sanctions.get("discipline_forms"), "category", doc, ["discipline_forms"], out)
+    fines = sanctions.get("fines")
+    for i, fine in enumerate(fines if isinstance(fines, list) else []):
+        if isinstance(fine, dict):
+            _check_raw_versions(fine.get("versions"), doc, ["fines", i, "versions"], out)
+
+
 def check_versions(
-    versions: Sequence[Versioned], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
+    versions: Sequence[Versioned | _Span], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
 ) -> None:
     """Versions of one thing must follow each other with neither gap nor overlap."""
     order = sorted(range(len(versions)), key=lambda i: versions[i].effective_from)
@@ -343,10 +400,7 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
     calendar = out.validate(docs["calendar.yaml"], CalendarFile)
     grading = out.validate(docs["grading.yaml"], GradingFile)
     sanctions = out.validate(docs["sanctions.yaml"], SanctionsFile)
-    if calendar:
-        check_versions(calendar.versions, docs["calendar.yaml"], ["versions"], out)
-    if grading:
-        check_versions(grading.versions, docs["grading.yaml"], ["versions"], out)
+    _check_shared_versions(docs, out)
 
     installed = {c.id: c for c in checks}
     known_files = set(SHARED_FILES) | {f"{cid}.yaml" for cid in installed}
@@ -372,15 +426,16 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
         doc = out.read(path, name)
         file_model = check_file_model(check)
         parsed = out.validate(doc, file_model)
+        raw_rules = _data(doc).get("rules")
+        for rule_id in check.rules:
+            _check_raw_versions(raw_rules.get(rule_id) if isinstance(raw_rules, dict) else None, doc, ["rules", rule_id], out)
         if parsed is None:
             _check_valid_rules(check, file_model, doc, out)
             continue
         titles[cid] = parsed.title
         by_rule = {}
         for rule_id in check.rules:
-            versions = tuple(sorted(getattr(parsed.rules, rule_id), key=lambda v: v.effective_from))
-            check_versions(getattr(parsed.rules, rule_id), doc, ["rules", rule_id], out)
-            by_rule[rule_id] = versions
+            by_rule[rule_id] = tuple(sorted(getattr(parsed.rules, rule_id), key=lambda v: v.effective_from))
         _check_messages(check, parsed.rules, doc, out)
         rules[cid] = by_rule
 
@@ -388,7 +443,7 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
     if sanctions:
         _check_sanctions(sanctions, docs["sanctions.yaml"], known_rules, out)
     else:
-        _check_raw_rule_refs(docs["sanctions.yaml"], known_rules, out)
+        _check_raw_sanctions(docs["sanctions.yaml"], known_rules, out)
 
     if out.problems:
         raise RulesError(_sorted(out.problems))
@@ -405,7 +460,7 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
 
 
 def _check_valid_rules(check: Check, file_model: type[BaseModel], doc: YamlDocument | None, out: _Collector) -> None:
-    """When a check file has errors, still check dates and messages of the rules that are valid."""
+    """When a check file has errors, still check the messages of the rules that are valid."""
     data = doc.data if doc is not None else None
     raw_rules = data.get("rules") if isinstance(data, dict) else None
     rules_model = file_model.model_fields["rules"].annotation
@@ -419,12 +474,11 @@ def _check_valid_rules(check: Check, file_model: type[BaseModel], doc: YamlDocum
             versions = TypeAdapter(field_info.annotation).validate_python(raw_rules[rule_id])
         except ValidationError:
             continue  # already reported by the whole-file validation
-        check_versions(versions, doc, ["rules", rule_id], out)
         _check_rule_messages(check, rule_id, versions, doc, out)
 
 
-def _check_raw_rule_refs(doc: YamlDocument | None, known: Mapping[str, list[str]], out: _Collector) -> None:
-    """When sanctions.yaml has errors, still check the rule ids it names."""
+def _check_raw_sanctions(doc: YamlDocument | None, known: Mapping[str, list[str]], out: _Collector) -> None:
+    """When sanctions.yaml has errors, still check the rule ids it names and the targets of its valid policies."""
     data = doc.data if doc is not None else None
     if not isinstance(data, dict):
         return
@@ -443,6 +497,10 @@ def _check_raw_rule_refs(doc: YamlDocument | None, known: Mapping[str, list[str]
         refs = when.get("rules") if isinstance(when, dict) else None
         for j, ref in enumerate(refs if isinstance(refs, list) else []):
             check(ref, ["policies", i, "when", "rules", j])
+        try:
+            _check_targets(i, Policy.model_validate(policy), doc, out)
+        except ValidationError:
+            pass  # already reported by the whole-file validation
     fines = data.get("fines")
     for i, fine in enumerate(fines if isinstance(fines, list) else []):
         if isinstance(fine, dict):
@@ -452,35 +510,26 @@ def _check_raw_rule_refs(doc: YamlDocument | None, known: Mapping[str, list[str]
 def _check_sanctions(
     sanctions: SanctionsFile, doc: YamlDocument | None, known: Mapping[str, list[str]], out: _Collector
 ) -> None:
-    by_id: dict[str, list[int]] = {}
     for i, policy in enumerate(sanctions.policies):
-        by_id.setdefault(policy.id, []).append(i)
         if policy.when.rules is not None:
             _expand_rule_refs(policy.when.rules, known, doc, ["policies", i, "when", "rules"], out)
-        for j, rec in enumerate(policy.recommend):
-            target_ok = {
-                "official": policy.when.subject in (None, "official"),
-                "unit": True,
-                "unit_head": True,
-            }[rec.target]
-            if not target_ok:
-                out.add(
-                    "invalid_value",
-                    {"detail": f"a policy about units cannot target an official ({rec.code})"},
-                    doc,
-                    ["policies", i, "recommend", j, "target"],
-                )
-    for pid, indexes in by_id.items():
-        if len(indexes) > 1:
-            check_versions([sanctions.policies[i] for i in indexes], doc, ["policies"], _Reindexed(out, indexes))
-    by_category: dict[str, list[int]] = {}
-    for i, forms in enumerate(sanctions.discipline_forms):
-        by_category.setdefault(forms.category, []).append(i)
-    for indexes in by_category.values():
-        check_versions([sanctions.discipline_forms[i] for i in indexes], doc, ["discipline_forms"], _Reindexed(out, indexes))
+        _check_targets(i, policy, doc, out)
     for i, fine in enumerate(sanctions.fines):
         _expand_rule_refs([fine.rule], known, doc, ["fines", i, "rule"], out)
-        check_versions(fine.versions, doc, ["fines", i, "versions"], out)
+
+
+def _check_targets(index: int, policy: Policy, doc: YamlDocument | None, out: _Collector) -> None:
+    for j, rec in enumerate(policy.recommend):
+        if rec.target == "official" and policy.when.subject not in (None, "official"):
+            out.add(
+                "invalid_value",
+                {
+                    "detail": f"a policy about units cannot target an official ({rec.code})",
+                    "detail_vi": f"chính sách về đơn vị không thể kiến nghị xử lý một cá nhân ({rec.code})",
+                },
+                doc,
+                ["policies", index, "recommend", j, "target"],
+            )
 
 
 class _Reindexed(_Collector):

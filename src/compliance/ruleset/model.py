@@ -12,7 +12,15 @@ from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from ..check import Check, Thresholds
 from ..common import LegalRef, Severity, Template, Text
@@ -138,8 +146,11 @@ class CalendarVersion(Versioned):
         default_factory=list, description="Weekend dates declared working days (make-up days)."
     )
 
-    @model_validator(mode="after")
-    def _seasons_cover_the_year(self) -> CalendarVersion:
+    @field_validator("seasons")
+    @classmethod
+    def _seasons_cover_the_year(cls, seasons: list[Season]) -> list[Season]:
+        """A field check, not a whole-version one: it runs, and is reported, even while other
+        fields of the version are wrong."""
         for month in range(1, 13):
             for day in range(1, 32):
                 try:
@@ -147,13 +158,13 @@ class CalendarVersion(Versioned):
                 except ValueError:
                     continue
                 md = f"{month:02d}-{day:02d}"
-                hits = [s.name for s in self.seasons if s.contains(md)]
+                hits = [s.name for s in seasons if s.contains(md)]
                 if len(hits) != 1:
                     raise ValueError(
                         f"inconsistent:{md} falls in {len(hits)} seasons ({', '.join(hits) or 'none'}); "
                         f"every day must fall in exactly one|ngày {md} thuộc {len(hits)} mùa; mỗi ngày phải thuộc đúng một mùa"
                     )
-        return self
+        return seasons
 
 
 class CalendarFile(Strict):
@@ -179,18 +190,25 @@ class GradingVersion(Versioned):
     points: dict[Severity, int] = Field(description="Points each finding adds, by severity.")
     bands: list[Band] = Field(min_length=1, description="Checked in order; the first that holds gives the grade.")
 
-    @model_validator(mode="after")
-    def _complete(self) -> GradingVersion:
-        missing = [s.value for s in Severity if s not in self.points]
+    # Field checks rather than whole-version ones, so that they are reported alongside other mistakes.
+    @field_validator("points")
+    @classmethod
+    def _every_severity(cls, points: dict[Severity, int]) -> dict[Severity, int]:
+        missing = [s.value for s in Severity if s not in points]
         if missing:
             raise ValueError(f"inconsistent:points has no value for {', '.join(missing)}|thiếu điểm cho {', '.join(missing)}")
-        last = self.bands[-1]
+        return points
+
+    @field_validator("bands")
+    @classmethod
+    def _catch_all_last(cls, bands: list[Band]) -> list[Band]:
+        last = bands[-1]
         if last.max_points is not None or last.max_severity is not None:
             raise ValueError(
                 "inconsistent:the last band must match everything (no max_points or max_severity)"
                 "|bậc cuối cùng phải áp dụng cho mọi trường hợp (không có max_points/max_severity)"
             )
-        return self
+        return bands
 
 
 class GradingFile(Strict):
