@@ -129,7 +129,10 @@ class YamlDocument:
     key_marks: dict[Path_, tuple[int, int]] = field(default_factory=dict)
     first_line: int = 1
     problems: list[Problem] = field(default_factory=list)
-    """Problems found while building that did not stop it (duplicate keys, when collected)."""
+    """Problems found while building that did not stop it (duplicate keys, impossible dates, when collected)."""
+    invalid: set[Path_] = field(default_factory=set)
+    """Paths whose value was already reported in `problems`: it is kept as its text, and a
+    schema check need not report it again."""
 
     def locate(self, path: Path_, *, key: bool = False) -> tuple[int | None, int | None]:
         """Line and column (1-based) of the value at `path`, or of its nearest parent."""
@@ -168,12 +171,20 @@ def _pos(mark: Any) -> tuple[int, int]:
 
 
 class _Builder:
-    def __init__(self, loader: _Loader, doc: YamlDocument, line_offset: int, collect_duplicates: bool = False):
+    def __init__(
+        self,
+        loader: _Loader,
+        doc: YamlDocument,
+        line_offset: int,
+        collect_duplicates: bool = False,
+        collect_bad_dates: bool = False,
+    ):
         self.loader = loader
         self.doc = doc
         self.offset = line_offset
         self.active: set[int] = set()
         self.collect_duplicates = collect_duplicates
+        self.collect_bad_dates = collect_bad_dates
 
     def pos(self, mark: Any) -> tuple[int, int]:
         line, column = _pos(mark)
@@ -191,15 +202,16 @@ class _Builder:
             raise self.fail(Problem("invalid_value", {"detail": "recursive alias"}), node)
         if isinstance(node, ScalarNode):
             try:
-                return self.loader.construct_object(node, deep=True)
+                value = self.loader.construct_object(node, deep=True)
             except yaml.YAMLError as exc:
                 raise self.fail(Problem("bad_yaml", {"detail": _first_line(exc)}), node) from None
             except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise ValueError, KeyError...
                 # `2016-13-45` looks like a date and is none; `!!int x`, `!!bool maybe`, `!!timestamp x`
                 if node.tag == "tag:yaml.org,2002:timestamp":
-                    raise self.fail(Problem("bad_date", {"found": repr(str(node.value))[:60]}), node) from None
+                    return self.bad_date(node, path)
                 detail = f"'{str(node.value)[:40]}' is not a valid {node.tag.rpartition(':')[2]} ({type(exc).__name__})"
                 raise self.fail(Problem("bad_yaml", {"detail": detail}), node) from None
+            return value
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -209,6 +221,19 @@ class _Builder:
         finally:
             self.active.discard(id(node))
         raise self.fail(Problem("bad_yaml", {"detail": "unsupported node"}), node)
+
+    def bad_date(self, node: ScalarNode, path: Path_) -> str:
+        """`2016-02-30`: an error; when collecting, reported once and kept as its text, so the
+        rest of the file is still read and checked."""
+        problem = Problem("bad_date", {"found": repr(str(node.value))[:60]})
+        if not self.collect_bad_dates:
+            raise self.fail(problem, node)
+        line, column = self.pos(node.start_mark)
+        self.doc.problems.append(
+            problem.at(file=self.doc.source, line=line, column=column, path=" › ".join(str(p) for p in path) or None)
+        )
+        self.doc.invalid.add(path)
+        return str(node.value)
 
     def mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -284,12 +309,14 @@ def iter_documents(
     max_bytes: int = MAX_BYTES,
     line_offset: int = 0,
     collect_duplicates: bool = False,
+    collect_bad_dates: bool = False,
 ) -> Iterator[YamlDocument]:
     """Each document of a (possibly multi-document) YAML text, bounded and located.
 
     `line_offset` shifts reported lines when the text is a piece of a larger file. With
     `collect_duplicates` a repeated key does not stop loading: the first value stands and the
-    repeat is reported in the document's `problems`.
+    repeat is reported in the document's `problems`; with `collect_bad_dates` an impossible
+    date (`2016-02-30`) is reported there too and kept as its text.
     """
     size = len(raw)
     if size > max_bytes:
@@ -329,7 +356,7 @@ def iter_documents(
                     [Problem("yaml_too_large_expanded", {"limit": MAX_EXPANDED_NODES}, file=source, line=line, column=col)]
                 )
             doc = YamlDocument(data=None, source=source, first_line=node.start_mark.line + 1 + line_offset)
-            doc.data = _Builder(loader, doc, line_offset, collect_duplicates).build(node, ())
+            doc.data = _Builder(loader, doc, line_offset, collect_duplicates, collect_bad_dates).build(node, ())
             yield doc
     finally:
         loader.dispose()
@@ -363,10 +390,19 @@ def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:
 
 
 def load_document(
-    raw: bytes | str, source: str, *, max_bytes: int = MAX_BYTES, collect_duplicates: bool = False
+    raw: bytes | str,
+    source: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    collect_duplicates: bool = False,
+    collect_bad_dates: bool = False,
 ) -> YamlDocument:
     """Exactly one YAML document (an empty file gives data None)."""
-    docs = list(iter_documents(raw, source, max_bytes=max_bytes, collect_duplicates=collect_duplicates))
+    docs = list(
+        iter_documents(
+            raw, source, max_bytes=max_bytes, collect_duplicates=collect_duplicates, collect_bad_dates=collect_bad_dates
+        )
+    )
     if not docs:
         return YamlDocument(data=None, source=source)
     if len(docs) > 1:

@@ -166,7 +166,9 @@ class _Collector:
             return None
         self.files.append(SourceFile(name, path, hashlib.sha256(raw).hexdigest(), len(raw)))
         try:
-            doc = load_document(raw, shown, max_bytes=MAX_RULES_FILE_BYTES, collect_duplicates=True)
+            doc = load_document(
+                raw, shown, max_bytes=MAX_RULES_FILE_BYTES, collect_duplicates=True, collect_bad_dates=True
+            )
         except InputError as exc:
             self.problems.extend(exc.problems)
             return None
@@ -180,7 +182,9 @@ class _Collector:
             return model.model_validate(doc.data if doc.data is not None else {})
         except ValidationError as exc:
             found = validation_problems(exc, model, source=doc.source, doc=doc, style="arrows")
-            self.problems.extend(refine_problems(exc, found, model))
+            # An impossible date is reported by the YAML reader already, where it stands.
+            said = {" › ".join(str(p) for p in path) for path in doc.invalid}
+            self.problems.extend(p for p in refine_problems(exc, found, model) if p.path not in said)
             return None
 
     def add(self, code: str, params: dict[str, Any], doc: YamlDocument | None, path: Sequence[Any], *, key: bool = False) -> None:
