@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import resource
 import time
+from pathlib import Path
 
 import pytest
+import yaml
 
 from compliance.errors import InputError
 from compliance.yamlsafe import MAX_DEPTH, iter_documents, load_document, split_documents
@@ -99,6 +102,22 @@ def test_multi_document_streams_split_so_one_broken_document_does_not_lose_the_r
             assert exc.problems[0].line == 4
     assert good == [{"a": 1}, {"c": 3}]
 
+
+MISTAKES = yaml.safe_load((Path(__file__).parent / "fixtures" / "yaml_mistakes.yaml").read_text(encoding="utf-8"))
+# The parser's own English, which must not reach a Vietnamese reader.
+_PARSER_WORDS = re.compile(r"found|expected|token|block|scanning|parsing|not allowed|is not a valid|document")
+
+
+@pytest.mark.parametrize("case", MISTAKES, ids=[c["name"] for c in MISTAKES])
+def test_syntax_mistakes_are_said_for_people_in_both_languages(case: dict) -> None:
+    """tests/fixtures/yaml_mistakes.yaml: where each mistake stands and what it means, in vi and en."""
+    with pytest.raises(InputError) as caught:
+        load_document(case["text"], "f.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.line, problem.column) == (case["line"], case.get("column"))
+    assert case["en"] in problem.message("en")
+    vi = problem.message("vi")
+    assert case["vi"] in vi and not _PARSER_WORDS.search(vi), vi
 
 
 def test_an_impossible_date_can_be_reported_without_losing_the_rest_of_the_file() -> None:

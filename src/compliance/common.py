@@ -68,7 +68,12 @@ _PLACEHOLDER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def placeholders(template: str) -> set[str]:
     """The {name} placeholders a message uses; anything fancier is rejected."""
     names: set[str] = set()
-    for _, name, spec, conversion in string.Formatter().parse(template):
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        # Python's words ("Single '}' encountered in format string") mean nothing to policy staff.
+        raise ValueError("placeholder_lone_close:" if str(exc).startswith("Single '}'") else "placeholder_unclosed:") from None
+    for _, name, spec, conversion in parsed:
         if name is None:
             continue
         if not _PLACEHOLDER.match(name) or spec or conversion:

@@ -51,6 +51,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     ),
     "bad_json": ("JSON không hợp lệ: {detail}", "malformed JSON: {detail}"),
     "bad_yaml": ("YAML không hợp lệ: {detail}", "malformed YAML: {detail}"),
+    "yaml_several_documents": (
+        "tệp chỉ được chứa một tài liệu YAML nhưng có nhiều: tài liệu thứ hai bắt đầu ở đây (sau dòng '---')",
+        "expected one YAML document, found several: a second one starts here (after a '---' line)",
+    ),
     "not_a_mapping": (
         "mỗi lần kiểm tra phải là một đối tượng (mapping), nhận được {found}",
         "each visit must be an object (mapping), found {found}",
@@ -125,6 +129,14 @@ CATALOG: dict[str, tuple[str, str]] = {
         "chỗ điền '{{{name}}}' không có trong bằng chứng của quy tắc{hint}; có: {available}",
         "placeholder '{{{name}}}' is not provided by the rule's evidence{hint}; available: {available}",
     ),
+    "placeholder_lone_close": (
+        "dấu '}}' đứng một mình trong thông điệp: viết '}}}}' nếu muốn in dấu ngoặc",
+        "a lone '}}' in the message: write '}}}}' for a literal brace",
+    ),
+    "placeholder_unclosed": (
+        "dấu '{{' không mở một chỗ điền hoàn chỉnh: viết '{{{{' nếu muốn in dấu ngoặc, hoặc đóng chỗ điền, ví dụ {{tên}}",
+        "a '{{' that opens no complete placeholder: write '{{{{' for a literal brace, or close the placeholder, e.g. {{name}}",
+    ),
     "placeholder_bad": (
         "chỗ điền '{found}' không hợp lệ: chỉ dùng {{tên}}",
         "invalid placeholder '{found}': use plain {{name}}",
@@ -195,6 +207,54 @@ CATALOG: dict[str, tuple[str, str]] = {
         "grading.yaml has no grade '{found}'{hint}; its grades: {expected}",
     ),
 }
+
+
+# What the YAML parser says, said for people: kind -> (Vietnamese, English). A `bad_yaml` problem
+# carries one of these as its detail_vi/detail_en and keeps the parser's own words as `detail`.
+YAML_SYNTAX: dict[str, tuple[str, str]] = {
+    "tab": (
+        "không dùng ký tự tab; hãy thụt lề bằng dấu cách",
+        "tabs are not allowed; indent with spaces",
+    ),
+    "indentation": (
+        "dòng này không thẳng hàng với các dòng phía trên: các khóa của cùng một mapping, và các mục của cùng một danh sách, phải bắt đầu ở cùng một cột",
+        "this line does not line up with the lines above: the keys of one mapping, and the items of one list, must start in the same column",
+    ),
+    "colon_in_value": (
+        "dấu ':' ở chỗ không thể bắt đầu một khóa: đặt văn bản có chứa ': ' trong dấu nháy, hoặc kiểm tra thụt lề của dòng này",
+        "a ':' where no key can start: put text that contains ': ' in quotes, or check the indentation of this line",
+    ),
+    "missing_colon": (
+        "thiếu dấu ':' sau khóa này (viết 'khóa: giá trị')",
+        "a ':' is missing after this key (write 'key: value')",
+    ),
+    "unclosed_quote": (
+        "dấu nháy mở ở đây không được đóng: hãy kết thúc văn bản bằng cùng loại dấu nháy",
+        "the quote opened here is never closed: end the text with the same quote mark",
+    ),
+    "unclosed_bracket": (
+        "dấu '{open}' mở ở dòng {open_line} không được đóng bằng '{close}' (hoặc thiếu dấu ',' giữa các phần tử)",
+        "the '{open}' opened at line {open_line} is not closed by '{close}' (or a ',' is missing between its items)",
+    ),
+    "unknown_alias": (
+        "'*{name}' không trỏ tới neo nào: hãy đặt '&{name}' ở phía trên trong tệp",
+        "'*{name}' refers to no anchor: put '&{name}' earlier in the file",
+    ),
+    "control_character": (
+        "ký tự điều khiển {char} không được phép trong tệp YAML",
+        "the control character {char} is not allowed in a YAML file",
+    ),
+    "key_not_text": ("khóa phải là văn bản thuần", "a key must be plain text"),
+    "bad_merge": ("'<<' phải gộp một mapping", "'<<' must merge a mapping"),
+    "recursive_alias": ("tham chiếu (alias) lồng vào chính nó", "an alias that contains itself"),
+    "bad_scalar": ("'{value}' không phải là {type} hợp lệ", "'{value}' is not a valid {type}"),
+}
+
+
+def yaml_syntax(kind: str, raw: str, **params: Any) -> dict[str, Any]:
+    """Params of a `bad_yaml` problem: the parser's words as `detail`, said for people in vi and en."""
+    vi, en = YAML_SYNTAX[kind]
+    return {"detail": raw, "detail_vi": vi.format(**params), "detail_en": en.format(**params)}
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, yaml_syntax
 
 MAX_DEPTH = 64
 MAX_ALIASES = 200
@@ -199,7 +199,7 @@ class _Builder:
         if node.tag not in _STANDARD_TAGS:
             raise self.fail(Problem("yaml_tag", {"tag": node.tag}), node)
         if id(node) in self.active:
-            raise self.fail(Problem("invalid_value", {"detail": "recursive alias"}), node)
+            raise self.fail(Problem("invalid_value", yaml_syntax("recursive_alias", "recursive alias")), node)
         if isinstance(node, ScalarNode):
             try:
                 value = self.loader.construct_object(node, deep=True)
@@ -209,8 +209,9 @@ class _Builder:
                 # `2016-13-45` looks like a date and is none; `!!int x`, `!!bool maybe`, `!!timestamp x`
                 if node.tag == "tag:yaml.org,2002:timestamp":
                     return self.bad_date(node, path)
-                detail = f"'{str(node.value)[:40]}' is not a valid {node.tag.rpartition(':')[2]} ({type(exc).__name__})"
-                raise self.fail(Problem("bad_yaml", {"detail": detail}), node) from None
+                text, kind = str(node.value)[:40], node.tag.rpartition(":")[2]
+                raw = f"'{text}' is not a valid {kind} ({type(exc).__name__})"
+                raise self.fail(Problem("bad_yaml", yaml_syntax("bad_scalar", raw, value=text, type=kind)), node) from None
             return value
         self.active.add(id(node))
         try:
@@ -246,10 +247,10 @@ class _Builder:
                         merged.setdefault(k, v)
                 continue
             if not isinstance(key_node, ScalarNode):
-                raise self.fail(Problem("bad_yaml", {"detail": "a key must be plain text"}), key_node)
+                raise self.fail(Problem("bad_yaml", yaml_syntax("key_not_text", "a key must be plain text")), key_node)
             key = self.build(key_node, path + ("<key>",))
             if isinstance(key, (list, dict)):
-                raise self.fail(Problem("bad_yaml", {"detail": "a key must be plain text"}), key_node)
+                raise self.fail(Problem("bad_yaml", yaml_syntax("key_not_text", "a key must be plain text")), key_node)
             line = self.pos(key_node.start_mark)[0]
             if key in first_seen and self.collect_duplicates:
                 # Keep the first value, report the repeat and go on, so that every other
@@ -284,12 +285,48 @@ class _Builder:
             return [node]
         if isinstance(node, SequenceNode) and all(isinstance(n, MappingNode) for n in node.value):
             return list(node.value)
-        raise self.fail(Problem("bad_yaml", {"detail": "'<<' must merge a mapping"}), node)
+        raise self.fail(Problem("bad_yaml", yaml_syntax("bad_merge", "'<<' must merge a mapping")), node)
 
 
 def _first_line(exc: BaseException) -> str:
     problem = getattr(exc, "problem", None)
     return str(problem or exc).strip().splitlines()[0]
+
+
+_CLOSING = {"flow sequence": ("[", "]"), "flow mapping": ("{", "}")}
+
+
+def _syntax_problem(exc: yaml.MarkedYAMLError) -> tuple[dict[str, Any], Any]:
+    """The parser's complaint said for people, and the mark that best shows where it is.
+
+    PyYAML speaks of tokens ("expected <block end>, but found '<block mapping start>'");
+    the common mistakes behind its words are a tab, a line out of line, a missing ':', a ':'
+    inside unquoted text, and a quote or bracket left open. Anything else keeps its words.
+    """
+    raw = _first_line(exc)
+    context = exc.context or ""
+    problem = exc.problem or ""
+    if "'\\t'" in problem or "tab character" in problem:
+        return yaml_syntax("tab", raw), exc.problem_mark
+    if context == "while scanning a simple key" and "expected ':'" in problem:
+        return yaml_syntax("missing_colon", raw), exc.context_mark or exc.problem_mark
+    if problem.startswith("mapping values are not allowed"):
+        return yaml_syntax("colon_in_value", raw), exc.problem_mark
+    if context == "while scanning a quoted scalar" and "end of stream" in problem:
+        return yaml_syntax("unclosed_quote", raw), exc.context_mark or exc.problem_mark
+    kind = context.removeprefix("while parsing a ")
+    if kind in _CLOSING and exc.context_mark is not None:
+        opening, closing = _CLOSING[kind]
+        return (
+            yaml_syntax("unclosed_bracket", raw, open=opening, close=closing, open_line=exc.context_mark.line + 1),
+            exc.problem_mark,
+        )
+    if problem.startswith("expected <block end>"):
+        return yaml_syntax("indentation", raw), exc.problem_mark
+    alias = re.match(r"found undefined alias '(.*)'$", problem)
+    if alias:
+        return yaml_syntax("unknown_alias", raw, name=alias.group(1)), exc.problem_mark
+    return {"detail": raw}, exc.problem_mark or exc.context_mark
 
 
 def _decode(raw: bytes, source: str, line_offset: int = 0) -> str:
@@ -327,7 +364,10 @@ def iter_documents(
     except yaml.reader.ReaderError as exc:  # a control character: PyYAML checks the whole text first
         start = text.rfind("\n", 0, exc.position) + 1
         where = {"line": text.count("\n", 0, exc.position) + 1 + line_offset, "column": exc.position - start + 1}
-        raise InputError([Problem("bad_yaml", {"detail": _first_line(exc)}, file=source, **where)]) from None
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        char = f"U+{code:04X}"
+        params = yaml_syntax("control_character", _first_line(exc), char=char)
+        raise InputError([Problem("bad_yaml", params, file=source, **where)]) from None
     try:
         while True:
             try:
@@ -339,12 +379,10 @@ def iter_documents(
                 line += line_offset
                 raise InputError([stop.problem.at(file=source, line=line, column=col)]) from None
             except yaml.MarkedYAMLError as exc:
-                mark = exc.problem_mark or exc.context_mark
+                params, mark = _syntax_problem(exc)
                 line, col = _pos(mark) if mark else (None, None)
                 line = line + line_offset if line is not None else None
-                raise InputError(
-                    [Problem("bad_yaml", {"detail": _first_line(exc)}, file=source, line=line, column=col)]
-                ) from None
+                raise InputError([Problem("bad_yaml", params, file=source, line=line, column=col)]) from None
             except yaml.YAMLError as exc:
                 raise InputError([Problem("bad_yaml", {"detail": _first_line(exc)}, file=source)]) from None
             if node is None:
@@ -406,8 +444,5 @@ def load_document(
     if not docs:
         return YamlDocument(data=None, source=source)
     if len(docs) > 1:
-        raise InputError(
-            [Problem("bad_yaml", {"detail": "expected one document, found several"}, file=source,
-                     line=docs[1].first_line)]
-        )
+        raise InputError([Problem("yaml_several_documents", file=source, line=docs[1].first_line)])
     return docs[0]

@@ -201,6 +201,9 @@ class _Collector:
         )
 
 
+_PLACEHOLDER_CODES = ("placeholder_bad:", "placeholder_lone_close:", "placeholder_unclosed:")
+
+
 def refine_problems(exc: ValidationError, found: Sequence[Problem], model: type[BaseModel]) -> list[Problem]:
     """Say rule-file mistakes the way policy staff need them said.
 
@@ -233,8 +236,9 @@ def refine_problems(exc: ValidationError, found: Sequence[Problem], model: type[
         elif kind == "too_long":
             code = "too_many_items"
             params = {"max": ctx.get("max_length", "?"), "found": ctx.get("actual_length", "?")}
-        elif code == "invalid_value" and str(params.get("detail", "")).startswith("placeholder_bad:"):
-            code, params = "placeholder_bad", {"found": str(params["detail"]).partition(":")[2]}
+        elif code == "invalid_value" and str(params.get("detail", "")).startswith(_PLACEHOLDER_CODES):
+            code, _, shown = str(params["detail"]).partition(":")
+            params = {"found": shown} if shown else {}
         if (code, params) != (problem.code, problem.params):
             problem = Problem(code, params, problem.file, problem.line, problem.column, problem.path, problem.record)
         out.append((tuple(loc), problem))
