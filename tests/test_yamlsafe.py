@@ -125,3 +125,15 @@ def test_an_impossible_date_can_be_reported_without_losing_the_rest_of_the_file(
     assert doc.data["c"] == "x" and doc.data["a"][1] == "2016-02-30"
     assert [(p.line, p.column, p.path) for p in doc.problems] == [(1, 17, "a › 1"), (2, 4, "b")]
     assert doc.invalid == {("a", 1), ("b",)}
+
+
+@pytest.mark.parametrize(
+    ("escape", "shown"),
+    [("\\u200b", "\\u200b"), ("\\u200d", "\\u200d"), ("\\u00a0", "\\u00a0"), ("\\ufeff", "\\ufeff"),
+     ("\\u202e", "\\u202e"), ("\\e", "\\u001b"), ("\\t", "\\t")],
+    ids=["zero-width space", "zero-width joiner", "no-break space", "BOM", "right-to-left override", "escape", "tab"],
+)
+def test_characters_that_do_not_print_are_shown_escaped_in_messages(escape: str, shown: str) -> None:
+    """Two keys that look the same on screen must not read the same in the message either."""
+    message = _error(f'"a{escape}b": 1\n"a{escape}b": 2\n')
+    assert f"duplicate key 'a{shown}b'" in message, message

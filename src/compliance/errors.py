@@ -257,6 +257,25 @@ def yaml_syntax(kind: str, raw: str, **params: Any) -> dict[str, Any]:
     return {"detail": raw, "detail_vi": vi.format(**params), "detail_en": en.format(**params)}
 
 
+def visible(text: str) -> str:
+    """User text as a message quotes it: what does not print is escaped (`sever\\u200bity`).
+
+    A zero-width space, a no-break space, a BOM or a control character inside a key would
+    otherwise make "unknown key 'severity' (did you mean 'severity'?)" out of two different words.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    named = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}.get(ch)
+    if named:
+        return named
+    code = ord(ch)
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """The nearest valid name to a misspelt one, if any is close enough to suggest."""
     matches = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
@@ -282,9 +301,9 @@ class Problem:
 
     def message(self, lang: Lang = "en") -> str:
         vi, en = CATALOG.get(self.code, ("{detail}", "{detail}"))
-        params = dict(self.params)
+        params = {k: visible(v) if isinstance(v, str) else v for k, v in self.params.items()}
         suffix = f"_{lang}"
-        for key, value in self.params.items():
+        for key, value in list(params.items()):
             if key.endswith(suffix):
                 params[key[: -len(suffix)]] = value
         params.setdefault("hint", "")
@@ -308,7 +327,7 @@ class Problem:
         elif self.record is not None:
             parts.append(f"#{self.record}")
         if self.path:
-            parts.append(self.path)
+            parts.append(visible(self.path))
         return ": ".join(parts)
 
     def render(self, lang: Lang = "en") -> str:
