@@ -10,6 +10,7 @@ traceback); in a JSONL file only the bad line is refused and the others are eval
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -21,8 +22,10 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from click.testing import CliRunner
 
-from compliance import Engine, InputError, PriorFinding, parse_visit
+from compliance import Engine, InputError, PriorFinding, default_rules_dir, parse_visit
+from compliance.cli import main
 from compliance.io import read_path
 
 ENGINE = Engine.load()
@@ -362,3 +365,22 @@ def test_a_json_array_with_a_non_utf8_element_stops_there_with_a_located_error(t
     (problem,) = results[1]
     assert problem.file == str(path) and problem.record == 2
     assert problem.code in ("bad_json", "not_utf8")
+
+
+# --------------------------------------------------------------------- rules saved decomposed
+
+
+@pytest.mark.parametrize("form", ["nfd", "composite"])
+def test_rules_saved_decomposed_are_the_same_rules(tmp_path: Path, form: str) -> None:
+    """A rules directory saved decomposed: the same citations and messages in results as the NFC
+    originals, and `rules diff` sees no change."""
+    target = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), target)
+    for path in target.rglob("*.yaml"):
+        path.write_text(FORMS[form](path.read_text(encoding="utf-8")), encoding="utf-8")
+    result = orjson.loads(Engine.load(target).evaluate(visit()).to_json())
+    baseline = orjson.loads(BASELINE)
+    assert result["ruleset"].pop("digest") != baseline["ruleset"].pop("digest")  # the files do differ
+    assert result == baseline
+    diff = CliRunner().invoke(main, ["rules", "diff", str(default_rules_dir()), str(target)], env={"COLUMNS": "200"})
+    assert diff.exit_code == 0 and "No change in the rules." in diff.output, diff.output

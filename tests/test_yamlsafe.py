@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import resource
 import time
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -125,6 +126,13 @@ def test_an_impossible_date_can_be_reported_without_losing_the_rest_of_the_file(
     assert doc.data["c"] == "x" and doc.data["a"][1] == "2016-02-30"
     assert [(p.line, p.column, p.path) for p in doc.problems] == [(1, 17, "a › 1"), (2, 4, "b")]
     assert doc.invalid == {("a", 1), ("b",)}
+
+
+def test_text_is_loaded_in_nfc() -> None:
+    """Vietnamese saved decomposed (NFD) reads as the same text typed composed."""
+    decomposed = unicodedata.normalize("NFD", "Việt: Quý bản\n")
+    assert decomposed != "Việt: Quý bản\n"
+    assert load_document(decomposed, "f.yaml").data == {"Việt": "Quý bản"}
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ scalar ones is accepted: nothing in a file can construct an object or run code.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -212,7 +213,8 @@ class _Builder:
                 text, kind = str(node.value)[:40], node.tag.rpartition(":")[2]
                 raw = f"'{text}' is not a valid {kind} ({type(exc).__name__})"
                 raise self.fail(Problem("bad_yaml", yaml_syntax("bad_scalar", raw, value=text, type=kind)), node) from None
-            return value
+            # Text in NFD (decomposed Vietnamese) would differ from the same text typed in NFC.
+            return unicodedata.normalize("NFC", value) if isinstance(value, str) and not value.isascii() else value
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -353,7 +355,7 @@ def iter_documents(
     `line_offset` shifts reported lines when the text is a piece of a larger file. With
     `collect_duplicates` a repeated key does not stop loading: the first value stands and the
     repeat is reported in the document's `problems`; with `collect_bad_dates` an impossible
-    date (`2016-02-30`) is reported there too and kept as its text.
+    date (`2016-02-30`) is reported there too and kept as its text. Text comes out in NFC.
     """
     size = len(raw)
     if size > max_bytes:
