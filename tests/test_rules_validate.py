@@ -4,12 +4,17 @@ command refuses the same ruleset with the same messages."""
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 from _authoring_support import VISIT_2018, copy_rules, line_of, replace_nth, run, write_jsonl
+
+from compliance.errors import RulesError
+from compliance.plugins import installed_checks
+from compliance.ruleset.loader import MAX_RULES_FILE_BYTES, load_ruleset
 
 
 def _problem_lines(output: str) -> list[str]:
@@ -254,3 +259,23 @@ def test_every_mistake_of_a_table_case_is_reported_in_one_run(tmp_path: Path, ca
             path = rules / want["file"]
             prefix = f"{path}:{line_of(path, want['at'], want.get('nth', 1))}:"
             assert any(line.startswith(prefix) and want[lang] in line for line in lines), (prefix, want[lang], done.output)
+
+
+def test_an_oversized_rules_file_is_refused_by_its_size_before_it_is_read(tmp_path: Path) -> None:
+    """A 64 MiB file must not cost 64 MiB of memory to be refused (its limit is 2 MiB)."""
+    rules = copy_rules(tmp_path, cases=False)
+    big = rules / "sanctions.yaml"
+    with big.open("r+b") as stream:
+        stream.truncate(64 * 1024 * 1024)  # sparse: no disk is used
+    checks = [c.check for c in installed_checks()]
+    tracemalloc.start()
+    try:
+        with pytest.raises(RulesError) as caught:
+            load_ruleset(rules, checks)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (problem,) = caught.value.problems
+    assert problem.code == "file_too_large" and problem.file == str(big)
+    assert problem.params == {"size": 64 * 1024 * 1024, "limit": MAX_RULES_FILE_BYTES}
+    assert peak < 16 * 1024 * 1024, peak
