@@ -34,7 +34,9 @@ from .errors import ComplianceError, InputError, RulesError
 from .result import PriorFinding, Result
 from .ruleset.model import Target
 from .validation import problems as validation_problems
-from .yamlsafe import YamlDocument, load_document
+from .yamlsafe import YamlDocument, load_document, read_at_most
+
+MAX_CASE_FILE_BYTES = 4 * 1024 * 1024
 
 
 class _Strict(BaseModel):
@@ -118,7 +120,7 @@ def merge(base: Any, override: Any) -> Any:
 
 def load_case_file(path: str | Path) -> tuple[CaseFile, YamlDocument]:
     path = Path(path)
-    doc = load_document(path.read_bytes(), str(path))
+    doc = load_document(read_at_most(path, MAX_CASE_FILE_BYTES), str(path), max_bytes=MAX_CASE_FILE_BYTES)
     try:
         return CaseFile.model_validate(doc.data or {}), doc
     except ValidationError as exc:

@@ -13,6 +13,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -427,6 +428,20 @@ def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:
         piece.append(line)
     if any(part.strip() and not part.lstrip().startswith(b"#") for part in piece):
         yield start, b"".join(piece)
+
+
+def read_at_most(path: Path, limit: int) -> bytes:
+    """A YAML file's bytes, refused by its size before it is read: a 60 MB file must not cost
+    60 MB of memory to reject. At most limit + 1 bytes are read, in case it grows meanwhile.
+    OSError (missing, unreadable) is the caller's to report."""
+    size = path.stat().st_size
+    if size <= limit:
+        with path.open("rb") as stream:
+            raw = stream.read(limit + 1)
+        if len(raw) <= limit:
+            return raw
+        size = max(size, len(raw))
+    raise InputError([Problem("file_too_large", {"size": size, "limit": limit}, file=str(path))])
 
 
 def load_document(

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..cases import CaseFile, merge
+from ..cases import MAX_CASE_FILE_BYTES, CaseFile, merge
 from ..check import Check
 from ..errors import InputError, Problem, RulesError, hint_params
 from ..plugins import CheckInfo, installed_checks
@@ -35,9 +35,8 @@ from ..sanctions.policy import recommendable_codes
 from ..validation import _clean_loc, describe, format_path, problem_from_error
 from ..validation import problems as validation_problems
 from ..visit import Visit
-from ..yamlsafe import YamlDocument, load_document
+from ..yamlsafe import YamlDocument, load_document, read_at_most
 
-MAX_CASE_FILE_BYTES = 4 * 1024 * 1024
 SANCTION_CODES = typing.get_args(SanctionCode)
 
 
@@ -111,14 +110,20 @@ def validate_case_file(
     path = Path(path)
     shown = str(path)
     try:
-        doc, bad_dates = _load_case_document(path.read_bytes(), shown)
+        doc = load_document(
+            read_at_most(path, MAX_CASE_FILE_BYTES), shown, max_bytes=MAX_CASE_FILE_BYTES,
+            collect_duplicates=True, collect_bad_dates=True,
+        )
     except OSError as exc:
         return CaseFileCheck([Problem("file_unreadable", {"detail": exc.strerror or str(exc)}, file=shown)])
     except InputError as exc:
         return CaseFileCheck(list(exc.problems))
     found = _CaseProblems(doc, installed, ruleset)
+    bad_dates = [p for p in doc.problems if p.code == "bad_date"]
     for problem in bad_dates:
         found.add_located(problem, _path_at(doc, problem.line, problem.column))
+    for where in doc.invalid:
+        _set_null(doc.data, where)  # reported once above; null lets the rest of its case be checked
     try:
         spec: CaseFile | None = CaseFile.model_validate(doc.data if doc.data is not None else {})
     except ValidationError as exc:
@@ -227,48 +232,14 @@ def _items(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-# The largest number of dates that do not exist read past in one file; beyond it the file stops.
-MAX_BAD_DATES = 100
-_DATE_CHARS = frozenset("0123456789-Tt:.Z+ \t")
-
-
-def _load_case_document(raw: bytes, source: str) -> tuple[YamlDocument, list[Problem]]:
-    """The document, and the dates in it that do not exist (`2018-02-30`).
-
-    The YAML loader stops at such a date; each is reported and then read as null, blanked in
-    place so that every other line and column stays, and the rest of the file is still checked
-    in the same run. Any other YAML error stops the file."""
-    bad: list[Problem] = []
-    while True:
-        try:
-            return load_document(raw, source, max_bytes=MAX_CASE_FILE_BYTES, collect_duplicates=True), bad
-        except InputError as exc:
-            problem = exc.problems[0] if len(exc.problems) == 1 else None
-            blanked = None
-            if problem is not None and problem.code == "bad_date" and len(bad) < MAX_BAD_DATES:
-                blanked = _blank(raw, problem)
-            if problem is None or blanked is None:
-                raise InputError(bad + exc.problems) from None
-            bad.append(problem)
-            raw = blanked
-
-
-def _blank(raw: bytes, problem: Problem) -> bytes | None:
-    """`raw` with the plain date scalar at the problem's line and column replaced by `~` and spaces."""
-    if problem.line is None or problem.column is None:
-        return None
-    text = raw.decode("utf-8-sig")
-    lines = text.split("\n")
-    line = lines[problem.line - 1] if problem.line <= len(lines) else ""
-    start = problem.column - 1
-    end = start
-    while end < len(line) and line[end] in _DATE_CHARS:
-        end += 1
-    value = line[start:end].rstrip()
-    if not value[:1].isdigit():
-        return None
-    lines[problem.line - 1] = line[:start] + "~".ljust(len(value)) + line[start + len(value) :]
-    return "\n".join(lines).encode("utf-8")
+def _set_null(data: Any, where: tuple[Any, ...]) -> None:
+    try:
+        for step in where[:-1]:
+            data = data[step]
+        if where and where[-1] in (data if isinstance(data, dict) else range(len(data))):
+            data[where[-1]] = None
+    except (KeyError, IndexError, TypeError):
+        pass  # a date used as a key: nothing to null, its problem is reported all the same
 
 
 def _path_at(doc: YamlDocument, line: int | None, column: int | None) -> tuple[Any, ...]:

@@ -25,7 +25,7 @@ from ..common import placeholders
 from ..errors import InputError, Problem, RulesError, did_you_mean, hint_params
 from ..validation import _clean_loc, field_names_at
 from ..validation import problems as validation_problems
-from ..yamlsafe import YamlDocument, load_document
+from ..yamlsafe import YamlDocument, load_document, read_at_most
 from .model import (
     CalendarFile,
     CalendarVersion,
@@ -157,15 +157,15 @@ class _Collector:
     def read(self, path: Path, name: str) -> YamlDocument | None:
         shown = str(path)
         try:
-            raw = _read_at_most(path, MAX_RULES_FILE_BYTES)
+            raw = read_at_most(path, MAX_RULES_FILE_BYTES)
         except FileNotFoundError:
             self.problems.append(Problem("file_missing", file=shown))
             return None
         except OSError as exc:
             self.problems.append(Problem("file_unreadable", {"detail": exc.strerror or str(exc)}, file=shown))
             return None
-        except _TooLarge as exc:
-            self.problems.append(Problem("file_too_large", {"size": exc.size, "limit": MAX_RULES_FILE_BYTES}, file=shown))
+        except InputError as exc:
+            self.problems.extend(exc.problems)
             return None
         self.files.append(SourceFile(name, path, hashlib.sha256(raw).hexdigest(), len(raw)))
         try:
@@ -202,25 +202,6 @@ class _Collector:
                 path=" › ".join(str(p) for p in path) or None,
             )
         )
-
-
-class _TooLarge(Exception):
-    def __init__(self, size: int):
-        super().__init__(size)
-        self.size = size
-
-
-def _read_at_most(path: Path, limit: int) -> bytes:
-    """The file's bytes, refused by its size before it is read: a 60 MB file must not cost 60 MB
-    of memory to reject. At most limit + 1 bytes are read, in case it grows meanwhile."""
-    size = path.stat().st_size
-    if size > limit:
-        raise _TooLarge(size)
-    with path.open("rb") as stream:
-        raw = stream.read(limit + 1)
-    if len(raw) > limit:
-        raise _TooLarge(max(size, len(raw)))
-    return raw
 
 
 _PLACEHOLDER_CODES = ("placeholder_bad:", "placeholder_lone_close:", "placeholder_unclosed:")
