@@ -190,3 +190,25 @@ def test_bad_visits_and_bad_rules(tmp_path: Path) -> None:
     replace_nth(broken / "working_hours.yaml", "severity: serious", "severity: grave")
     done = run("rules", "diff", RULES, broken)
     assert done.exit_code == 2 and "invalid value 'grave'" in done.output
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "shown"),
+    [
+        ("grading.yaml", "max_points: 16", "max_points: 10", ["max_points=16", "max_points=10"]),
+        ("sanctions.yaml", "      - {code: reminder, target: official}\n", "      - {code: warning, target: official}\n",
+         ["[code=reminder, target=official]", "[code=warning, target=official]"]),
+        ("sanctions.yaml", 'document: "QĐ 129/2007/QĐ-TTg"', 'document: "QĐ xx/2025/QĐ-UBND [sửa đổi, bổ sung]"',
+         ["QĐ xx/2025/QĐ-UBND [sửa đổi, bổ sung]"]),
+        ("sanctions.yaml", 'document: "QĐ 129/2007/QĐ-TTg"', 'document: "QĐ xx [/b]"', ["QĐ xx [/b]"]),
+    ],
+    ids=["grading-bands", "policy-recommend", "bracketed-words", "closing-tag"],
+)
+def test_terminal_output_shows_values_in_brackets_as_written(tmp_path: Path, file: str, old: str, new: str, shown: list[str]) -> None:
+    """Lists and legal bases hold square brackets, which rich would read as markup."""
+    changed = copy_rules(tmp_path, "new")
+    replace_nth(changed / file, old, new)
+    done = run("rules", "diff", RULES, changed)
+    assert done.exit_code == 0, done.output
+    for text in shown:  # word by word: a long cell folds onto several lines
+        assert all(word in done.output for word in text.split()), done.output

@@ -5,10 +5,12 @@ endings, and files that are not UTF-8 at all.
 One visit gives one result whatever the form of its text, and the result is in NFC. A file
 in another encoding is refused with a clear "not UTF-8" naming the file (exit 2, never a
 traceback); in a JSONL file only the bad line is refused and the others are evaluated.
+Square brackets in ids and names are shown as written in the terminal output, not read as markup.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import subprocess
@@ -23,6 +25,8 @@ import orjson
 import pytest
 import yaml
 from click.testing import CliRunner
+from _authoring_support import VISIT_2018, copy_rules, replace_nth, write_jsonl
+from _authoring_support import run as run_cli
 
 from compliance import Engine, InputError, PriorFinding, default_rules_dir, parse_visit
 from compliance.cli import main
@@ -384,3 +388,37 @@ def test_rules_saved_decomposed_are_the_same_rules(tmp_path: Path, form: str) ->
     assert result == baseline
     diff = CliRunner().invoke(main, ["rules", "diff", str(default_rules_dir()), str(target)], env={"COLUMNS": "200"})
     assert diff.exit_code == 0 and "No change in the rules." in diff.output, diff.output
+
+
+# ---- square brackets, which rich reads as markup, in the terminal output
+
+
+def _bracketed(tmp_path: Path) -> list[str]:
+    record = copy.deepcopy(VISIT_2018)
+    record["personnel"][0]["id"] = "a1 [/i]"
+    return [str(write_jsonl(tmp_path / "visit.jsonl", [record]))]
+
+
+def _bracketed_rules(tmp_path: Path) -> list[str]:
+    rules = copy_rules(tmp_path, cases=False)
+    replace_nth(rules / "ruleset.yaml", "name: vinh-phuc-base", 'name: "vinh-phuc [/b] base"')
+    return ["--rules", str(rules)]
+
+
+@pytest.mark.parametrize(
+    ("command", "make", "shown"),
+    [
+        (["evaluate"], _bracketed, "a1 [/i]"),
+        (["evaluate", "--lang", "vi"], _bracketed, "a1 [/i]"),
+        (["explain"], _bracketed, "a1 [/i]"),
+        (["checks"], _bracketed_rules, "vinh-phuc [/b] base"),
+    ],
+    ids=["evaluate", "evaluate-vi", "explain", "checks"],
+)
+def test_square_brackets_are_shown_as_written(
+    tmp_path: Path, command: list[str], make: Callable[[Path], list[str]], shown: str
+) -> None:
+    """An id or a ruleset name is the user's text, never rich markup (a stray '[/i]' was a traceback)."""
+    done = run_cli(*command, *make(tmp_path))
+    assert done.exit_code == 0, done.output
+    assert shown in done.output

@@ -85,6 +85,12 @@ def fine_text(fine: dict[str, Any] | None) -> str:
     return f"{money(fine['min'])}–{money(fine['max'])} {fine.get('currency', 'VND')}"
 
 
+def plain(*cells: str | Text) -> list[Text]:
+    """Table cells as written: a value from a visit or a rules file may hold square brackets,
+    which rich would otherwise read as markup and drop, or fail on."""
+    return [c if isinstance(c, Text) else Text(c) for c in cells]
+
+
 def _sanction_row(s: Sanction, lang: Lang) -> list[str]:
     name = sanction_name(s.code, lang)
     if s.replaces:
@@ -127,7 +133,7 @@ def table(results: Sequence[Result], lang: Lang, console: Console) -> None:
                     row.append(
                         "; ".join(ref["document"] + (f", {ref['article']}" if ref.get("article") else "") for ref in f.legal_basis)
                     )
-                findings.add_row(*row)
+                findings.add_row(*plain(*row))
             parts.append(findings)
         else:
             parts.append(Text(word("none", lang), style="green"))
@@ -136,7 +142,7 @@ def table(results: Sequence[Result], lang: Lang, console: Console) -> None:
             for column in ("sanction", "target", "because", "fine"):
                 sanctions.add_column(word(column, lang), overflow="fold")
             for s in result.sanctions:
-                sanctions.add_row(*_sanction_row(s, lang))
+                sanctions.add_row(*plain(*_sanction_row(s, lang)))
             parts.append(sanctions)
         console.print(Panel(Group(*parts), expand=True))
 

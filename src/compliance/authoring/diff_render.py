@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import Lang
-from ..render import sanction_name
+from ..render import plain, sanction_name
 
 W: dict[str, tuple[str, str]] = {
     "title": ("So sánh bộ quy tắc: {old} → {new}", "Rules diff: {old} → {new}"),
@@ -223,10 +223,10 @@ def render_rich(data: Mapping[str, Any], lang: Lang, console: Console) -> None:
         for h in ("what", "version", "change", "old", "new"):
             table.add_column(w(h, lang), overflow="fold")
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*plain(*row))
         console.print(table)
     else:
-        console.print(w("no_changes", lang))
+        console.print(w("no_changes", lang), markup=False)
     warnings = [x for x in data["warnings"] if x["level"] == "warning"]
     notes = [x for x in data["warnings"] if x["level"] != "warning"]
     if warnings:
@@ -240,7 +240,7 @@ def render_rich(data: Mapping[str, Any], lang: Lang, console: Console) -> None:
     impact = data["impact"]
     console.print(Text(w("impact", lang), style="bold"))
     if impact is None:
-        console.print("  " + w("no_impact", lang))
+        console.print("  " + w("no_impact", lang), markup=False)
         return
     for line in _intro(data, lang):
         console.print("  " + line, markup=False, highlight=False)
@@ -258,7 +258,7 @@ def render_rich(data: Mapping[str, Any], lang: Lang, console: Console) -> None:
         for h in headers:
             table.add_column(h, overflow="fold")
         for row in body:
-            table.add_row(*row)
+            table.add_row(*plain(*row))
         console.print(table)
 
 

@@ -22,7 +22,7 @@ from ..calendar import parse_offset, working_time
 from ..common import Severity
 from ..engine import Engine, parse_visit
 from ..errors import Lang
-from ..render import fine_text, sanction_name, severity_name, target_name, word
+from ..render import fine_text, plain, sanction_name, severity_name, target_name, word
 from ..result import Finding, PriorFinding, Result, Sanction
 from ..ruleset.model import RuleVersion
 from ..sanctions.policy import ConditionCheck, PolicyMatch
@@ -457,7 +457,7 @@ def render_rich(data: dict[str, Any], lang: Lang, console: Console, *, verbose: 
             because = ", ".join(s["because"])
             if s["escalated_by"]:
                 because += f" — {w('escalated_by', lang)} {', '.join(s['escalated_by'])}"
-            table.add_row(name, f"{target_name(s['target'], lang)} {s['subject_id']}", because, fine_text(s["fine"]))
+            table.add_row(*plain(name, f"{target_name(s['target'], lang)} {s['subject_id']}", because, fine_text(s["fine"])))
         console.print(Group(table))
 
 

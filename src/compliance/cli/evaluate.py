@@ -10,6 +10,7 @@ import click
 import orjson
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .. import render
 from ..common import Severity
@@ -142,12 +143,12 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
         sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
         return
     title = {"vi": "Các kiểm tra đã cài đặt", "en": "Installed checks"}[lang]
-    table = Table(title=f"{title} — {engine.ruleset.name} {engine.ruleset.version}")
+    table = Table(title=Text(f"{title} — {engine.ruleset.name} {engine.ruleset.version}", style="table.title"))
     for column in ("check", "rule", "subject", "versions", "source"):
         table.add_column(column)
     for row in rows:
         versions = ", ".join(f"{v['effective_from']}→{v['effective_to'] or '…'}" for v in row["versions"])
-        table.add_row(row["check"], row["rule"], row["subject"], versions, row["source"])
+        table.add_row(*render.plain(row["check"], row["rule"], row["subject"], versions, row["source"]))
     Console().print(table)
 
 
