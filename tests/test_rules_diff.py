@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -71,6 +72,41 @@ def test_terminal_and_markdown_output(tmp_path: Path, visits: Path) -> None:
     assert md.output.startswith("# So sánh bộ quy tắc:")
     assert "| `working_hours.late_arrival` | 2016-09-05 → … | thresholds.grace_minutes (sửa ngay trong phiên bản) | 0 | 15 |" in md.output
     assert "### Theo quy tắc" in md.output and "### Theo năm" in md.output
+
+
+def test_a_grading_change_counts_the_visits_whose_grade_changes(tmp_path: Path, visits: Path) -> None:
+    """No finding changes, yet a visit graded otherwise has a different result."""
+    new = copy_rules(tmp_path, "new")
+    replace_nth(new / "grading.yaml", "max_points: 16", "max_points: 6")
+    old_engine, new_engine = Engine.load(RULES), Engine.load(new)
+    records = [parse_visit(json.loads(line)) for line in visits.read_text(encoding="utf-8").splitlines()]
+    moved = Counter(
+        (a.grade.code, b.grade.code)
+        for a, b in ((old_engine.evaluate(v), new_engine.evaluate(v)) for v in records)
+        if a.grade.code != b.grade.code
+    )
+    assert moved  # else this test proves nothing
+
+    data = json.loads(run("rules", "diff", RULES, new, "--visits", visits, "--no-history", "--format", "json").stdout)
+    impact, changed = data["impact"], sum(moved.values())
+    assert impact["findings"]["gained"] == impact["findings"]["lost"] == 0
+    assert impact["visits_changed"] == impact["grades"]["changed"] == changed
+    assert {(m["old"], m["new"]): m["visits"] for m in impact["grades"]["moves"]} == moved
+    per_grade = impact["grades"]["per_grade"]
+    assert sum(g["old"] for g in per_grade.values()) == sum(g["new"] for g in per_grade.values()) == 600
+    assert per_grade["poor"]["new"] - per_grade["poor"]["old"] == changed
+    assert sum(b["grade_changed"] for b in impact["per_level"].values()) == changed
+
+    for args, shown in (
+        ((), [f"{changed} with a different result", f"Grade changed: {changed} of 600 visits", "Needs improvement → Poor"]),
+        (("--lang", "vi"), [f"{changed} lần có kết quả khác", f"Đổi xếp loại: {changed}/600 lần kiểm tra"]),
+        (("--format", "markdown"), ["### Per grade", f"| Needs improvement → Poor | {changed} |"]),
+        (("--format", "markdown", "--lang", "vi"), ["### Theo xếp loại", f"| Trung bình, cần chấn chỉnh → Yếu kém | {changed} |"]),
+    ):
+        done = run("rules", "diff", RULES, new, "--visits", visits, "--no-history", *args)
+        assert done.exit_code == 0, done.output
+        for text in shown:
+            assert text in done.output, (args, text)
 
 
 def test_a_new_version_with_its_own_date_gives_no_in_place_warning(tmp_path: Path, visits: Path) -> None:

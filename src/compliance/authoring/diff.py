@@ -8,7 +8,7 @@ with the version it takes over from (the one in force in the old ruleset on its 
 The impact part replays historical visits through both rulesets, in date order, each subject's
 earlier findings from the same replay fed back as history so that escalation is compared too,
 and counts the findings and sanctions gained and lost, per rule, per unit level and per year,
-with a few example visit ids.
+and the visits whose grade changes, with a few example visit ids.
 
 Warnings (never errors): a threshold or severity changed inside a version whose
 `effective_from` did not change (it rewrites the past) in the looser direction — looser meaning
@@ -172,6 +172,7 @@ class Bucket:
     lost: int = 0
     sanctions_gained: int = 0
     sanctions_lost: int = 0
+    grade_changed: int = 0
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -217,6 +218,12 @@ class SanctionImpact:
 
 
 @dataclass
+class GradeMove:
+    visits: int = 0
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Impact:
     visits: int = 0
     visits_changed: int = 0
@@ -233,6 +240,10 @@ class Impact:
     per_version_old: Counter[tuple[str, str]] = field(default_factory=Counter)
     per_version_new: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples_changed: list[str] = field(default_factory=list)
+    grades: dict[str, dict[str, str]] = field(default_factory=dict)  # code → label, in band order
+    grades_old: Counter[str] = field(default_factory=Counter)
+    grades_new: Counter[str] = field(default_factory=Counter)
+    grade_moves: dict[tuple[str, str], GradeMove] = field(default_factory=lambda: defaultdict(GradeMove))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -253,11 +264,27 @@ class Impact:
                 "gained": self.totals.sanctions_gained,
                 "lost": self.totals.sanctions_lost,
             },
+            "grades": self._grades_dict(),
             "examples_changed": self.examples_changed,
             "per_rule": {k: v.to_dict() for k, v in sorted(self.per_rule.items())},
             "per_level": {k: v.to_dict() for k, v in sorted(self.per_level.items())},
             "per_year": {k: v.to_dict() for k, v in sorted(self.per_year.items())},
             "per_sanction": {k: v.to_dict() for k, v in sorted(self.per_sanction.items())},
+        }
+
+    def _grades_dict(self) -> dict[str, Any]:
+        order = {code: i for i, code in enumerate(self.grades)}
+        return {
+            "changed": self.totals.grade_changed,
+            "per_grade": {
+                code: {"label": label, "old": self.grades_old[code], "new": self.grades_new[code]}
+                for code, label in self.grades.items()
+                if self.grades_old[code] or self.grades_new[code]
+            },
+            "moves": [
+                {"old": old, "new": new, "visits": move.visits, "examples": move.examples}
+                for (old, new), move in sorted(self.grade_moves.items(), key=lambda kv: (order[kv[0][0]], order[kv[0][1]]))
+            ],
         }
 
 
@@ -276,7 +303,7 @@ def replay(
 ) -> Impact:
     """Evaluate every visit with both engines, in date order, and count what differs."""
     ordered = sorted(visits, key=lambda v: (v.inspected_at, v.visit_id))
-    impact = Impact(as_of=as_of.isoformat() if as_of else None, history=history)
+    impact = Impact(as_of=as_of.isoformat() if as_of else None, history=history, grades=_grade_labels(new.ruleset, old.ruleset))
     prior_old: dict[str, History] = defaultdict(History)
     prior_new: dict[str, History] = defaultdict(History)
     for visit in ordered:
@@ -288,6 +315,16 @@ def replay(
             prior_new[unit].add_result(r_new)
         _count(impact, old, new, r_old, r_new)
     return impact
+
+
+def _grade_labels(*rulesets: Ruleset) -> dict[str, dict[str, str]]:
+    """Every grade of the rulesets' bands, worst last, named as the first ruleset names it."""
+    out: dict[str, dict[str, str]] = {}
+    for ruleset in rulesets:
+        for version in ruleset.grading.versions:
+            for band in version.bands:
+                out.setdefault(band.grade, {"vi": band.label.vi, "en": band.label.en})
+    return out
 
 
 def _firing(impact: Impact, engine: Engine, result: Result, which: str) -> None:
@@ -387,6 +424,16 @@ def _count(impact: Impact, old: Engine, new: Engine, r_old: Result, r_new: Resul
                 for rule in set(s.because):
                     impact.per_rule[rule].sanctions_lost[key[0]] += n
                 break
+    grade_old, grade_new = r_old.grade.code, r_new.grade.code
+    impact.grades_old[grade_old] += 1
+    impact.grades_new[grade_new] += 1
+    if grade_old != grade_new:
+        changed = True
+        move = impact.grade_moves[(grade_old, grade_new)]
+        move.visits += 1
+        _example(move.examples, vid)
+        for b in buckets:
+            b.grade_changed += 1
     if changed:
         for b in buckets:
             b.changed += 1

@@ -56,11 +56,17 @@ W: dict[str, tuple[str, str]] = {
         "Kiến nghị xử lý: {old} → {new} (+{gained} mới, −{lost} mất)",
         "Sanctions: {old} → {new} (+{gained} gained, −{lost} lost)",
     ),
+    "grades_line": (
+        "Đổi xếp loại: {changed}/{visits} lần kiểm tra",
+        "Grade changed: {changed} of {visits} visits",
+    ),
     "examples": ("Ví dụ", "Examples"),
     "per_rule": ("Theo quy tắc", "Per rule"),
     "per_level": ("Theo cấp đơn vị", "Per unit level"),
     "per_year": ("Theo năm", "Per year"),
     "per_sanction": ("Theo hình thức kiến nghị", "Per sanction"),
+    "per_grade": ("Theo xếp loại", "Per grade"),
+    "grade_moves": ("Đổi xếp loại", "Grade changes"),
     "rule": ("Quy tắc", "Rule"),
     "findings": ("Phát hiện cũ → mới", "Findings old → new"),
     "gained": ("+ mới", "+ gained"),
@@ -74,6 +80,10 @@ W: dict[str, tuple[str, str]] = {
     "changed": ("Khác kết quả", "Changed"),
     "sanction": ("Hình thức", "Sanction"),
     "count": ("Số lượng cũ → mới", "Count old → new"),
+    "grade": ("Xếp loại", "Grade"),
+    "grade_visits": ("Số lần kiểm tra cũ → mới", "Visits old → new"),
+    "grade_move": ("Xếp loại cũ → mới", "Grade old → new"),
+    "grade_changed": ("Đổi xếp loại", "Grade changed"),
     "no_difference": ("Không có khác biệt nào.", "No difference."),
 }
 
@@ -162,6 +172,7 @@ def bucket_rows(buckets: Mapping[str, Any]) -> list[list[str]]:
             str(b["gained"]),
             str(b["lost"]),
             f"+{b['sanctions_gained']} / −{b['sanctions_lost']}",
+            str(b["grade_changed"]),
         ]
         for name, b in buckets.items()
     ]
@@ -181,6 +192,17 @@ def sanction_rows(impact: Mapping[str, Any], lang: Lang) -> list[list[str]]:
     ]
 
 
+def grade_rows(grades: Mapping[str, Any], lang: Lang) -> list[list[str]]:
+    return [[g["label"][lang], f"{g['old']} → {g['new']}"] for g in grades["per_grade"].values()]
+
+
+def grade_move_rows(grades: Mapping[str, Any], lang: Lang) -> list[list[str]]:
+    def name(code: str) -> str:
+        return str(grades["per_grade"][code]["label"][lang])
+
+    return [[f"{name(m['old'])} → {name(m['new'])}", str(m["visits"]), ", ".join(m["examples"])] for m in grades["moves"]]
+
+
 def _intro(data: Mapping[str, Any], lang: Lang) -> list[str]:
     impact = data["impact"]
     when = w("as_of", lang, date=impact["as_of"]) if impact["as_of"] else w("own_date", lang)
@@ -190,6 +212,7 @@ def _intro(data: Mapping[str, Any], lang: Lang) -> list[str]:
         w("impact_intro", lang, visits=impact["visits"], when=when, history=history, changed=impact["visits_changed"]),
         w("findings_line", lang, old=f["old"], new=f["new"], gained=f["gained"], lost=f["lost"], sev=f["severity_changed"]),
         w("sanctions_line", lang, old=s["old"], new=s["new"], gained=s["gained"], lost=s["lost"]),
+        w("grades_line", lang, changed=impact["grades"]["changed"], visits=impact["visits"]),
     ]
 
 
@@ -208,11 +231,23 @@ def _rule_headers(lang: Lang) -> list[str]:
 
 
 def _bucket_headers(first: str, lang: Lang) -> list[str]:
-    return [w(first, lang)] + [w(k, lang) for k in ("visits", "changed", "findings", "gained", "lost", "sanctions")]
+    return [w(first, lang)] + [w(k, lang) for k in ("visits", "changed", "findings", "gained", "lost", "sanctions", "grade_changed")]
 
 
 def _sanction_headers(lang: Lang) -> list[str]:
     return [w(k, lang) for k in ("sanction", "count", "gained", "lost", "examples")]
+
+
+def _impact_tables(impact: Mapping[str, Any], lang: Lang) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Title, headers and rows of each impact table, the same for the terminal and Markdown."""
+    return [
+        (w("per_rule", lang), _rule_headers(lang), rule_rows(impact, lang)),
+        (w("per_grade", lang), [w("grade", lang), w("grade_visits", lang)], grade_rows(impact["grades"], lang)),
+        (w("grade_moves", lang), [w(k, lang) for k in ("grade_move", "visits", "examples")], grade_move_rows(impact["grades"], lang)),
+        (w("per_level", lang), _bucket_headers("level", lang), bucket_rows(impact["per_level"])),
+        (w("per_year", lang), _bucket_headers("year", lang), bucket_rows(impact["per_year"])),
+        (w("per_sanction", lang), _sanction_headers(lang), sanction_rows(impact, lang)),
+    ]
 
 
 def render_rich(data: Mapping[str, Any], lang: Lang, console: Console) -> None:
@@ -246,12 +281,7 @@ def render_rich(data: Mapping[str, Any], lang: Lang, console: Console) -> None:
         console.print("  " + line, markup=False, highlight=False)
     if impact["examples_changed"]:
         console.print(f"  {w('examples', lang)}: {', '.join(impact['examples_changed'])}", markup=False, highlight=False)
-    for title, headers, body in (
-        (w("per_rule", lang), _rule_headers(lang), rule_rows(impact, lang)),
-        (w("per_level", lang), _bucket_headers("level", lang), bucket_rows(impact["per_level"])),
-        (w("per_year", lang), _bucket_headers("year", lang), bucket_rows(impact["per_year"])),
-        (w("per_sanction", lang), _sanction_headers(lang), sanction_rows(impact, lang)),
-    ):
+    for title, headers, body in _impact_tables(impact, lang):
         if not body:
             continue
         table = Table(title=title, expand=True)
@@ -293,12 +323,7 @@ def render_markdown(data: Mapping[str, Any], lang: Lang) -> str:
     if impact["examples_changed"]:
         out.append(f"- {w('examples', lang)}: {', '.join(impact['examples_changed'])}")
     out.append("")
-    for title, headers, body in (
-        (w("per_rule", lang), _rule_headers(lang), rule_rows(impact, lang)),
-        (w("per_level", lang), _bucket_headers("level", lang), bucket_rows(impact["per_level"])),
-        (w("per_year", lang), _bucket_headers("year", lang), bucket_rows(impact["per_year"])),
-        (w("per_sanction", lang), _sanction_headers(lang), sanction_rows(impact, lang)),
-    ):
+    for title, headers, body in _impact_tables(impact, lang):
         out += [f"### {title}", ""]
         out += _md_table(headers, body) if body else [w("no_difference", lang), ""]
     return "\n".join(out)

@@ -174,10 +174,11 @@ def diff(
     fmt: str,
     lang: Lang,
 ) -> None:
-    """Compare two rulesets and, given past visits, their impact on findings and sanctions.
+    """Compare two rulesets and, given past visits, their impact on findings, sanctions and grades.
 
     So sánh hai bộ quy tắc (thêm, bỏ, đổi ngưỡng, mức độ, nội dung, căn cứ) và, khi có các lần
-    kiểm tra trước đây, tác động lên phát hiện và kiến nghị xử lý theo quy tắc, cấp đơn vị, năm.
+    kiểm tra trước đây, tác động lên phát hiện, kiến nghị xử lý và xếp loại theo quy tắc, cấp
+    đơn vị, năm.
 
     Exit codes: 0 compared (warnings do not fail); 2 bad input or rules.
     """
