@@ -154,6 +154,30 @@ def test_stricter_in_place_change_is_a_note_and_gains_findings(tmp_path: Path, v
     assert note["code"] == "tightened_in_place" and note["level"] == "note"
 
 
+@pytest.mark.parametrize(
+    ("severity", "code", "level", "en", "vi"),
+    [
+        ("minor", "severity_lowered_in_place", "warning", "get a lower severity", "nhận mức độ thấp hơn"),
+        ("serious", "severity_raised_in_place", "note", "get a higher severity", "nhận mức độ cao hơn"),
+    ],
+)
+def test_a_severity_changed_in_place_is_worded_as_a_severity_change(
+    tmp_path: Path, visits: Path, severity: str, code: str, level: str, en: str, vi: str
+) -> None:
+    """The count of findings does not move, so the warning says how many findings change severity."""
+    new = copy_rules(tmp_path, "new")
+    replace_nth(new / "working_hours.yaml", "      severity: moderate\n      message:", f"      severity: {severity}\n      message:", 2)
+    data = json.loads(run("rules", "diff", RULES, new, "--visits", visits, "--format", "json").stdout)
+    rule = data["impact"]["per_rule"]["working_hours.absent_unexcused"]
+    assert rule["gained"] == rule["lost"] == 0 and rule["severity_changed"] > 0
+    [warning] = [w for w in data["warnings"] if w["rule"] == "working_hours.absent_unexcused"]
+    assert (warning["code"], warning["level"], warning["version"]) == (code, level, "2016-09-05")
+    assert warning["changed"] == rule["severity_changed"] and warning["changed"] <= warning["findings"] <= rule["findings_new"]
+    assert f"{warning['changed']} of its {warning['findings']} findings on the given visits {en}" in warning["message"]["en"]
+    assert f"{warning['changed']} trong {warning['findings']} phát hiện" in warning["message"]["vi"] and vi in warning["message"]["vi"]
+    assert f"severity moderate → {severity}" in warning["message"]["en"]
+
+
 def test_as_of_replays_last_year_under_a_future_version(tmp_path: Path, visits: Path) -> None:
     new = copy_rules(tmp_path, "new")
     path = new / "working_hours.yaml"

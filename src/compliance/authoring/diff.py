@@ -12,8 +12,9 @@ and the visits whose grade changes, with a few example visit ids.
 
 Warnings (never errors): a threshold or severity changed inside a version whose
 `effective_from` did not change (it rewrites the past) in the looser direction — looser meaning
-"gives fewer findings", measured on the replay; without visits any such change is flagged —
-and rules that fire on most visits (too strict?) or on none (dead?).
+"gives fewer findings" or, for as many findings, "gives them a lower severity", measured on the
+replay; without visits any such change is flagged — and rules that fire on most visits (too
+strict?) or on none (dead?).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from .words import yaml_value
 
 EXAMPLES = 3
 STRICT_SHARE = 0.5
+_SEVERITY_RANK = {s.value: s.rank for s in Severity}
 
 # ---- the textual change
 
@@ -239,6 +241,8 @@ class Impact:
     per_sanction: dict[str, SanctionImpact] = field(default_factory=lambda: defaultdict(SanctionImpact))
     per_version_old: Counter[tuple[str, str]] = field(default_factory=Counter)
     per_version_new: Counter[tuple[str, str]] = field(default_factory=Counter)
+    severity_down: Counter[tuple[str, str]] = field(default_factory=Counter)  # findings per (rule, version)
+    severity_up: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples_changed: list[str] = field(default_factory=list)
     grades: dict[str, dict[str, str]] = field(default_factory=dict)  # code → label, in band order
     grades_old: Counter[str] = field(default_factory=Counter)
@@ -388,6 +392,11 @@ def _count(impact: Impact, old: Engine, new: Engine, r_old: Result, r_new: Resul
             ri.severity_changed += 1
             _example(ri.examples_severity, vid)
             impact.severity_changed += 1
+            version = (k[0], str(fn[k].rule_version["effective_from"]))
+            if _SEVERITY_RANK[fn[k].severity] < _SEVERITY_RANK[fo[k].severity]:
+                impact.severity_down[version] += 1
+            else:
+                impact.severity_up[version] += 1
 
     def skey(s: Any) -> tuple[str, str, str]:
         return (s.code, s.target, s.subject_id)
@@ -488,6 +497,30 @@ WARNINGS: dict[str, tuple[str, str]] = {
             "rise from {old} to {new}; results of past visits change."
         ),
     ),
+    "severity_lowered_in_place": (
+        (
+            "{rule}: mức độ bị hạ ngay trong phiên bản từ {version} (không có ngày hiệu lực mới; {what}): "
+            "{changed} trong {findings} phát hiện của phiên bản này trên các lần kiểm tra đã cho nhận mức độ thấp hơn. "
+            "Nên đóng phiên bản cũ (effective_to) và thêm phiên bản mới có ngày hiệu lực riêng."
+        ),
+        (
+            "{rule}: severity lowered inside the version from {version} (no new effective date; {what}): "
+            "{changed} of its {findings} findings on the given visits get a lower severity. Close the old "
+            "version (effective_to) and add a new one with its own effective date."
+        ),
+    ),
+    "severity_raised_in_place": (
+        (
+            "{rule}: mức độ bị nâng ngay trong phiên bản từ {version} (không có ngày hiệu lực mới; {what}): "
+            "{changed} trong {findings} phát hiện của phiên bản này trên các lần kiểm tra đã cho nhận mức độ cao hơn; "
+            "kết quả của các lần kiểm tra trước đây sẽ thay đổi."
+        ),
+        (
+            "{rule}: severity raised inside the version from {version} (no new effective date; {what}): "
+            "{changed} of its {findings} findings on the given visits get a higher severity; results of "
+            "past visits change."
+        ),
+    ),
     "changed_in_place_unmeasured": (
         (
             "{rule}: {what} đã thay đổi ngay trong phiên bản từ {version} (không có ngày hiệu lực mới); "
@@ -523,8 +556,6 @@ def _what(fields: Sequence[Change]) -> str:
     return ", ".join(f"{c.field} {yaml_value(c.old)} → {yaml_value(c.new)}" for c in fields)
 
 
-_SEVERITY_RANK = {s.value: s.rank for s in Severity}
-
 
 def warnings_for(changes: Sequence[Change], impact: Impact | None, *, strict_share: float = STRICT_SHARE) -> list[Warning]:
     out: list[Warning] = []
@@ -546,13 +577,15 @@ def warnings_for(changes: Sequence[Change], impact: Impact | None, *, strict_sha
             continue
         old_n = impact.per_version_old[(rule, version)]
         new_n = impact.per_version_new[(rule, version)]
-        params.update(old=old_n, new=new_n)
-        ri = impact.per_rule.get(rule)
-        lowered = any(c.field == "severity" and _SEVERITY_RANK.get(c.new, 0) < _SEVERITY_RANK.get(c.old, 0) for c in fields)
-        if new_n < old_n or (new_n == old_n and lowered):
-            out.append(Warning("loosened_in_place", rule, params))
-        elif new_n > old_n or ri is not None and ri.severity_changed and not lowered:
-            out.append(Warning("tightened_in_place", rule, params, "note"))
+        down, up = impact.severity_down[(rule, version)], impact.severity_up[(rule, version)]
+        if new_n < old_n:
+            out.append(Warning("loosened_in_place", rule, {**params, "old": old_n, "new": new_n}))
+        elif new_n > old_n:
+            out.append(Warning("tightened_in_place", rule, {**params, "old": old_n, "new": new_n}, "note"))
+        elif down > up:
+            out.append(Warning("severity_lowered_in_place", rule, {**params, "changed": down, "findings": new_n}))
+        elif up > down:
+            out.append(Warning("severity_raised_in_place", rule, {**params, "changed": up, "findings": new_n}, "note"))
         else:
             params["visits"] = impact.visits
             out.append(Warning("changed_in_place_no_effect", rule, params))
