@@ -4,7 +4,9 @@ A guide marks what the test does with an HTML comment (invisible when the Markdo
 right before a fenced block:
 
 - ``<!-- guide-test: run [exit=N] [contains="text"] -->``: run each ``$ `` line of the console
-  block in the work folder; each must exit N (default 0) and, with ``contains``, print the text;
+  block in the work folder; each must exit N (default 0), with ``contains`` print the text, and
+  print the lines the guide shows under it, in that order (a table's borders and padding aside),
+  ``…`` standing for whatever the run prints there (a count that grows with every case added);
 - ``<!-- guide-test: find file=PATH -->`` then ``<!-- guide-test: replace -->``: the first block
   must occur exactly once in PATH (so the guide quotes the real file) and is replaced by the second;
 - ``<!-- guide-test: write file=PATH -->``: the block is written to PATH.
@@ -41,8 +43,35 @@ def steps(guide: Path) -> list[tuple[str, dict[str, str], str]]:
     return out
 
 
+def transcript(body: str) -> list[tuple[str, list[str]]]:
+    """Each ``$ `` command of a console block with the output lines shown under it."""
+    out: list[tuple[str, list[str]]] = []
+    for line in body.splitlines():
+        if line.startswith("$ "):
+            out.append((line[2:].strip(), []))
+        elif out and line.strip(" …"):
+            out[-1][1].append(line)
+    return out
+
+
 def commands(body: str) -> list[str]:
-    return [line[2:].strip() for line in body.splitlines() if line.startswith("$ ")]
+    return [command for command, _ in transcript(body)]
+
+
+def _flat(line: str) -> str:
+    return " ".join(line.split()).strip(" │")
+
+
+def missing_lines(shown: list[str], output: str) -> list[str]:
+    """The lines shown in the guide that the output lacks, in order; ``…`` matches anything."""
+    printed = [_flat(line) for line in output.splitlines()]
+    at = 0
+    for line in shown:
+        pattern = re.compile(".*".join(re.escape(part.strip()) for part in _flat(line).split("…")))
+        at = next((i + 1 for i in range(at, len(printed)) if pattern.fullmatch(printed[i])), -1)
+        if at < 0:
+            return shown[shown.index(line):]
+    return []
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +106,14 @@ def test_walkthrough_runs_as_written(lang: str, tmp_path: Path, visits_2025: Pat
     for action, params, body in steps(guide):
         where = f"{guide.name}: {action} {params}"
         if action == "run":
-            for command in commands(body):
+            for command, shown in transcript(body):
                 proc = subprocess.run(command, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False)
                 output = proc.stdout + proc.stderr
                 expected = int(params.get("exit", "0"))
                 assert proc.returncode == expected, f"{where}: '{command}' exited {proc.returncode}\n{output}"
                 if "contains" in params:
                     assert params["contains"] in output, f"{where}: '{command}' did not print {params['contains']!r}\n{output}"
+                assert not (missing := missing_lines(shown, output)), f"{where}: '{command}' did not print {missing[0]!r}\n{output}"
                 ran += 1
         elif action == "find":
             path = tmp_path / params["file"]
