@@ -114,6 +114,21 @@ class PriorFinding:
     rule: str = field(metadata={"description": "'check.rule'"})
 
 
+def sanction_data(s: Sanction) -> dict[str, Any]:
+    """A sanction as the contract's JSON object (shared values, for serialising)."""
+    return {
+        "code": s.code,
+        "target": s.target,
+        "subject_id": s.subject_id,
+        "policy": s.policy,
+        "reason": s.reason,
+        "fine": s.fine,
+        "replaces": s.replaces,
+        "escalated_by": s.escalated_by,
+        "because": s.because,
+    }
+
+
 def _result_data(r: Result) -> dict[str, Any]:
     ruleset = r.ruleset
     grade = r.grade
@@ -142,20 +157,7 @@ def _result_data(r: Result) -> dict[str, Any]:
             }
             for f in r.findings
         ],
-        "sanctions": [
-            {
-                "code": s.code,
-                "target": s.target,
-                "subject_id": s.subject_id,
-                "policy": s.policy,
-                "reason": s.reason,
-                "fine": s.fine,
-                "replaces": s.replaces,
-                "escalated_by": s.escalated_by,
-                "because": s.because,
-            }
-            for s in r.sanctions
-        ],
+        "sanctions": [sanction_data(s) for s in r.sanctions],
         "unit_name": r.unit_name,
         "province": r.province,
     }

@@ -23,7 +23,7 @@ from ..common import Severity
 from ..engine import Engine, parse_visit
 from ..errors import Lang
 from ..render import fine_text, plain, sanction_name, severity_name, target_name, word
-from ..result import Finding, PriorFinding, Result, Sanction
+from ..result import Finding, PriorFinding, Result, sanction_data
 from ..ruleset.model import RuleVersion
 from ..sanctions.policy import ConditionCheck, PolicyMatch
 from ..visit import Visit
@@ -203,25 +203,11 @@ def explain_visit(
         "grade": {"code": result.grade.code, "label": result.grade.label, "points": result.grade.points},
         "rules": rules_out,
         "sanctions": [
-            _sanction_dict(s)
+            sanction_data(s)
             for s in result.sanctions
             if not rules or any(r["rule"] in s.because for r in rules_out)
         ],
         "result": result.to_dict(),
-    }
-
-
-def _sanction_dict(s: Sanction) -> dict[str, Any]:
-    return {
-        "code": s.code,
-        "target": s.target,
-        "subject_id": s.subject_id,
-        "policy": s.policy,
-        "reason": s.reason,
-        "fine": s.fine,
-        "replaces": s.replaces,
-        "escalated_by": list(s.escalated_by),
-        "because": list(s.because),
     }
 
 
