@@ -104,3 +104,44 @@ def test_broken_or_missing_results_fail_cleanly(report_dir: Path, tmp_path: Path
     done = CliRunner().invoke(main, ["report", str(broken), "--format", "xlsx", "--lang", "en", "-o", str(out)])
     assert done.exit_code == 2 and "malformed JSON" in done.output
     assert not out.exists() and not list(tmp_path.glob(".out.xlsx*"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "limit_for", "sheets"),
+    [
+        # The limit (rows a sheet holds, header included) from the kind's number of data rows.
+        # The campaign has more sanctions than findings, so a limit that fits them fits both.
+        ("sanctions", lambda n: n + 1, 1),  # exactly full: no second sheet, nothing to say
+        ("findings", lambda n: n + 1, 1),  # findings fit; the sanctions go on (listed below)
+        ("findings", lambda n: n, 2),  # one row over: it alone goes on in "findings (2)"
+        ("sanctions", lambda n: -(-n // 3) + 1, 3),
+    ],
+)
+def test_rows_beyond_the_sheet_limit_go_on_in_further_sheets(
+    workbook: Any, report_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    kind: str, limit_for: Any, sheets: int,
+) -> None:
+    from compliance.reports import xlsx
+
+    expected = rows(workbook, kind)
+    limit = limit_for(len(expected) - 1)
+    monkeypatch.setattr(xlsx, "MAX_ROWS", limit)
+    out = tmp_path / "split.xlsx"
+    done = CliRunner().invoke(main, ["report", str(report_dir), "--format", "xlsx", "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    book = openpyxl.load_workbook(out, read_only=True)
+    names = [kind] + [f"{kind} ({n})" for n in range(2, sheets + 1)]
+    assert [n for n in book.sheetnames if n.startswith(kind)] == names
+    assert book.sheetnames[0] == "summary"
+    pages = [rows(book, n) for n in names]
+    assert all(page[0] == expected[0] and len(page) <= limit for page in pages)
+    assert [r for page in pages for r in page[1:]] == expected[1:]  # every row once, in order
+    summary = [[c for c in r if c is not None] for r in rows(book, "summary")]
+    if len(book.sheetnames) == 3:
+        assert ["Trang tính / Sheets"] not in summary
+        return
+    listed = {r[0]: r[1] for r in summary if len(r) == 2 and r[0] in book.sheetnames}
+    assert {n: listed[n] for n in names} == {n: len(page) - 1 for n, page in zip(names, pages)}
+    if sheets > 1:
+        what = "các phát hiện" if kind == "findings" else "các kiến nghị xử lý"
+        assert any(f"nên {what} được ghi tiếp qua {sheets} trang" in str(r[0]) for r in summary if r)

@@ -3,6 +3,8 @@
 The workbook is written in openpyxl's write-only mode and the results are streamed from
 results.jsonl one visit at a time, so memory stays flat however large the batch. Header rows
 are bilingual ("Đơn vị / Unit"); the text of findings and sanctions is in the chosen language.
+Findings or sanctions beyond Excel's row limit go on in "findings (2)", "sanctions (2)"...,
+each with the header row, and the summary sheet lists those sheets.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from .narrative import narrative
 from .tables import tables
 
 SHEETS = ("summary", "findings", "sanctions")
+
+MAX_ROWS = 1_048_576
+"""Rows a sheet may hold, the header row included: Excel's limit. A workbook with more is
+refused or "repaired" (rows lost) by Excel, so the rows go on in another sheet. Tests lower it."""
 
 VISIT_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("Lần kiểm tra", "Visit", 14),
@@ -124,6 +130,36 @@ def _bilingual(columns: Sequence[tuple[str, str, int]]) -> list[str]:
     return [f"{vi} / {en}" for vi, en, _ in columns]
 
 
+class _Pages:
+    """The rows of one kind ("findings") over as many sheets as MAX_ROWS needs: "findings",
+    "findings (2)"..., each opening with the header row, so no row is lost to Excel's limit."""
+
+    def __init__(self, workbook: Any, kind: str, columns: Sequence[tuple[str, str, int]]):
+        self._workbook = workbook
+        self.kind = kind
+        self._columns = columns
+        self.sheets: list[_Sheet] = []
+        self.count = 0
+        self._open()
+
+    def _open(self) -> None:
+        number = len(self.sheets) + 1
+        title = self.kind if number == 1 else f"{self.kind} ({number})"
+        sheet = _Sheet(self._workbook, title, [w for _, _, w in self._columns])
+        sheet.ws.freeze_panes = "A2"
+        sheet.header(_bilingual(self._columns))
+        self.sheets.append(sheet)
+
+    def row(self, values: Iterable[Any]) -> None:
+        if self.sheets[-1].rows >= MAX_ROWS:
+            self._open()
+        self.sheets[-1].row(values)
+        self.count += 1
+
+    def titles(self) -> list[str]:
+        return [sheet.ws.title for sheet in self.sheets]
+
+
 def _basis(refs: Any) -> str:
     out = []
     for ref in refs or ():
@@ -138,8 +174,9 @@ def _text(value: Any, lang: Lang) -> str:
     return "" if value is None else str(value)
 
 
-def _summary_sheet(workbook: Any, report: ReportDir, lang: Lang) -> None:
-    sheet = _Sheet(workbook, "summary", (44, 40, 16, 16, 16, 18))
+def _summary_sheet(sheet: _Sheet, report: ReportDir, lang: Lang, pages: Sequence[_Pages]) -> None:
+    """Fill the summary sheet; it is written last, when `pages` know whether a kind of row
+    had to go on in further sheets, but it was created first, so it stays the first sheet."""
     local = tables(report.summary, lang)
     vi = tables(report.summary, "vi")
     en = tables(report.summary, "en")
@@ -156,13 +193,40 @@ def _summary_sheet(workbook: Any, report: ReportDir, lang: Lang) -> None:
     sheet.row([story.title])
     for _, paragraph in story.paragraphs:
         sheet.row([paragraph])
+    _continued(sheet, pages, lang)
 
 
-def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
-    sheet = _Sheet(workbook, "findings", [w for _, _, w in FINDING_COLUMNS])
-    sheet.ws.freeze_panes = "A2"
-    sheet.header(_bilingual(FINDING_COLUMNS))
-    count = 0
+_KINDS = {"findings": ("các phát hiện", "findings"), "sanctions": ("các kiến nghị xử lý", "sanctions")}
+
+
+def _continued(sheet: _Sheet, pages: Sequence[_Pages], lang: Lang) -> None:
+    """Say which kinds of row go on over several sheets, and how many rows each sheet holds."""
+    split = [p for p in pages if len(p.sheets) > 1]
+    if not split:
+        return
+    sheet.blank()
+    sheet.header(["Trang tính / Sheets"])
+    limit = f"{MAX_ROWS:,}"
+    for p in split:
+        names = ", ".join(f"\u201c{t}\u201d" for t in p.titles())
+        vi, en = _KINDS[p.kind]
+        sheet.row(
+            [
+                f"Mỗi trang tính của Excel chứa được nhiều nhất {limit.replace(',', '.')} dòng, nên {vi} "
+                f"được ghi tiếp qua {len(p.sheets)} trang: {names}; trang nào cũng có dòng tiêu đề."
+                if lang == "vi"
+                else f"An Excel sheet holds at most {limit} rows, so the {en} go on over {len(p.sheets)} "
+                f"sheets: {names}; each starts with the header row."
+            ]
+        )
+    sheet.header(["Trang tính / Sheet", "Số dòng dữ liệu / Data rows"])
+    for p in pages:
+        for page in p.sheets:
+            sheet.row([page.ws.title, page.rows - 1])
+
+
+def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> _Pages:
+    sheet = _Pages(workbook, "findings", FINDING_COLUMNS)
     for result in report.results():
         visit = _visit_cells(result, lang)
         grade = result.get("grade") or {}
@@ -186,8 +250,7 @@ def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
                     grade_text,
                 ]
             )
-            count += 1
-    return count
+    return sheet
 
 
 def _visit_cells(result: Mapping[str, Any], lang: Lang) -> list[Any]:
@@ -202,11 +265,8 @@ def _visit_cells(result: Mapping[str, Any], lang: Lang) -> list[Any]:
     ]
 
 
-def _sanctions_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
-    sheet = _Sheet(workbook, "sanctions", [w for _, _, w in SANCTION_COLUMNS])
-    sheet.ws.freeze_panes = "A2"
-    sheet.header(_bilingual(SANCTION_COLUMNS))
-    count = 0
+def _sanctions_sheet(workbook: Any, report: ReportDir, lang: Lang) -> _Pages:
+    sheet = _Pages(workbook, "sanctions", SANCTION_COLUMNS)
     for result in report.results():
         visit = _visit_cells(result, lang)
         for s in result.get("sanctions") or ():
@@ -228,8 +288,7 @@ def _sanctions_sheet(workbook: Any, report: ReportDir, lang: Lang) -> int:
                     _text(s.get("reason"), lang),
                 ]
             )
-            count += 1
-    return count
+    return sheet
 
 
 def write_xlsx(report: ReportDir, target: str | Path | IO[bytes], lang: Lang = "vi") -> dict[str, int]:
@@ -239,11 +298,10 @@ def write_xlsx(report: ReportDir, target: str | Path | IO[bytes], lang: Lang = "
         raise InputError([Problem("file_missing", file=str(report.results_path))])
     workbook = openpyxl.Workbook(write_only=True)
     try:
-        _summary_sheet(workbook, report, lang)
-        counts = {
-            "findings": _findings_sheet(workbook, report, lang),
-            "sanctions": _sanctions_sheet(workbook, report, lang),
-        }
+        summary = _Sheet(workbook, "summary", (44, 40, 16, 16, 16, 18))
+        pages = [_findings_sheet(workbook, report, lang), _sanctions_sheet(workbook, report, lang)]
+        _summary_sheet(summary, report, lang, pages)
+        counts = {"findings": pages[0].count, "sanctions": pages[1].count}
     except BaseException:
         _discard(workbook)
         raise
