@@ -206,3 +206,35 @@ def test_no_visits_claims_nothing() -> None:
         story = narrative({}, lang)
         assert dict(story.paragraphs)["shortcomings"] == expected
         assert not story.positives and "compliance" not in dict(story.paragraphs)
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "xlsx"])
+@pytest.mark.parametrize(
+    ("lang", "words"), [("vi", "không ghi được báo cáo vào tệp này"), ("en", "cannot write the report to this file")]
+)
+def test_an_unwritable_output_is_one_error_not_a_traceback(
+    report_dir: Path, tmp_path: Path, fmt: str, lang: str, words: str
+) -> None:
+    # A regular file where a directory must be: permission bits would not stop root.
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    for out in (blocker / f"x.{fmt}", blocker / "sub" / f"x.{fmt}"):
+        done = CliRunner().invoke(main, ["report", str(report_dir), "--format", fmt, "--lang", lang, "-o", str(out)])
+        assert done.exit_code == 2, done.output
+        assert done.exception is None or isinstance(done.exception, SystemExit)
+        assert f"{out}: {words}: {blocker} " in done.output and "Traceback" not in done.output
+    assert blocker.read_text(encoding="utf-8") == "x"
+
+
+def test_a_failed_write_leaves_no_temporary_file(
+    report_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device", src)
+
+    monkeypatch.setattr("compliance.cli.report.os.replace", full)
+    out = tmp_path / "report.md"
+    done = CliRunner().invoke(main, ["report", str(report_dir), "--lang", "en", "-o", str(out)])
+    assert done.exit_code == 2
+    assert done.output.splitlines()[-1] == f"{out}: cannot write the report to this file: No space left on device"
+    assert list(tmp_path.iterdir()) == []

@@ -89,6 +89,7 @@ CATALOG: dict[str, tuple[str, str]] = {
     ),
     "file_missing": ("không tìm thấy tệp hoặc thư mục", "no such file or directory"),
     "file_unreadable": ("không đọc được tệp: {detail}", "cannot read file: {detail}"),
+    "report_unwritable": ("không ghi được báo cáo vào tệp này: {detail}", "cannot write the report to this file: {detail}"),
     "rules_missing_file": (
         "thiếu tệp quy tắc bắt buộc '{name}'",
         "required rules file '{name}' is missing",

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from ..errors import Lang
+from ..errors import ComplianceError, Lang, Problem
 from ..privacy import Redactor, redaction_key
 from ..reports import ReportDir, html_report, markdown_report, write_xlsx
 from .common import EXIT_BAD_INPUT, handle_errors, redact_option
@@ -21,20 +22,44 @@ def _write_text(text: str, output: Path | None) -> None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    _atomic(output, data)
+    _atomic(output, lambda tmp: Path(tmp).write_bytes(data))
 
 
-def _atomic(output: Path, data: bytes) -> None:
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+def _atomic(output: Path, write: Callable[[str], object], suffix: str = "") -> None:
+    """Write through a temporary file beside `output`, renamed over it when complete, so that a
+    failed run leaves no half-written report. A path that cannot be written (read-only
+    filesystem, a file where a directory should be, a full disk) is a user error, not a crash."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=suffix, dir=output.parent)
+    except OSError as exc:
+        raise _unwritable(exc, output) from None
+    os.close(fd)
+    try:
+        write(tmp)
         _public(tmp)
         os.replace(tmp, output)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise _unwritable(exc, output) from None
         raise
+
+
+def _unwritable(exc: OSError, output: Path) -> ComplianceError:
+    """The error naming the report's path and why: the file that stands where a directory must
+    be, or the system's reason with the path it refused when that is another path the user
+    named (never the temporary file, which the user did not choose)."""
+    reason = exc.strerror or str(exc)
+    refused = str(exc.filename) if exc.filename is not None else ""
+    blocking = next((p for p in output.parents if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():  # a file stands where a directory must be
+        params = {"detail_vi": f"{blocking} không phải là thư mục", "detail_en": f"{blocking} is not a directory"}
+    elif refused and refused != str(output) and not Path(refused).name.startswith(f".{output.name}."):
+        params = {"detail": f"{refused}: {reason}"}
+    else:
+        params = {"detail": reason}
+    return ComplianceError([Problem("report_unwritable", params, file=str(output))])
 
 
 def _public(path: str) -> None:
@@ -88,16 +113,6 @@ def report(directory: Path, lang: Lang, fmt: str, output: Path | None, redact_na
                 err=True,
             )
             sys.exit(EXIT_BAD_INPUT)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".xlsx", dir=output.parent)
-        os.close(fd)
-        try:
-            write_xlsx(data, tmp, lang)
-            _public(tmp)
-            os.replace(tmp, output)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
+        _atomic(output, lambda tmp: write_xlsx(data, tmp, lang), suffix=".xlsx")
 
 __all__ = ["report"]

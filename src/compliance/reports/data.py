@@ -169,7 +169,11 @@ class ReportDir:
         file = self.results_path
         if not file.is_file():
             raise InputError([Problem("file_missing", file=str(file))])
-        with file.open("rb") as handle:
+        try:
+            handle = file.open("rb")
+        except OSError as exc:  # said as a reading error, not taken for the report's writing one
+            raise InputError([Problem("file_unreadable", {"detail": exc.strerror or str(exc)}, file=str(file))]) from None
+        with handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip() or (containing is not None and containing not in line):
                     continue
