@@ -238,3 +238,31 @@ def test_a_failed_write_leaves_no_temporary_file(
     assert done.exit_code == 2
     assert done.output.splitlines()[-1] == f"{out}: cannot write the report to this file: No space left on device"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("n", "vi", "en"), [(0, "0", "0"), (1, "01", "1"), (9, "09", "9"), (10, "10", "10")])
+def test_counts_below_ten_are_padded_but_zero_is_not(n: int, vi: str, en: str) -> None:
+    from compliance.reports.narrative import num
+
+    assert (num(n, "vi"), num(n, "en")) == (vi, en)
+
+
+@pytest.mark.parametrize(
+    ("lang", "mandate", "coverage"),
+    [
+        ("vi", "chưa tiến hành cuộc kiểm tra đột xuất nào", "Chưa có cơ quan, đơn vị nào được kiểm tra."),
+        ("en", "made no surprise inspection visits", "No agency or unit was inspected."),
+    ],
+)
+@pytest.mark.parametrize(
+    "summary",
+    [
+        {},
+        {"visits": 0, "units_by_level": {}, "period": {"from": "2018-01-02", "to": "2018-03-04"}, "plan_refs": ["7/KH-UBND"]},
+    ],
+)
+def test_no_visits_are_said_in_words_not_as_zero(lang: str, mandate: str, coverage: str, summary: dict[str, Any]) -> None:
+    story = narrative(summary, lang)  # type: ignore[arg-type]
+    parts = dict(story.paragraphs)
+    assert mandate in parts["mandate"] and parts["coverage"] == coverage
+    assert not re.search(r"\b0+\b", story.text()), story.text()

@@ -3,8 +3,8 @@
 Title and period, mandate, coverage, one positive statement per regulation where nothing or
 little was found, the shortcomings found (first as a list, then counted), the recommended
 follow-up and the close. Every figure comes from ``summary.json``; every sentence exists in
-Vietnamese and English. Counts below ten are written with two digits in Vietnamese, as the
-report writes "07".
+Vietnamese and English. Counts from one to nine are written with two digits in Vietnamese, as
+the report writes "07"; nothing done is said in words ("chưa tiến hành cuộc kiểm tra nào"), never "00".
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ class Narrative:
 
 
 def num(n: int, lang: Lang) -> str:
-    """A count as the report writes it: "07" in Vietnamese, "7" in English."""
-    return f"{n:02d}" if lang == "vi" and 0 <= n < 10 else str(n)
+    """A count as the report writes it: "07" in Vietnamese, "7" in English; zero stays "0"
+    (the report pads a count of things, and "00" reads as a typo)."""
+    return f"{n:02d}" if lang == "vi" and 1 <= n < 10 else str(n)
 
 
 def day_text(iso: str | None, lang: Lang) -> str | None:
@@ -180,11 +181,16 @@ def narrative(summary: Mapping[str, Any], lang: Lang = "vi", *, restricted: set[
     when = (f"Từ ngày {first} đến ngày {last}, " if vi else f"From {first} to {last}, ") if first and last else ""
     visits = num(f.visits, lang)
     if vi:
-        mandate = f"{when}{team_vi} đã tiến hành {visits} cuộc kiểm tra đột xuất"
+        mandate = (
+            f"{when}{team_vi} đã tiến hành {visits} cuộc kiểm tra đột xuất"
+            if f.visits
+            else f"{when}{team_vi} chưa tiến hành cuộc kiểm tra đột xuất nào"
+        )
         if plans:
             mandate += " theo " + _join([_plan(p, lang) for p in plans], lang)
     else:
         team = team_en if when else team_en[0].upper() + team_en[1:]
+        visits = visits if f.visits else "no"
         mandate = f"{when}{team} made {visits} surprise inspection visit{'s' if f.visits != 1 else ''}"
         if plans:
             mandate += " under " + _join([_plan(p, lang) for p in plans], lang)
@@ -208,7 +214,9 @@ def narrative(summary: Mapping[str, Any], lang: Lang = "vi", *, restricted: set[
         ),
     }
     parts = [f"{num(n, lang)} {labels[k][0 if vi else 1]}" for k, n in buckets.items() if n]
-    if vi:
+    if not total and not f.visits:
+        coverage = "Chưa có cơ quan, đơn vị nào được kiểm tra." if vi else "No agency or unit was inspected."
+    elif vi:
         coverage = f"Kết quả đã thực hiện kiểm tra đối với {num(total, lang)} cơ quan, đơn vị"
         coverage += (", trong đó: " + "; ".join(parts) + ".") if parts else "."
     else:
