@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -35,6 +36,9 @@ from _batch_support import (
     tally,
     write_jsonl,
 )
+
+from compliance.cli import main
+from compliance.errors import InputError
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -182,6 +186,69 @@ def test_broken_yaml_document_is_reported_at_one_of_its_own_lines(mixed: dict[st
     first = lines.index("visit_id: Y-BROKEN") + 1
     (entry,) = [e for e in read_jsonl(mixed["out"] / "errors.jsonl") if e["source"] == "c.yaml"]
     assert first - 1 <= entry["line"] <= first + 1
+
+
+def _doc(vid: str, unit: str) -> str:
+    return f"visit_id: {vid}\ninspected_at: '2018-06-12T08:00:00+07:00'\nunit: {{id: {unit}, level: commune}}\n"
+
+
+# (YAML text, the (visit id, line) of each record, in order). An empty document (a `---` with
+# nothing but comments and blank lines after it) is no record, as a blank JSONL line is none.
+EMPTY_YAML_DOCUMENTS = [
+    (_doc("E-1", "u1") + "---\n", [("E-1", 1)]),
+    ("---\n" + _doc("E-1", "u1") + "---\n\n", [("E-1", 2)]),
+    ("\ufeff---\n---\n# c\n---\n" + _doc("E-1", "u1"), [("E-1", 5)]),
+    (_doc("E-1", "u1") + "---\n# only a comment\n--- # and here\n\n---\n" + _doc("E-2", "u2") + "...\n---\n",
+     [("E-1", 1), ("E-2", 9)]),
+    ("--- {visit_id: E-1, inspected_at: '2018-06-12T08:00:00+07:00', unit: {id: u1, level: commune}}\n---\n",
+     [("E-1", 1)]),
+    ("---\n---\n# c\n---\n", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    EMPTY_YAML_DOCUMENTS,
+    ids=["trailing-marker", "leading-marker", "bom-and-markers-first", "between-and-after", "on-marker-line", "markers-only"],
+)
+def test_empty_yaml_documents_are_skipped_and_lines_stay_right(
+    tmp_path: Path, text: str, expected: list[tuple[str, int]]
+) -> None:
+    from compliance.io import read_path
+
+    path = tmp_path / "in.yaml"
+    path.write_text(text, encoding="utf-8")
+    if not expected:
+        with pytest.raises(InputError) as caught:
+            list(read_path(path))
+        assert [p.code for p in caught.value.problems] == ["empty_input"]  # as a comment-only file
+        return
+    records = list(read_path(path))
+    assert [r.problem for r in records] == [None] * len(records)
+    assert [(r.parse().visit_id, r.line) for r in records] == expected
+
+
+def test_a_null_yaml_document_is_still_a_bad_record(tmp_path: Path) -> None:
+    """Only an empty document is skipped: one that says null is a record, and an error."""
+    (tmp_path / "in.yaml").write_text(_doc("E-1", "u1") + "--- ~\n", encoding="utf-8")
+    proc = run_batch("in.yaml", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (error,) = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    assert (error["line"], error["problems"][0]["code"]) == (4, "not_a_mapping")
+
+
+def test_empty_yaml_documents_are_no_records_in_batch_and_evaluate(tmp_path: Path) -> None:
+    text, expected = EMPTY_YAML_DOCUMENTS[3]
+    (tmp_path / "in.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "markers.yaml").write_text(EMPTY_YAML_DOCUMENTS[-1][0], encoding="utf-8")
+    proc = run_batch("in.yaml", "markers.yaml", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tally(proc.stdout)["records"], tally(proc.stdout)["errors"]) == (2, 0)
+    assert read_jsonl(tmp_path / "out" / "errors.jsonl") == []
+    assert sorted(r["visit_id"] for r in read_jsonl(tmp_path / "out" / "results.jsonl")) == ["E-1", "E-2"]
+    done = CliRunner().invoke(main, ["evaluate", str(tmp_path / "in.yaml"), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert [r["visit_id"] for r in orjson.loads(done.stdout)] == [vid for vid, _ in expected]
 
 
 # --------------------------------------------------------------------------------------------

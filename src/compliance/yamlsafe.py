@@ -412,7 +412,8 @@ def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:
 
     A marker at column 0 always ends a document in YAML, so each piece parses on its own:
     one broken document cannot take the rest of the file down with it, and a large file is
-    never held in memory whole. Yields (line offset of the piece, its bytes).
+    never held in memory whole. An empty document (a marker with only comments or blank lines
+    after it) is not yielded. Yields (line offset of the piece, its bytes).
     """
     piece: list[bytes] = []
     start = 0
@@ -420,14 +421,26 @@ def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:
         if number == 0 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         if _DOC_START.match(line) or _DOC_END.match(line):
-            if any(part.strip() and not part.lstrip().startswith(b"#") for part in piece):
+            if _has_content(piece):
                 yield start, b"".join(piece)
             piece = [line] if _DOC_START.match(line) else []
             start = number if piece else number + 1
             continue
         piece.append(line)
-    if any(part.strip() and not part.lstrip().startswith(b"#") for part in piece):
+    if _has_content(piece):
         yield start, b"".join(piece)
+
+
+def _has_content(piece: list[bytes]) -> bool:
+    """Whether a piece holds more than its `---` marker, comments and blank lines: an empty
+    document (`---` followed by nothing) is no record, as a blank JSONL line is none."""
+    for index, line in enumerate(piece):
+        text = line.strip()
+        if index == 0 and _DOC_START.match(line):
+            text = text[3:].strip()  # `--- {visit_id: x}` holds its document on the marker line
+        if text and not text.startswith(b"#"):
+            return True
+    return False
 
 
 def read_at_most(path: Path, limit: int) -> bytes:
