@@ -6,6 +6,7 @@ visits as the reason, whatever the order of the input.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -222,6 +223,42 @@ def test_a_run_stopped_while_re_evaluating_for_duplicates_resumes_to_the_same_by
     monkeypatch.setattr(runner, "run_partition", real)
     outcome = runner.run([str(tmp_path / "in.jsonl")], tmp_path / "stopped", runner.Options(workers=1, resume=True))
     assert outcome.complete and (outcome.results, outcome.errors) == (7, 1)
+    for name in ("results.jsonl", "errors.jsonl", "summary.json"):
+        whole = (tmp_path / "whole" / name).read_bytes()
+        assert (tmp_path / "stopped" / name).read_bytes() == whole.replace(b"whole", b"stopped"), name
+
+
+def test_a_run_stopped_after_re_evaluating_for_duplicates_resumes_with_the_merge_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every partition was finished, those with a repeated id evaluated again without it: a
+    resumed run must not take them for unfinished and evaluate the whole of pass 2 again."""
+    from compliance.batch import evaluate, runner
+
+    write_jsonl(tmp_path / "in.jsonl", [SERIES[0], SERIES[1], SERIES[2], REUSED, *ELSEWHERE])
+    runner.run([str(tmp_path / "in.jsonl")], tmp_path / "whole", runner.Options(workers=1))
+
+    def stop_at(name: str, total: int | None) -> None:
+        if name == "merge":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        runner.run([str(tmp_path / "in.jsonl")], tmp_path / "stopped", runner.Options(workers=1), runner.Progress(phase=stop_at))
+    assert json.loads((tmp_path / "stopped" / ".work" / "duplicates.json").read_bytes())["evaluate_again"]
+
+    real = evaluate.run_partition
+    evaluated: list[tuple[int, str | None]] = []
+    phases: list[str] = []
+
+    def recording(task: evaluate.PartitionTask) -> dict[str, Any]:
+        evaluated.append((task.index, task.exclusions))
+        return real(task)
+
+    monkeypatch.setattr(runner, "run_partition", recording)
+    outcome = runner.run([str(tmp_path / "in.jsonl")], tmp_path / "stopped", runner.Options(workers=1, resume=True),
+                         runner.Progress(phase=lambda name, total: phases.append(name)))
+    assert evaluated == []
+    assert "duplicates" not in phases and outcome.resumed_partitions == outcome.partitions
     for name in ("results.jsonl", "errors.jsonl", "summary.json"):
         whole = (tmp_path / "whole" / name).read_bytes()
         assert (tmp_path / "stopped" / name).read_bytes() == whole.replace(b"whole", b"stopped"), name

@@ -233,6 +233,13 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             )
             for i in range(partitions)
         ]
+        # Visit ids repeated across units; the marker is written once the exclusions are, so a
+        # resumed run reuses them rather than finding them again in lists they already changed.
+        # Known exclusions go on the tasks before asking which are done: a partition evaluated
+        # again without a repeated id is finished only with its exclusions.
+        marker = work / "duplicates.json"
+        if marker.is_file():
+            tasks = _with_exclusions(tasks, read_json(marker)["evaluate_again"], work / "duplicates")
         pending = [t for t in tasks if not t.done()]
         resumed = len(tasks) - len(pending)
         progress.phase("evaluate", records)
@@ -244,20 +251,14 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             errors_so_far += stats["counts"]["errors"]
             progress.advance(done_records, errors_so_far)
 
-        # Visit ids repeated across units; the marker is written once the exclusions are, so a
-        # resumed run reuses them rather than finding them again in lists they already changed.
-        marker = work / "duplicates.json"
         if not marker.is_file():
             write_json(marker, {"evaluate_again": duplicates.find(tasks, work / "duplicates")})
-        again = set(read_json(marker)["evaluate_again"])
-        if again:
-            progress.phase("duplicates", None)
-            tasks = [
-                replace(t, exclusions=str(duplicates.exclusions_path(work / "duplicates", t.index))) if t.index in again else t
-                for t in tasks
-            ]
-            for _ in _evaluate([t for t in tasks if not t.done()], executor):
-                pass
+            tasks = _with_exclusions(tasks, read_json(marker)["evaluate_again"], work / "duplicates")
+            again = [t for t in tasks if not t.done()]
+            if again:
+                progress.phase("duplicates", None)
+                for _ in _evaluate(again, executor):
+                    pass
 
     progress.phase("merge", None)
     tally = {"results": 0, "errors": pass1_errors}
@@ -306,6 +307,12 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     )
     shutil.rmtree(work, ignore_errors=True)
     return outcome
+
+
+def _with_exclusions(tasks: Sequence[PartitionTask], again: Iterable[int], directory: Path) -> list[PartitionTask]:
+    """The tasks, those in `again` evaluated without the records another unit keeps the ids of."""
+    chosen = set(again)
+    return [replace(t, exclusions=str(duplicates.exclusions_path(directory, t.index))) if t.index in chosen else t for t in tasks]
 
 
 def _workers(options: Options) -> int:
