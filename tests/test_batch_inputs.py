@@ -432,6 +432,16 @@ def test_missing_input_exits_2_with_a_message(tmp_path: Path) -> None:
     assert "nowhere.jsonl" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_directory_given_as_input_is_said_to_be_one(tmp_path: Path) -> None:
+    (tmp_path / "visits").mkdir()
+    proc = run_batch("visits", "--out", "out", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "visits: cannot read file: is a directory" in proc.stderr and "no such file" not in proc.stderr
+    proc = run_batch("visits", "--out", "out", "--lang", "vi", cwd=tmp_path)
+    assert proc.returncode == 2 and "đây là thư mục" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing left to refuse the next run with
+
+
 # --------------------------------------------------------------------------------------------
 # 7. What is printed
 # --------------------------------------------------------------------------------------------

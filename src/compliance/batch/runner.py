@@ -34,6 +34,8 @@ from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_p
 from .summary import combine
 
 WORK = ".work"
+OUTPUTS = ("results.jsonl", "errors.jsonl", "summary.json", "findings.parquet")
+"""What a run writes besides manifest.json (findings.parquet with --parquet only)."""
 STATE_VERSION = 2
 TARGET_PARTITION_BYTES = 24 * 1024 * 1024
 MAX_PARTITIONS = 512
@@ -94,6 +96,8 @@ def describe_inputs(paths: Sequence[str]) -> list[InputFile]:
     out = []
     for index, name in enumerate(paths):
         path = Path(name)
+        if path.is_dir():  # exists, so "no such file" would send the user looking for it
+            raise BatchError([Problem("file_unreadable", {"detail": "is a directory", "detail_vi": "đây là thư mục, không phải tệp"}, file=name)])
         if not path.is_file():
             raise BatchError([Problem("file_missing", file=name)])
         stat = path.stat()
@@ -141,7 +145,6 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     # Absolute paths: the workers of a remote Dask cluster do not share this process's cwd.
     rules_dir = str(Path(options.rules_dir).absolute()) if options.rules_dir else None
     remember_engine(rules_dir, engine)
-    out.mkdir(parents=True, exist_ok=True)
     work = out / WORK
     state_path = work / "partition.json"
     manifest_path = out / "manifest.json"
@@ -162,18 +165,21 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     if work.exists() and not options.resume and not options.overwrite:
         raise BatchError([Problem("invalid_value", {"detail_en": f"{out} holds an unfinished batch; use --resume to finish it or --overwrite to start again",
                                                      "detail_vi": f"{out} có một lần chạy dở; dùng --resume để chạy tiếp hoặc --overwrite để chạy lại"})])
-    if options.overwrite:
-        for name in ("results.jsonl", "errors.jsonl", "summary.json", "manifest.json", "findings.parquet"):
-            with contextlib.suppress(FileNotFoundError):
-                (out / name).unlink()
-        shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(exist_ok=True)
-    clean_temporaries(out)
-    clean_temporaries(work)
-    clean_temporaries(work / "parts")
-
-    state = read_json(state_path) if state_path.is_file() else None
+    state = read_json(state_path) if state_path.is_file() and not options.overwrite else None
+    # Inputs are checked and the executor started (a scheduler connected to) before anything is
+    # created: a run that cannot start leaves no work directory to refuse the next one.
+    inputs = describe_inputs(paths) if state is None else []
     with _executor(options) as executor:
+        out.mkdir(parents=True, exist_ok=True)
+        if options.overwrite:
+            for name in (*OUTPUTS, "manifest.json"):
+                with contextlib.suppress(FileNotFoundError):
+                    (out / name).unlink()
+            shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(exist_ok=True)
+        clean_temporaries(out)
+        clean_temporaries(work)
+        clean_temporaries(work / "parts")
         if state is not None:
             if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.ruleset.digest:
                 raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
@@ -192,7 +198,6 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
                                                              "detail_vi": "--resume phải giữ --redact-names như lần chạy dở"})])
             redact_key = state.get("redact_key")
         else:
-            inputs = describe_inputs(paths)
             partitions = options.partitions or plan_partitions(inputs)
             shutil.rmtree(work / "partitions", ignore_errors=True)
             progress.phase("read", None)
