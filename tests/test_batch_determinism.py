@@ -107,8 +107,10 @@ def test_dask_engine_on_a_cluster_given_by_address(inputs: dict[str, Any], refer
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=None) as cluster:
-        out = _run(inputs, "dask-address", "ordered.jsonl", "--engine", "dask", "--scheduler", cluster.scheduler_address)
+        # --scheduler alone: naming a scheduler means running on it.
+        out = _run(inputs, "dask-address", "ordered.jsonl", "--scheduler", cluster.scheduler_address)
     _same(reference, out)
+    assert manifest(out)["engine"] == "dask"
 
 
 def test_shuffled_input_gives_identical_results_and_summary(inputs: dict[str, Any], reference: Path) -> None:

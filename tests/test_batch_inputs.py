@@ -442,6 +442,43 @@ def test_a_directory_given_as_input_is_said_to_be_one(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()  # nothing left to refuse the next run with
 
 
+def _unused_loopback_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("kind", ["unanswered", "malformed"])
+def test_an_unreachable_scheduler_is_one_line_naming_it_and_leaves_nothing_behind(
+    tmp_path: Path, pool: list[dict[str, Any]], kind: str
+) -> None:
+    pytest.importorskip("dask.distributed")
+    write_jsonl(tmp_path / "in.jsonl", pool[:3])
+    address, said = {
+        "unanswered": (f"tcp://127.0.0.1:{_unused_loopback_port()}", ("no answer within 1 s", "không có trả lời sau 1 giây")),
+        "malformed": ("notanaddress", ("not an address like tcp://HOST:PORT", "không phải địa chỉ dạng tcp://MÁY:CỔNG")),
+    }[kind]
+    for lang, words in zip(("en", "vi"), said):
+        proc = run_batch("in.jsonl", "--out", "out", "--engine", "dask", "--scheduler", address, "--lang", lang,
+                         cwd=tmp_path, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT="1s")
+        assert proc.returncode == 2 and proc.stdout == ""
+        assert "Traceback" not in proc.stderr and "output directory" not in proc.stderr
+        assert address in proc.stderr and words in proc.stderr
+        assert not (tmp_path / "out").exists()
+    plain = run_batch("in.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert plain.returncode == 0, plain.stderr
+
+
+def test_a_scheduler_with_the_local_engine_is_a_usage_error(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    write_jsonl(tmp_path / "in.jsonl", pool[:3])
+    proc = run_batch("in.jsonl", "--out", "out", "--engine", "local", "--scheduler", "tcp://127.0.0.1:8786", cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "--scheduler needs --engine dask" in proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
 # --------------------------------------------------------------------------------------------
 # 7. What is printed
 # --------------------------------------------------------------------------------------------

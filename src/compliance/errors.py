@@ -90,6 +90,10 @@ CATALOG: dict[str, tuple[str, str]] = {
     "file_missing": ("không tìm thấy tệp hoặc thư mục", "no such file or directory"),
     "file_unreadable": ("không đọc được tệp: {detail}", "cannot read file: {detail}"),
     "report_unwritable": ("không ghi được báo cáo vào tệp này: {detail}", "cannot write the report to this file: {detail}"),
+    "scheduler_unreachable": (
+        "không kết nối được với bộ lập lịch Dask {scheduler}: {detail_vi}",
+        "cannot connect to the Dask scheduler {scheduler}: {detail_en}",
+    ),
     "rules_missing_file": (
         "thiếu tệp quy tắc bắt buộc '{name}'",
         "required rules file '{name}' is missing",

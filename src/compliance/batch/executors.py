@@ -15,6 +15,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from multiprocessing import get_context
 from typing import Any
 
+from ..errors import ComplianceError, Problem
+
 COUNTER_SLOTS = 4096
 """Tasks that can report progress while they run (two counters each, in shared memory)."""
 
@@ -117,6 +119,31 @@ def local(workers: int) -> Iterator[Executor]:
         yield LocalPool(pool, workers, counters)
 
 
+CONNECT_SECONDS = 10.0
+"""How long to wait for a scheduler to answer, at most (dask's own default, 30 s, feels hung)."""
+
+
+def connect(scheduler: str) -> Any:
+    """A client of the scheduler at `scheduler`, or an error that names it and says what failed.
+
+    Dask's `distributed.comm.timeouts.connect` (e.g. $DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT)
+    can shorten the wait, never lengthen it past CONNECT_SECONDS.
+    """
+    import dask.config
+    from dask.distributed import Client
+    from dask.utils import parse_timedelta
+
+    seconds = min(CONNECT_SECONDS, parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds"))
+    try:
+        return Client(scheduler, timeout=seconds)
+    except ValueError as exc:  # malformed: "missing port number", "unknown address scheme"
+        vi, en = "không phải địa chỉ dạng tcp://MÁY:CỔNG", "not an address like tcp://HOST:PORT"
+        raise ComplianceError([Problem("scheduler_unreachable", {"scheduler": scheduler, "detail_vi": f"{vi} ({exc})", "detail_en": f"{en} ({exc})"})]) from None
+    except OSError as exc:  # refused, unknown host, no answer in time: all end as a time-out
+        vi, en = f"không có trả lời sau {seconds:g} giây", f"no answer within {seconds:g} s"
+        raise ComplianceError([Problem("scheduler_unreachable", {"scheduler": scheduler, "detail_vi": f"{vi} ({exc})", "detail_en": f"{en} ({exc})"})]) from None
+
+
 @contextlib.contextmanager
 def dask(scheduler: str | None, workers: int | None) -> Iterator[Executor]:
     """The cluster at `scheduler`, or a local cluster of worker processes on 127.0.0.1.
@@ -128,7 +155,7 @@ def dask(scheduler: str | None, workers: int | None) -> Iterator[Executor]:
 
     with contextlib.ExitStack() as stack:
         if scheduler:
-            client = stack.enter_context(Client(scheduler))
+            client = stack.enter_context(connect(scheduler))
         else:
             cluster = stack.enter_context(
                 LocalCluster(

@@ -88,8 +88,8 @@ def _os_problem(exc: OSError, inputs: tuple[str, ...], out_dir: Path) -> Problem
 @click.option("--resume", is_flag=True, help="Finish an interrupted run in the same --out directory.")
 @click.option("--overwrite", is_flag=True, help="Replace a finished or unfinished run in --out.")
 @click.option("--parquet", is_flag=True, help="Also write findings.parquet (one row per finding).")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True)
-@click.option("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address (default: a local cluster).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default=None, help="Where partitions run: local (default) or dask.")
+@click.option("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://HOST:8786 (implies --engine dask; default: a local cluster).")
 @click.option("--partitions", type=click.IntRange(min=1, max=runner.MAX_PARTITIONS), default=None, hidden=True)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @redact_option
@@ -103,7 +103,7 @@ def batch(
     resume: bool,
     overwrite: bool,
     parquet: bool,
-    engine: str,
+    engine: str | None,
     scheduler: str | None,
     partitions: int | None,
     quiet: bool,
@@ -116,6 +116,10 @@ def batch(
     Every input record ends up in exactly one of results.jsonl or errors.jsonl. Exit 0 when
     that holds, 2 when the run could not proceed.
     """
+    if scheduler is not None and engine == "local":
+        # Said rather than ignored: the user meant one of the two and we cannot tell which.
+        raise click.UsageError("--scheduler needs --engine dask (it names a Dask scheduler) / --scheduler cần --engine dask")
+    engine = "dask" if scheduler is not None else engine or "local"
     options = runner.Options(
         workers=workers or 0,
         resume=resume,
