@@ -479,6 +479,26 @@ def test_a_scheduler_with_the_local_engine_is_a_usage_error(tmp_path: Path, pool
     assert not (tmp_path / "out").exists()
 
 
+def test_outputs_not_written_by_a_batch_are_not_overwritten(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    """A results.jsonl with no manifest and no unfinished run beside it is someone else's."""
+    write_jsonl(tmp_path / "in.jsonl", pool[:3])
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.jsonl").write_text('{"junk":1}\n')
+    (out / "notes.txt").write_text("hi\n")
+    for flag in ((), ("--resume",)):
+        proc = run_batch("in.jsonl", "--out", "out", *flag, cwd=tmp_path)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+        assert "out already holds results.jsonl" in proc.stderr and "--overwrite" in proc.stderr
+        assert (out / "results.jsonl").read_text() == '{"junk":1}\n'
+        assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "results.jsonl"]
+    proc = run_batch("in.jsonl", "--out", "out", "--overwrite", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    # Only what this run wrote: not the user's notes.
+    assert manifest(out)["outputs"] == ["errors.jsonl", "results.jsonl", "summary.json", "manifest.json"]
+    assert (out / "notes.txt").read_text() == "hi\n"
+
+
 # --------------------------------------------------------------------------------------------
 # 7. What is printed
 # --------------------------------------------------------------------------------------------

@@ -165,6 +165,11 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     if work.exists() and not options.resume and not options.overwrite:
         raise BatchError([Problem("invalid_value", {"detail_en": f"{out} holds an unfinished batch; use --resume to finish it or --overwrite to start again",
                                                      "detail_vi": f"{out} có một lần chạy dở; dùng --resume để chạy tiếp hoặc --overwrite để chạy lại"})])
+    taken = [name for name in OUTPUTS if (out / name).exists()]
+    if taken and not work.exists() and not options.overwrite:
+        # No manifest and no work directory: not this tool's, or not a run it can tell apart.
+        raise BatchError([Problem("invalid_value", {"detail_en": f"{out} already holds {', '.join(taken)} that no batch run recorded (no manifest.json); use --overwrite to replace them or choose another --out",
+                                                     "detail_vi": f"{out} đã có {', '.join(taken)} mà không lần chạy batch nào ghi nhận (không có manifest.json); dùng --overwrite để ghi đè hoặc chọn --out khác"})])
     state = read_json(state_path) if state_path.is_file() and not options.overwrite else None
     # Inputs are checked and the executor started (a scheduler connected to) before anything is
     # created: a run that cannot start leaves no work directory to refuse the next one.
@@ -288,6 +293,9 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     )
     if options.parquet:
         _concat_parquet([parts / f"findings-{t.index:04d}.parquet" for t in tasks], out / "findings.parquet")
+    else:  # left by the interrupted run of a resume that no longer asks for it
+        with contextlib.suppress(FileNotFoundError):
+            (out / "findings.parquet").unlink()
     write_json(out / "summary.json", summary)
     changed = _inputs_unchanged(inputs)
     if changed:
@@ -307,7 +315,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             "workers": _workers(options),
             "started_at": started_at,
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "outputs": sorted(p.name for p in out.iterdir() if p.is_file() and not p.name.startswith(".")) + ["manifest.json"],
+            "outputs": sorted(name for name in OUTPUTS if options.parquet or name != "findings.parquet") + ["manifest.json"],
         },
     )
     shutil.rmtree(work, ignore_errors=True)
