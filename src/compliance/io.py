@@ -119,7 +119,7 @@ def read_path(path: str | Path, fmt: Format | None = None, *, span: tuple[int, i
     if not path.exists():
         raise InputError([Problem("file_missing", file=source)])
     if path.is_dir():
-        raise InputError([Problem("file_unreadable", {"detail": "is a directory"}, file=source)])
+        raise InputError([Problem("file_unreadable", {"detail": "is a directory", "detail_vi": "đây là thư mục, không phải tệp"}, file=source)])
     fmt = fmt or detect_format(path.name) or _sniff_file(path)
     try:
         if fmt == "parquet":
@@ -397,7 +397,7 @@ def _parquet(path: Path) -> Iterator[Record]:
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is an optional extra
-        raise InputError([Problem("file_unreadable", {"detail": "reading Parquet needs pyarrow (pip install 'compliance[batch]')"}, file=str(path))]) from None
+        raise InputError([Problem("file_unreadable", {"detail": "reading Parquet needs pyarrow (pip install 'compliance[batch]')", "detail_vi": "cần cài pyarrow để đọc Parquet (pip install 'compliance[batch]')"}, file=str(path))]) from None
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file

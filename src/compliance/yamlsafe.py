@@ -224,7 +224,7 @@ class _Builder:
                 return self.mapping(node, path)
         finally:
             self.active.discard(id(node))
-        raise self.fail(Problem("bad_yaml", {"detail": "unsupported node"}), node)
+        raise self.fail(Problem("bad_yaml", {"detail": "unsupported node", "detail_vi": "loại nút YAML không được hỗ trợ"}), node)
 
     def bad_date(self, node: ScalarNode, path: Path_) -> str:
         """`2016-02-30`: an error; when collecting, reported once and kept as its text, so the

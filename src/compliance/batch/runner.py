@@ -195,7 +195,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
                                                              "detail_vi": "--resume phải dùng đúng các tệp đầu vào của lần chạy dở"})])
             changed = _inputs_unchanged(inputs) or [i.path for i in inputs if sha256_file(Path(i.path)) != i.sha256]
             if changed:
-                raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite"}, file=changed[0])])
+                raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite", "detail_vi": "tệp đã thay đổi từ khi lần chạy dở bắt đầu; dùng --overwrite"}, file=changed[0])])
             partitions, reads = state["partitions"], state["reads"]
             records, pass1_errors = state["records"], state["errors"]
             if bool(state.get("redact_key")) != options.redact_names:
@@ -210,7 +210,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
                 records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", partitions, executor, progress)
             changed = _inputs_unchanged(inputs)
             if changed:
-                raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read"}, file=changed[0])])
+                raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read", "detail_vi": "tệp đã thay đổi trong khi đang được đọc"}, file=changed[0])])
             # The key stays in the work directory (removed at the end) so a resumed run gives the
             # same pseudonyms; with $COMPLIANCE_REDACT_KEY they match other runs too.
             redact_key = redaction_key() if options.redact_names else None
@@ -299,7 +299,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     write_json(out / "summary.json", summary)
     changed = _inputs_unchanged(inputs)
     if changed:
-        raise BatchError([Problem("file_unreadable", {"detail": "changed during the run; results may not match it"}, file=changed[0])])
+        raise BatchError([Problem("file_unreadable", {"detail": "changed during the run; results may not match it", "detail_vi": "tệp đã thay đổi trong khi chạy; kết quả có thể không khớp với tệp"}, file=changed[0])])
     outcome = Outcome(records, results, errors, partitions, time.time() - started, resumed, out)
     write_json(
         out / "manifest.json",
