@@ -207,6 +207,27 @@ def test_to_json_is_every_field_of_the_result(engine: Engine, visits: list[dict[
     assert seen == {"repeat", "fine", "escalated"}
 
 
+def test_visit_validation_never_turns_json_containers_into_python_first() -> None:
+    """A before/wrap validator around a list or an object makes pydantic build that JSON as
+    Python objects and validate them again: one on `personnel` once doubled the cost of
+    validating a visit (measured by benchmarks/batch.py). Only scalars may have one."""
+    wrapped: list[tuple[str, Any]] = []
+
+    def walk(schema: Any) -> None:
+        if isinstance(schema, dict):
+            if schema.get("type") in ("function-before", "function-wrap", "function-plain"):
+                wrapped.append((schema["type"], schema.get("schema", {}).get("type")))
+            for value in schema.values():
+                walk(value)
+        elif isinstance(schema, list):
+            for value in schema:
+                walk(value)
+
+    walk(compliance.Visit.__pydantic_core_schema__)
+    assert wrapped and all(inner in ("str", "int", "time", "datetime", "date", None) for _, inner in wrapped), wrapped
+    assert not [kind for kind, inner in wrapped if inner is None and kind != "function-plain"], wrapped
+
+
 def test_history_naming_no_known_rule_or_a_text_date_is_refused(engine: Engine) -> None:
     """A misspelt rule or a date given as text would match nothing and silently drop a repeat."""
     wrong_rule = PriorFinding("VP-0", date(2018, 3, 5), "u1", "official", "o1", "working_hours.absent")
