@@ -266,3 +266,11 @@ def test_no_visits_are_said_in_words_not_as_zero(lang: str, mandate: str, covera
     parts = dict(story.paragraphs)
     assert mandate in parts["mandate"] and parts["coverage"] == coverage
     assert not re.search(r"\b0+\b", story.text()), story.text()
+
+
+def test_one_unit_is_said_in_the_singular_in_english() -> None:
+    summary = {"visits": 1, "units_by_level": {"department": 1}, "period": {"from": "2018-01-02", "to": "2018-01-02"}}
+    parts = dict(narrative(summary, "en").paragraphs)  # type: ignore[arg-type]
+    assert parts["coverage"] == "In all, 1 agency or unit was inspected: 1 provincial department."
+    parts = dict(narrative({**summary, "units_by_level": {"department": 1, "commune": 2}, "visits": 3}, "en").paragraphs)  # type: ignore[arg-type]
+    assert parts["coverage"].startswith("In all, 3 agencies and units were inspected: 1 provincial department; 2 units of")

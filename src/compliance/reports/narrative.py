@@ -205,22 +205,23 @@ def narrative(summary: Mapping[str, Any], lang: Lang = "vi", *, restricted: set[
     known = ("department", "department_unit", "district", "district_unit", "commune")
     buckets["local"] += sum(int(v or 0) for k, v in f.units.items() if k not in known)
     total = sum(buckets.values())
-    labels = {
-        "department": ("sở, ngành", "provincial departments"),
-        "department_unit": ("đơn vị thuộc, trực thuộc các sở, ngành", "units under the departments"),
+    labels = {  # Vietnamese, English, English for one
+        "department": ("sở, ngành", "provincial departments", "provincial department"),
+        "department_unit": ("đơn vị thuộc, trực thuộc các sở, ngành", "units under the departments", "unit under a department"),
         "local": (
             "các đơn vị thuộc, trực thuộc UBND các huyện, thành phố và UBND các xã, phường, thị trấn",
             "units of the district and city people's committees and the commune, ward and town people's committees",
+            "unit of a district or city people's committee or a commune, ward or town people's committee",
         ),
     }
-    parts = [f"{num(n, lang)} {labels[k][0 if vi else 1]}" for k, n in buckets.items() if n]
+    parts = [f"{num(n, lang)} {labels[k][0 if vi else 1 if n != 1 else 2]}" for k, n in buckets.items() if n]
     if not total and not f.visits:
         coverage = "Chưa có cơ quan, đơn vị nào được kiểm tra." if vi else "No agency or unit was inspected."
     elif vi:
         coverage = f"Kết quả đã thực hiện kiểm tra đối với {num(total, lang)} cơ quan, đơn vị"
         coverage += (", trong đó: " + "; ".join(parts) + ".") if parts else "."
     else:
-        coverage = f"In all, {total} agencies and units were inspected"
+        coverage = f"In all, {total} agencies and units were inspected" if total != 1 else "In all, 1 agency or unit was inspected"
         coverage += (": " + "; ".join(parts) + ".") if parts else "."
     paragraphs.append(("coverage", coverage))
 
