@@ -114,7 +114,7 @@ _FINES: dict[str, list[tuple[date, date | None, int, int]]] = {
     ],
     "alcohol_tobacco.no_smoking_sign_missing": [
         (date(2014, 1, 1), date(2020, 11, 14), 3_000_000, 5_000_000),
-        (date(2020, 11, 15), None, 3_000_000, 5_000_000),
+        (date(2020, 11, 15), None, 6_000_000, 10_000_000),  # an organisation pays double (NĐ 117 Điều 4 khoản 5)
     ],
 }
 
