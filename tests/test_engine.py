@@ -284,3 +284,14 @@ def test_a_plugin_that_fails_to_import_is_named(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(PluginError) as caught:
         plugin_manager()
     assert "broken_check" in caught.value.render("en") and "failed to load" in caught.value.render("en")
+
+
+@pytest.mark.parametrize(("posted", "shown"), [(1199, "99.92%"), (600, "50%"), (1, "0.08%")])
+def test_a_share_short_of_whole_never_reads_as_100_or_0_percent(engine: Engine, posted: int, shown: str) -> None:
+    """A finding that says the posting falls short must not show the share as 100%."""
+    visit = {
+        "visit_id": "PCT", "inspected_at": "2018-06-12T08:00:00+07:00", "unit": {"id": "u", "level": "commune"},
+        "one_stop": {"exists": True, "procedures_in_scope": 1200, "procedures_posted": posted},
+    }
+    (finding,) = [f for f in engine.evaluate(visit).findings if f.rule == "procedures_not_posted"]
+    assert f"({shown}, " in finding.message["vi"] and f"({shown}, " in finding.message["en"]

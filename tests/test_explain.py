@@ -72,14 +72,14 @@ def test_terminal_output(tmp_path: Path) -> None:
 
 
 def test_a_rule_not_in_force_says_so_with_dates(tmp_path: Path) -> None:
-    visit = {**VISIT_2018, "visit_id": "EX-2014", "inspected_at": "2014-03-11T08:10:00+07:00"}
+    visit = {**VISIT_2018, "visit_id": "EX-2006", "inspected_at": "2006-03-14T08:10:00+07:00"}
     done = run("explain", _visit_file(tmp_path, visit), "--rule", "one_stop.one_stop_missing", "--rule", "alcohol_tobacco.pledge_not_signed")
     assert done.exit_code == 0, done.output
     assert "● one_stop.one_stop_missing  not in force" in done.output
-    assert "No version is in force on 2014-03-11. Versions: 2015-05-10 → 2018-06-20" in done.output
+    assert "No version is in force on 2006-03-14. Versions: 2007-07-22 → 2015-05-09" in done.output
     data = json.loads(run("explain", _visit_file(tmp_path, visit), "--rule", "one_stop_missing", "--format", "json").stdout)
     assert [r["status"] for r in data["rules"]] == ["not_in_force"]
-    assert data["rules"][0]["versions"][0] == {"effective_from": "2015-05-10", "effective_to": "2018-06-20"}
+    assert data["rules"][0]["versions"][0] == {"effective_from": "2007-07-22", "effective_to": "2015-05-09"}
 
 
 def test_as_of_picks_another_version(tmp_path: Path) -> None:

@@ -112,7 +112,13 @@ def _plain(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return f"{value:.0%}" if 0 <= value <= 1 else f"{value:g}"
+        if not 0 <= value <= 1:
+            return f"{value:g}"
+        shown = f"{value:.0%}"
+        if 0 < value < 1 and shown in ("0%", "100%"):
+            # 1199 of 1200 posted must not read "100%" in a finding that says it falls short.
+            shown = f"{value:.2%}"
+        return shown
     return str(value)
 
 

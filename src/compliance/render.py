@@ -35,7 +35,7 @@ WORDS: dict[str, dict[str, str]] = {
     "fine": {"vi": "Mức phạt (tham khảo)", "en": "Fine range (for reference)"},
     "none": {"vi": "Không phát hiện vi phạm.", "en": "No findings."},
     "repeat": {"vi": "tái phạm sau", "en": "repeat of"},
-    "official": {"vi": "cán bộ", "en": "official"},
+    "official": {"vi": "cá nhân", "en": "official"},  # cán bộ, công chức or viên chức alike
     "unit_subject": {"vi": "đơn vị", "en": "unit"},
     "unit_head": {"vi": "người đứng đầu", "en": "head of unit"},
 }
