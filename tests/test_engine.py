@@ -295,3 +295,17 @@ def test_a_share_short_of_whole_never_reads_as_100_or_0_percent(engine: Engine, 
     }
     (finding,) = [f for f in engine.evaluate(visit).findings if f.rule == "procedures_not_posted"]
     assert f"({shown}, " in finding.message["vi"] and f"({shown}, " in finding.message["en"]
+
+
+def test_codes_read_as_words_in_each_language_and_stay_codes_in_evidence(engine: Engine) -> None:
+    """Policy staff read `xã` and `chỉ buổi chiều`, not `commune` and `afternoons_only`; other
+    systems read the contract's codes in the evidence."""
+    visit = {
+        "visit_id": "CODES", "inspected_at": "2018-06-12T14:30:00+07:00", "unit": {"id": "u", "level": "commune"},
+        "one_stop": {"exists": True, "receiving_schedule": "afternoons_only", "uses_shared_software": True},
+    }
+    (restricted,) = engine.evaluate(visit).findings
+    assert "(chỉ buổi chiều)" in restricted.message["vi"] and "(afternoons only)" in restricted.message["en"]
+    assert restricted.evidence == {"schedule": "afternoons_only"} and type(restricted.evidence["schedule"]) is str
+    missing = engine.evaluate({**visit, "one_stop": {"exists": False}}).findings[0]
+    assert "(xã)" in missing.message["vi"] and "(commune)" in missing.message["en"]

@@ -25,10 +25,7 @@ class NoThresholds(Thresholds):
     pass
 
 
-_RESTRICTED = {
-    ReceivingSchedule.mornings_only: "mornings_only",
-    ReceivingSchedule.afternoons_only: "afternoons_only",
-}
+_RESTRICTED = (ReceivingSchedule.mornings_only, ReceivingSchedule.afternoons_only)
 
 
 class OneStop(Check):
@@ -59,7 +56,7 @@ class OneStop(Check):
             return
         schedule = desk.receiving_schedule
         if schedule in _RESTRICTED:
-            yield Observation("restricted_hours", unit, {"schedule": _RESTRICTED[schedule]})
+            yield Observation("restricted_hours", unit, {"schedule": schedule})
         working = ctx.working
         closed_by_schedule = schedule == ReceivingSchedule.closed
         expected_closed_now = (schedule == ReceivingSchedule.afternoons_only and working.in_morning) or (
@@ -70,7 +67,7 @@ class OneStop(Check):
             yield Observation(
                 "one_stop_closed",
                 unit,
-                {"visit_time": ctx.local_moment.strftime("%H:%M"), "schedule": schedule.value if schedule else None},
+                {"visit_time": ctx.local_moment.strftime("%H:%M"), "schedule": schedule},
             )
         if desk.uses_shared_software is False:
             yield Observation("shared_software_not_used", unit)

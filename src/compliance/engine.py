@@ -29,7 +29,7 @@ from .ruleset.model import GradingVersion, RuleVersion
 from .sanctions.policy import Recommendation, SanctionPolicy
 from .validation import describe
 from .validation import problems as validation_problems
-from .visit import Category, Official, Visit, nfc_bytes, nfc_data
+from .visit import CODE_LABELS, CODE_TYPES, Category, Official, Visit, nfc_bytes, nfc_data
 
 _TARGET_ORDER = {"official": 0, "unit": 1, "unit_head": 2}
 _SUBJECT_ORDER = {"official": 0, "unit": 1}
@@ -124,7 +124,7 @@ class Engine:
             self._days.clear()  # a long-running service sees ever new dates: keep memory bounded
         working = working_time(self.ruleset.in_force(visit_date).calendar, moment, self._days)
         unit = visit.unit
-        unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level.value}
+        unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level}
         known = history if isinstance(history, History) else self.history(history)
         lookback_start = months_before(visit_date, self.policy.lookback_months) if known else visit_date
         by_rule = self.policy.repeat_scope == "rule"
@@ -155,9 +155,12 @@ class Engine:
                         evidence["official_name"] = official.name
                     if official.position is not None and "position" not in evidence:
                         evidence["position"] = official.position
-                    if category is not None and "category" not in evidence:
+                    own_category = category is not None and "category" not in evidence
+                    if own_category:
                         evidence["category"] = category
                     values = {**unit_values, "official_id": subject_id, **evidence}
+                    if own_category:
+                        values["category"] = official.category
                     leader = policy.is_leader(official.position, official.leader)
                 else:
                     if subject_id != unit.id:
@@ -172,9 +175,24 @@ class Engine:
                 )
                 recs = decide(period, rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
                 shown = {}
+                coded = None
                 for name in rule.placeholders:
                     value = values.get(name)
-                    shown[name] = value if type(value) is str else shown_value(value)
+                    if type(value) is str:
+                        shown[name] = value
+                    elif type(value) in CODE_TYPES:
+                        coded = (coded or []) + [name]
+                    else:
+                        shown[name] = shown_value(value)
+                if coded is None:
+                    message = {"vi": rule.message_vi.format_map(shown), "en": rule.message_en.format_map(shown)}
+                else:
+                    message = {
+                        lang: template.format_map({**shown, **{n: CODE_LABELS[values[n]][i] for n in coded}})
+                        for i, (lang, template) in enumerate((("vi", rule.message_vi), ("en", rule.message_en)))
+                    }
+                if evidence and any(type(v) in CODE_TYPES for v in evidence.values()):
+                    evidence = {k: v.value if type(v) in CODE_TYPES else v for k, v in evidence.items()}
                 target_of = subject_id if rule.official else unit.id
                 finding = Finding(
                     rule.check,
@@ -182,7 +200,7 @@ class Engine:
                     _PLAIN_TEXT[severity],
                     Subject(rule.subject, subject_id),
                     evidence,
-                    {"vi": rule.message_vi.format_map(shown), "en": rule.message_en.format_map(shown)},
+                    message,
                     rule.legal_basis,
                     rule.rule_version,
                     tuple([SanctionRef(r.code, r.target, target_of if r.target == "official" else unit.id, r.policy) for r in recs]),
@@ -301,7 +319,7 @@ class Engine:
                 if type(evidence) is not dict and not isinstance(evidence, Mapping):
                     raise self._bad(plan, f"evidence of '{obs.rule}' is not a mapping")
                 for key, value in evidence.items():
-                    if type(key) is not str or type(value) not in _PLAIN:
+                    if type(key) is not str or (type(value) not in _PLAIN and type(value) not in CODE_TYPES):
                         raise self._bad(
                             plan, f"evidence '{key}' of '{obs.rule}' is not a plain value (text, number, true/false, null)"
                         )

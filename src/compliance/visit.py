@@ -65,6 +65,34 @@ class ReceivingSchedule(StrEnum):
     closed = "closed"
 
 
+CODE_LABELS: dict[StrEnum, tuple[str, str]] = {
+    UnitLevel.department: ("sở, ngành", "provincial department"),
+    UnitLevel.department_unit: ("đơn vị thuộc sở, ngành", "unit under a department"),
+    UnitLevel.district: ("huyện", "district"),
+    UnitLevel.district_unit: ("đơn vị thuộc huyện", "unit under a district"),
+    UnitLevel.commune: ("xã", "commune"),
+    Category.cadre: ("cán bộ", "cadre"),
+    Category.civil_servant: ("công chức", "civil servant"),
+    Category.public_employee: ("viên chức", "public employee"),
+    Category.worker: ("người lao động", "worker"),
+    Attendance.present: ("có mặt", "present"),
+    Attendance.late: ("đi muộn", "late"),
+    Attendance.absent: ("vắng mặt", "absent"),
+    AbsenceReason.leave: ("nghỉ phép", "on leave"),
+    AbsenceReason.business_trip: ("đi công tác", "on a business trip"),
+    AbsenceReason.sick: ("nghỉ ốm", "sick"),
+    AbsenceReason.training: ("đi học", "in training"),
+    AbsenceReason.approved_other: ("được phép", "approved"),
+    ReceivingSchedule.full_day: ("cả ngày", "full day"),
+    ReceivingSchedule.mornings_only: ("chỉ buổi sáng", "mornings only"),
+    ReceivingSchedule.afternoons_only: ("chỉ buổi chiều", "afternoons only"),
+    ReceivingSchedule.closed: ("đóng cửa", "closed"),
+}
+"""The visit's codes in each language's words: a message shows `xã`, not `commune`. A check
+passes the enum member (not its text) as evidence for its message to be shown so; the
+finding's evidence keeps the code."""
+CODE_TYPES = frozenset({UnitLevel, Category, Attendance, AbsenceReason, ReceivingSchedule})
+
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
