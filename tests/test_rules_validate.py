@@ -108,6 +108,11 @@ def _unknown_rule_ref(rules: Path) -> tuple[Path, int]:
     return path, replace_nth(path, "working_hours.late_arrival,", "working_hours.late_arival,")
 
 
+def _unknown_fine_rule(rules: Path) -> tuple[Path, int]:
+    path = rules / "sanctions.yaml"
+    return path, replace_nth(path, "  - rule: alcohol_tobacco.alcohol_during_work", "  - rule: alcohol_tobacco.alcohol_during_wrk")
+
+
 def _unknown_severity(rules: Path) -> tuple[Path, int]:
     path = rules / "working_hours.yaml"
     return path, replace_nth(path, "severity: serious", "severity: grave")
@@ -138,12 +143,14 @@ def _open_before_next(rules: Path) -> tuple[Path, int]:
         (_overlap, "versions overlap: the version from 2016-09-01 starts before the earlier one ends (2016-09-04)"),
         (_placeholder_mismatch, "the vi and en texts use different placeholders: only the Vietnamese has {share}, only the English has {shares}"),
         (_unknown_rule_ref, "unknown rule 'working_hours.late_arival' (did you mean 'working_hours.late_arrival'?)"),
+        # A fine's rule is one string: the path ends at it, with no list index after.
+        (_unknown_fine_rule, "fines › 0 › rule: unknown rule 'alcohol_tobacco.alcohol_during_wrk'"),
         (_unknown_severity, "invalid value 'grave'; expected one of: minor, moderate, serious, critical"),
         (_unknown_sanction_code, "invalid value 'remind'; expected one of: reminder,"),
         (_no_legal_basis, "version without legal basis: legal_basis must list at least one document"),
         (_open_before_next, "has no effective_to but another starts 2016-09-05"),
     ],
-    ids=["duplicate_key", "gap", "overlap", "placeholder_mismatch", "unknown_rule", "unknown_severity", "unknown_sanction", "no_legal_basis", "open_version"],
+    ids=["duplicate_key", "gap", "overlap", "placeholder_mismatch", "unknown_rule", "unknown_fine_rule", "unknown_severity", "unknown_sanction", "no_legal_basis", "open_version"],
 )
 def test_each_mistake_is_reported_with_its_location(tmp_path: Path, mutate: Mutation, expected: str) -> None:
     rules = copy_rules(tmp_path)

@@ -386,17 +386,21 @@ def _expand_rule_refs(
     refs: Iterable[str], known: Mapping[str, Iterable[str]], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
 ) -> list[str]:
     """'check.rule' and 'check.*' references, checked against the installed rules."""
+    return [rule for i, ref in enumerate(refs) for rule in _expand_rule_ref(ref, known, doc, [*path, i], out)]
+
+
+def _expand_rule_ref(
+    ref: str, known: Mapping[str, Iterable[str]], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
+) -> list[str]:
+    """One reference, reported at `path` itself: a fine's `rule` is a string, not a list."""
     all_ids = [f"{c}.{r}" for c, rules in known.items() for r in rules]
-    result: list[str] = []
-    for i, ref in enumerate(refs):
-        check, _, rule = ref.partition(".")
-        if rule == "*" and check in known:
-            result.extend(f"{check}.{r}" for r in known[check])
-        elif ref in all_ids:
-            result.append(ref)
-        else:
-            out.add("unknown_rule_ref", {"found": ref, **hint_params(ref, all_ids)}, doc, list(path) + [i])
-    return result
+    check, _, rule = ref.partition(".")
+    if rule == "*" and check in known:
+        return [f"{check}.{r}" for r in known[check]]
+    if ref in all_ids:
+        return [ref]
+    out.add("unknown_rule_ref", {"found": ref, **hint_params(ref, all_ids)}, doc, list(path))
+    return []
 
 
 def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Ruleset:
@@ -526,7 +530,7 @@ def _check_sanctions(
             _expand_rule_refs(policy.when.rules, known, doc, ["policies", i, "when", "rules"], out)
         _check_targets(i, policy, doc, out)
     for i, fine in enumerate(sanctions.fines):
-        _expand_rule_refs([fine.rule], known, doc, ["fines", i, "rule"], out)
+        _expand_rule_ref(fine.rule, known, doc, ["fines", i, "rule"], out)
 
 
 def _check_targets(index: int, policy: Policy, doc: YamlDocument | None, out: _Collector) -> None:
