@@ -244,6 +244,10 @@ def test_a_plugin_that_raises_stops_evaluation_naming_it(tmp_path: Path, visit: 
         Observation("no_such_rule", "vp.tam-duong.hop-hoa"),
         Observation("odd", "another-unit"),
         Observation("odd", "vp.tam-duong.hop-hoa", {"x": object()}),
+        # JSON has no NaN or infinity: they would come out as null while the message says "nan".
+        Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("nan")}),
+        Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("inf")}),
+        Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("-inf")}),
     ],
 )
 def test_a_malformed_finding_is_reported_not_trusted(tmp_path: Path, visit: dict[str, Any], observation: Any) -> None:

@@ -319,9 +319,15 @@ class Engine:
                 if type(evidence) is not dict and not isinstance(evidence, Mapping):
                     raise self._bad(plan, f"evidence of '{obs.rule}' is not a mapping")
                 for key, value in evidence.items():
-                    if type(key) is not str or (type(value) not in _PLAIN and type(value) not in CODE_TYPES):
+                    # NaN (the one value unequal to itself) and infinity are no numbers JSON can
+                    # carry: they would come out as null while the message says "nan".
+                    if (
+                        type(key) is not str
+                        or (type(value) not in _PLAIN and type(value) not in CODE_TYPES)
+                        or (type(value) is float and (value != value or abs(value) == float("inf")))
+                    ):
                         raise self._bad(
-                            plan, f"evidence '{key}' of '{obs.rule}' is not a plain value (text, number, true/false, null)"
+                            plan, f"evidence '{key}' of '{obs.rule}' is not a plain value (text, finite number, true/false, null)"
                         )
             if obs.severity is not None and not isinstance(obs.severity, Severity):
                 raise self._bad(plan, f"severity {obs.severity!r} of '{obs.rule}' is not a Severity")
