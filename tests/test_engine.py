@@ -267,6 +267,76 @@ def test_a_check_without_rules_refuses_to_load(visit: dict[str, Any]) -> None:
     assert "'probe' is installed but has no rules" in caught.value.render("en")
 
 
+class _NotAList:
+    @hookimpl
+    def compliance_checks(self) -> Any:
+        return _Base()
+
+
+def test_a_hook_returning_one_check_instead_of_a_list_is_named() -> None:
+    from compliance.plugins import discover
+
+    pm = plugin_manager([_NotAList()], entry_points=False)
+    with pytest.raises(PluginError) as caught:
+        discover(pm)
+    assert "must return a list of checks" in caught.value.render("en")
+    assert "phải trả về một danh sách kiểm tra" in caught.value.render("vi")
+
+
+@pytest.mark.parametrize(
+    ("rule", "wrong"),
+    [
+        (Rule("unit", "s", Thresholds, evidence="weekday"), "evidence of 'probe.odd' must be a tuple"),  # type: ignore[arg-type]
+        (Rule("unit", "s", Thresholds, evidence=["weekday"]), "evidence of 'probe.odd' must be a tuple"),  # type: ignore[arg-type]
+        (Rule("unit", "s", Thresholds, evidence=("week day",)), "evidence of 'probe.odd' must be a tuple"),
+        (Rule("unit", None, Thresholds), "summary of 'probe.odd' must be text"),  # type: ignore[arg-type]
+        (Rule("person", "s", Thresholds), "rule 'probe.odd' must be a compliance.Rule with subject"),  # type: ignore[arg-type]
+        (Rule("unit", "s", dict), "thresholds of 'probe.odd' must subclass"),  # type: ignore[arg-type]
+        # Keys the engine fills in: a rule's own value would replace them in its messages.
+        *[
+            (Rule(subject, "s", Thresholds, evidence=("x", key)), f"evidence of 'probe.odd' declares {key}, which the engine")
+            for subject, key in [
+                ("unit", "unit_id"), ("unit", "unit_name"), ("unit", "unit_level"), ("official", "official_id"),
+                ("official", "official_name"), ("official", "position"), ("official", "category"), ("unit", "category"),
+            ]
+        ],
+    ],
+)
+def test_a_malformed_rule_declaration_refuses_to_load_naming_the_plugin(rule: Rule, wrong: str) -> None:
+    from compliance.plugins import discover
+
+    class Declared(_Base):
+        rules = {"odd": rule}
+
+    plugin = _plugin(Declared())
+    pm = plugin_manager([plugin], entry_points=False)
+    with pytest.raises(PluginError) as caught:
+        discover(pm)
+    assert wrong in caught.value.render("en")
+    assert pm.get_name(plugin) in caught.value.render("en")
+    assert caught.value.render("vi") != caught.value.render("en")
+
+
+def test_two_plugins_under_one_entry_point_name_refuse_to_load(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keeping either would let the install order decide which regulation is checked."""
+    clash = [
+        importlib.metadata.EntryPoint(name="fire_safety", value=f"{module}.check", group="compliance")
+        for module in ("province_a_fire", "province_b_fire")
+    ]
+    real = importlib.metadata.entry_points
+
+    def fake(**kwargs: Any) -> Any:
+        found = list(real(**kwargs))
+        return found + clash if kwargs.get("group") == "compliance" else found
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", fake)
+    with pytest.raises(PluginError) as caught:
+        plugin_manager()
+    for lang in ("en", "vi"):
+        text = caught.value.render(lang)
+        assert "'fire_safety'" in text and "province_a_fire.check" in text and "province_b_fire.check" in text
+
+
 def test_two_checks_with_one_id_refuse_to_load() -> None:
     from compliance.plugins import discover
 

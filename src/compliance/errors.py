@@ -170,6 +170,14 @@ CATALOG: dict[str, tuple[str, str]] = {
         "plugin '{plugin}' khai báo kiểm tra sai: {detail}",
         "plugin '{plugin}' declares a malformed check: {detail}",
     ),
+    "plugin_bad_hook": (
+        "compliance_checks của plugin '{plugin}' phải trả về một danh sách kiểm tra, ví dụ [FireSafety()], nhận được {found}",
+        "compliance_checks of plugin '{plugin}' must return a list of checks such as [FireSafety()], got {found}",
+    ),
+    "plugin_name_clash": (
+        "hai plugin cùng đăng ký tên '{plugin}' ({first} và {second}); gỡ bỏ hoặc đổi tên một trong hai",
+        "two plugins are registered under the name '{plugin}' ({first} and {second}); uninstall or rename one",
+    ),
     "duplicate_check": (
         "kiểm tra '{check}' được khai báo hai lần ({first} và {second})",
         "check '{check}' is declared twice ({first} and {second})",

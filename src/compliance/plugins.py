@@ -8,15 +8,16 @@ stops loading with its name: a regulation silently dropping out would be a compl
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pluggy
 
 from . import hookspecs
-from .check import Check, Rule, Thresholds
+from .check import OFFICIAL_EVIDENCE, UNIT_EVIDENCE, Check, Rule, Thresholds
 from .errors import PluginError, Problem
+from .validation import describe
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 
@@ -50,11 +51,11 @@ def plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True) -> P
     pm = PluginManager()
     pm.add_hookspecs(hookspecs)
     if entry_points:
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
-            if pm.get_plugin(ep.name) is not None or pm.is_blocked(ep.name):
+        for ep in _entry_points():
+            if pm.is_blocked(ep.name):
                 continue
             dist = ep.dist
-            source = f"{ep.value}" + (f" from {dist.metadata['Name']} {dist.version}" if dist else "")
+            source = _source(ep)
             try:
                 plugin = ep.load()
                 pm.register(plugin, name=ep.name)
@@ -67,6 +68,29 @@ def plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True) -> P
     for plugin in extra:
         pm.register(plugin)
     return pm
+
+
+def _source(ep: importlib.metadata.EntryPoint) -> str:
+    dist = ep.dist
+    return f"{ep.value}" + (f" from {dist.metadata['Name']} {dist.version}" if dist else "")
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    """The group's entry points in name order. Two under one name stop loading with both
+    sources: keeping either would let install order decide which regulation is checked."""
+    by_name: dict[str, list[importlib.metadata.EntryPoint]] = {}
+    for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        same = by_name.setdefault(ep.name, [])
+        if not any(_source(ep) == _source(other) for other in same):
+            same.append(ep)
+    clashes = [
+        Problem("plugin_name_clash", {"plugin": name, "first": _source(eps[0]), "second": _source(eps[1])})
+        for name, eps in sorted(by_name.items())
+        if len(eps) > 1
+    ]
+    if clashes:
+        raise PluginError(clashes)
+    return [eps[0] for _, eps in sorted(by_name.items())]
 
 
 def _short(exc: BaseException) -> str:
@@ -85,8 +109,12 @@ def discover(pm: PluginManager) -> list[CheckInfo]:
             raise PluginError(
                 [Problem("plugin_load_failed", {"plugin": name, "source": impl.plugin.__name__, "detail": _short(exc)})]
             ) from exc
+        if checks is None:
+            checks = []
+        elif isinstance(checks, (str, bytes, Mapping)) or not isinstance(checks, Iterable):
+            raise PluginError([Problem("plugin_bad_hook", {"plugin": name, "found": describe(checks)})])
         dist = pm.distributions.get(name)
-        for check in checks or ():
+        for check in checks:
             _validate_check(check, name)
             info = CheckInfo(
                 check=check,
@@ -103,25 +131,53 @@ def discover(pm: PluginManager) -> list[CheckInfo]:
     return [found[k] for k in sorted(found)]
 
 
+RESERVED_EVIDENCE = (*UNIT_EVIDENCE, *OFFICIAL_EVIDENCE)
+"""Keys the engine fills in every message: a rule declaring one could show its own value instead."""
+
+
 def _validate_check(check: Any, plugin: str) -> None:
-    def bad(detail: str) -> PluginError:
-        return PluginError([Problem("plugin_bad_check", {"plugin": plugin, "detail": detail})])
+    """Refuse at load what would otherwise fail, or say something wrong, in the middle of a run."""
+
+    def bad(en: str, vi: str) -> PluginError:
+        return PluginError([Problem("plugin_bad_check", {"plugin": plugin, "detail_en": en, "detail_vi": vi})])
 
     if not isinstance(check, Check):
-        raise bad(f"{check!r} is not a compliance.Check")
+        raise bad(f"{check!r} is not a compliance.Check", f"{check!r} không phải một compliance.Check")
     cid = getattr(check, "id", None)
     if not isinstance(cid, str) or not cid.isidentifier():
-        raise bad(f"check id {cid!r} must be an identifier such as 'fire_safety'")
+        raise bad(
+            f"check id {cid!r} must be an identifier such as 'fire_safety'",
+            f"mã kiểm tra {cid!r} phải là một định danh, ví dụ 'fire_safety'",
+        )
     rules = getattr(check, "rules", None)
     if not isinstance(rules, dict) or not rules:
-        raise bad(f"check '{cid}' declares no rules")
+        raise bad(f"check '{cid}' declares no rules", f"kiểm tra '{cid}' không khai báo quy tắc nào")
     for rule_id, rule in rules.items():
         if not isinstance(rule_id, str) or not rule_id.isidentifier():
-            raise bad(f"rule id {rule_id!r} of '{cid}' must be an identifier")
+            raise bad(f"rule id {rule_id!r} of '{cid}' must be an identifier", f"mã quy tắc {rule_id!r} của '{cid}' phải là một định danh")
+        name = f"{cid}.{rule_id}"
         if not isinstance(rule, Rule) or rule.subject not in ("official", "unit"):
-            raise bad(f"rule '{cid}.{rule_id}' must be a compliance.Rule with subject 'official' or 'unit'")
+            raise bad(
+                f"rule '{name}' must be a compliance.Rule with subject 'official' or 'unit'",
+                f"quy tắc '{name}' phải là một compliance.Rule với đối tượng 'official' hoặc 'unit'",
+            )
+        if not isinstance(rule.summary, str):
+            raise bad(f"summary of '{name}' must be text, not {describe(rule.summary)}", f"mô tả của '{name}' phải là văn bản, không phải {describe(rule.summary)}")
         if not (isinstance(rule.thresholds, type) and issubclass(rule.thresholds, Thresholds)):
-            raise bad(f"thresholds of '{cid}.{rule_id}' must subclass compliance.Thresholds")
+            raise bad(f"thresholds of '{name}' must subclass compliance.Thresholds", f"ngưỡng của '{name}' phải là lớp con của compliance.Thresholds")
+        evidence = rule.evidence
+        if not isinstance(evidence, tuple) or not all(isinstance(k, str) and k.isidentifier() for k in evidence):
+            raise bad(
+                f"evidence of '{name}' must be a tuple of identifiers such as ('minutes_late',), not {evidence!r}",
+                f"bằng chứng của '{name}' phải là một tuple các định danh, ví dụ ('minutes_late',), không phải {evidence!r}",
+            )
+        reserved = [k for k in evidence if k in RESERVED_EVIDENCE]
+        if reserved:
+            keys = ", ".join(reserved)
+            raise bad(
+                f"evidence of '{name}' declares {keys}, which the engine fills in itself",
+                f"bằng chứng của '{name}' khai báo {keys}, là khóa do engine tự điền",
+            )
 
 
 def installed_checks(extra: Sequence[Any] = (), *, entry_points: bool = True) -> list[CheckInfo]:
