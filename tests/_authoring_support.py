@@ -71,3 +71,53 @@ VISIT_2018 = {
         {"id": "p5", "attendance": "present"},
     ],
 }
+
+
+PROBE_RULES = """\
+check: probe
+rules:
+  odd:
+    - effective_from: 2000-01-01
+      severity: minor
+      message: {vi: "lạ {x}", en: "odd {x}"}
+      legal_basis: [{document: X}]
+"""
+
+PROBE_CASES = """\
+check: probe
+base: {visit_id: P-1, inspected_at: "2018-06-12T08:00:00+07:00", unit: {id: u, level: commune}}
+cases:
+  - name: fires
+    expect: [{rule: odd, subject: u}]
+  - name: fires again
+    expect: [{rule: odd}]
+"""
+
+
+def shipped_probe(tmp_path: Path, *, cases: str = PROBE_CASES, raises: bool = False) -> Any:
+    """A plugin object whose check 'probe' ships its rules and cases in its own rules_dir, as
+    an installed third-party plugin does; its one rule fires on every visit (or it raises)."""
+    from compliance import Check, Observation, Rule, Thresholds, hookimpl
+
+    shipped = tmp_path / "probe_plugin"
+    (shipped / "cases").mkdir(parents=True)
+    (shipped / "probe.yaml").write_text(PROBE_RULES, encoding="utf-8")
+    (shipped / "cases" / "probe.yaml").write_text(cases, encoding="utf-8")
+
+    class Probe(Check):
+        id = "probe"
+        title = {"vi": "thử", "en": "probe"}
+        rules = {"odd": Rule("unit", "fires on every visit", Thresholds, evidence=("x",))}
+        rules_dir = shipped
+
+        def evaluate(self, visit: Any, ctx: Any) -> Any:
+            if raises:
+                raise RuntimeError("boom in probe")
+            yield Observation("odd", visit.unit.id, {"x": 1})
+
+    class Plugin:
+        @hookimpl
+        def compliance_checks(self) -> list[Check]:
+            return [Probe()]
+
+    return Plugin()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _authoring_support import VISIT_2018, copy_rules, line_of, replace_nth, run, write_jsonl
+from _authoring_support import VISIT_2018, copy_rules, line_of, replace_nth, run, shipped_probe, write_jsonl
 
 from compliance.errors import RulesError
 from compliance.plugins import installed_checks
@@ -227,6 +227,30 @@ def test_case_files_are_checked_too(tmp_path: Path) -> None:
     assert f"{case}:7:" in done.output and "has no rule 'absent_unexcuse' (did you mean 'absent_unexcused'?)" in done.output
     assert f"{case}:5:" in done.output and "attendence" in done.output
     assert run("rules", "validate", rules, "--no-cases").exit_code == 0
+
+
+def test_a_plugins_shipped_case_files_are_checked_as_rules_test_runs_them(tmp_path: Path) -> None:
+    from compliance.authoring.validate import validate_rules
+    from compliance.cases import case_files
+    from compliance.engine import Engine
+
+    rules = copy_rules(tmp_path)
+    plugin = shipped_probe(tmp_path, cases=PROBE_MISSPELT)
+    checks = installed_checks([plugin])
+    shipped = tmp_path / "probe_plugin" / "cases" / "probe.yaml"
+    assert shipped in case_files(Engine.load(rules, plugins=[plugin]))
+    report = validate_rules(rules, checks)
+    assert shipped in report.case_files
+    assert [(p.file, p.path) for p in report.problems] == [(str(shipped), "cases › 0 › expect › 0 › rule")]
+
+
+PROBE_MISSPELT = """\
+check: probe
+base: {visit_id: P-1, inspected_at: "2018-06-12T08:00:00+07:00", unit: {id: u, level: commune}}
+cases:
+  - name: fires
+    expect: [{rule: od, subject: u}]
+"""
 
 
 def test_json_format(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .check import SubjectType
+from .check import Check, SubjectType
 from .common import Severity
 from .engine import Engine
 from .errors import ComplianceError, InputError, RulesError
@@ -129,12 +129,18 @@ def load_case_file(path: str | Path) -> tuple[CaseFile, YamlDocument]:
 
 def case_files(engine: Engine) -> list[Path]:
     """The case files of a ruleset: `cases/*.yaml` in its directory, plus plugin-shipped ones."""
-    found = sorted((engine.ruleset.directory / "cases").glob("*.yaml"))
+    return find_case_files(engine.ruleset.directory, [info.check for info in engine.checks])
+
+
+def find_case_files(directory: Path, checks: Iterable[Check]) -> list[Path]:
+    """`case_files` for a ruleset that may not load: `rules validate` checks the same files
+    that `rules test` runs, a plugin's shipped cases included."""
+    found = sorted((Path(directory) / "cases").glob("*.yaml"))
     names = {p.stem for p in found}
-    for info in engine.checks:
-        shipped = info.check.rules_dir
-        if shipped is not None and info.check.id not in names:
-            candidate = Path(shipped) / "cases" / f"{info.check.id}.yaml"
+    for check in checks:
+        shipped = check.rules_dir
+        if shipped is not None and check.id not in names:
+            candidate = Path(shipped) / "cases" / f"{check.id}.yaml"
             if candidate.is_file():
                 found.append(candidate)
     return found

@@ -2,7 +2,8 @@
 
 The ruleset itself is checked by `load_ruleset`, the same function every other command uses,
 so that `validate` and `evaluate` refuse a broken ruleset with the same messages. On top of
-that, the example case files beside the rules (`cases/*.yaml`) are checked: their shape, the
+that, the example case files beside the rules (`cases/*.yaml`, and those a plugin ships for a
+check the directory has none for: the files `rules test` runs) are checked: their shape, the
 check and rule ids they name, what they expect (against the ruleset: rule versions, evidence,
 sanctions, grades) and the visits they build, every mistake of a file in the same run.
 """
@@ -18,12 +19,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..cases import MAX_CASE_FILE_BYTES, CaseFile, merge
+from ..cases import MAX_CASE_FILE_BYTES, CaseFile, find_case_files, merge
 from ..check import Check
 from ..errors import InputError, Problem, RulesError, hint_params
 from ..plugins import CheckInfo, installed_checks
 from ..ruleset.loader import (
-    CASES_DIR,
     Ruleset,
     _sorted,
     default_rules_dir,
@@ -81,7 +81,7 @@ def validate_rules(
         report.problems.extend(exc.problems)
     if cases and root.is_dir():
         installed = {c.id: c for c in check_objs}
-        for path in sorted((root / CASES_DIR).glob("*.yaml")):
+        for path in find_case_files(root, check_objs):
             report.case_files.append(path)
             report.problems.extend(validate_case_file(path, installed, ruleset=report.ruleset).problems)
     return report
