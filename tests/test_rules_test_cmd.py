@@ -7,10 +7,12 @@ import json
 import re
 from pathlib import Path
 
-from _authoring_support import copy_rules, line_of, replace_nth, run
+import pytest
+from _authoring_support import copy_rules, line_of, replace_nth, run, shipped_probe
 
 from compliance.authoring.ruletest import render_text, run_rule_tests
 from compliance.engine import Engine
+from compliance.errors import PluginError
 
 # A check plugin may ship its own case files (run too); counts below allow for them.
 BUILT_IN = ("working_hours", "office_culture", "alcohol_tobacco", "one_stop", "tthc_posting", "altar_ban")
@@ -159,3 +161,12 @@ def test_invalid_rules_are_refused(tmp_path: Path) -> None:
     done = run("rules", "test", rules)
     assert done.exit_code == 2
     assert "expected a whole number, found 'five'" in done.output
+
+
+def test_a_plugin_that_raises_stops_the_run_naming_it_not_failing_each_case_as_invalid(tmp_path: Path) -> None:
+    """The plugin is broken, not the cases' visits: the run stops as evaluation does (exit 2)."""
+    engine = Engine.load(copy_rules(tmp_path), plugins=[shipped_probe(tmp_path, raises=True)])
+    with pytest.raises(PluginError) as caught:
+        run_rule_tests(engine)
+    assert [p.code for p in caught.value.problems] == ["plugin_failed"]
+    assert "check 'probe'" in caught.value.render("en") and "boom in probe" in caught.value.render("en")

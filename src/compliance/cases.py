@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .check import Check, SubjectType
 from .common import Severity
 from .engine import Engine
-from .errors import ComplianceError, InputError, RulesError
+from .errors import ComplianceError, InputError, PluginError, RulesError
 from .result import PriorFinding, Result
 from .ruleset.model import Target
 from .validation import problems as validation_problems
@@ -160,6 +160,8 @@ def run_case(engine: Engine, spec: CaseFile, case: Case, *, file: str, line: int
             for h in case.history
         ]
         result = engine.evaluate(visit, history=history, as_of=case.as_of)
+    except PluginError:
+        raise  # the plugin is broken, not the case: stop with its name, as evaluation does
     except ComplianceError as exc:
         outcome.failures.append("the case's visit is not valid: " + exc.render("en"))
         return outcome
