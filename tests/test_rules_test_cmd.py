@@ -170,3 +170,26 @@ def test_a_plugin_that_raises_stops_the_run_naming_it_not_failing_each_case_as_i
         run_rule_tests(engine)
     assert [p.code for p in caught.value.problems] == ["plugin_failed"]
     assert "check 'probe'" in caught.value.render("en") and "boom in probe" in caught.value.render("en")
+
+
+def test_a_case_with_a_bad_field_is_skipped_alone_and_counted_and_coverage_does_not_guess(tmp_path: Path) -> None:
+    """Before, one misspelt severity skipped the file's every case behind '3 cases: 3 passed',
+    and coverage then said the file's rules never fire."""
+    rules, cases = _own_cases(tmp_path)
+    replace_nth(cases, "severity: moderate", "severity: moderat")
+    done = run("rules", "test", rules, "--format", "json")
+    assert done.exit_code == 1, done.output
+    data = json.loads(done.output)
+    ran = [c["name"] for c in data["cases"] if c["check"] == "working_hours"]
+    assert ran == ["arriving ten minutes late is a finding", "on time is no finding"]
+    total = data["total"]  # a plugin's shipped cases run too
+    assert (total, data["failed"], data["skipped"]) == (len(data["cases"]) + 1, 0, 1)
+    assert "working_hours.high_absence_rate" in data["coverage"]["not_run"]  # no case here fires it
+    assert not [r for r in data["coverage"]["never_fired"] + data["coverage"]["never_silent"] if r.startswith("working_hours.")]
+    for lang, summary in [
+        ("en", f"✗ {total} cases: {total - 1} passed, 0 failed, 1 skipped because of errors"),
+        ("vi", f"✗ {total} ví dụ: {total - 1} đạt, 0 không đạt, 1 bị bỏ qua do lỗi"),
+    ]:
+        text = run("rules", "test", rules, "--lang", lang).output
+        assert summary in text, text
+        assert ("so not run" if lang == "en" else "chưa biết có phát sinh hay không") in text

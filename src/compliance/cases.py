@@ -231,7 +231,7 @@ def run_file(engine: Engine, path: str | Path) -> list[CaseOutcome]:
         raise RulesError(checked.problems)
     spec, doc = checked.spec, checked.doc
     out = []
-    for index, case in enumerate(spec.cases):
+    for index, case in checked.runnable():
         line, _ = doc.locate(("cases", index))
         out.append(run_case(engine, spec, case, file=str(path), line=line))
     return out
@@ -249,14 +249,18 @@ class Coverage:
     never_fired: list[str]
     never_silent: list[str]
     versions_untested: list[str]
+    not_run: list[str] = field(default_factory=list)
+    """Rules that would be listed above but whose check had cases skipped because of errors:
+    what the skipped cases would have shown is not known, so it is not claimed."""
 
     @property
     def complete(self) -> bool:
-        return not (self.never_fired or self.never_silent or self.versions_untested)
+        return not (self.never_fired or self.never_silent or self.versions_untested or self.not_run)
 
 
-def coverage(engine: Engine, outcomes: Sequence[CaseOutcome]) -> Coverage:
-    """Which rules no case makes fire or leaves alone, and which rule versions no case fires."""
+def coverage(engine: Engine, outcomes: Sequence[CaseOutcome], not_run: Iterable[str] = ()) -> Coverage:
+    """Which rules no case makes fire or leaves alone, and which rule versions no case fires;
+    the rules of the checks in `not_run` (cases skipped because of errors) are said not run."""
     fired: set[str] = set()
     silent: set[str] = set()
     fired_versions: set[tuple[str, str]] = set()
@@ -270,6 +274,15 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome]) -> Coverage:
         for rule in engine.ruleset.rules.get(outcome.check, {}):
             if (outcome.check, rule) not in seen:
                 silent.add(f"{outcome.check}.{rule}")
+    skipped = set(not_run)
+    unsure: dict[str, None] = {}
+
+    def known(rule: str) -> bool:
+        if rule.partition(".")[0] in skipped:
+            unsure[rule] = None
+            return False
+        return True
+
     all_rules = [f"{c}.{r}" for c, rules in engine.ruleset.rules.items() for r in rules]
     versions = [
         (f"{c}.{r}", v.effective_from.isoformat())
@@ -277,11 +290,10 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome]) -> Coverage:
         for r, vs in rules.items()
         for v in vs
     ]
-    return Coverage(
-        never_fired=[r for r in all_rules if r not in fired],
-        never_silent=[r for r in all_rules if r not in silent],
-        versions_untested=[f"{r} (from {d})" for r, d in versions if (r, d) not in fired_versions],
-    )
+    never_fired = [r for r in all_rules if r not in fired and known(r)]
+    never_silent = [r for r in all_rules if r not in silent and known(r)]
+    untested = [f"{r} (from {d})" for r, d in versions if (r, d) not in fired_versions and known(r)]
+    return Coverage(never_fired, never_silent, untested, list(unsure))
 
 
 __all__ = ["Case", "CaseFile", "CaseOutcome", "Coverage", "case_files", "coverage", "merge", "run_all", "run_file", "InputError"]

@@ -29,6 +29,8 @@ class TestReport:
     problems: list[Problem] = field(default_factory=list)
     coverage: Coverage | None = None
     specs: dict[str, tuple[CaseFile, YamlDocument]] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Cases not run because of errors in their file, by check id: counted, never hidden."""
 
     @property
     def failed(self) -> list[CaseOutcome]:
@@ -43,8 +45,9 @@ class TestReport:
         return {
             "directory": str(self.directory),
             "passed": self.passed,
-            "total": len(self.outcomes),
+            "total": len(self.outcomes) + sum(self.skipped.values()),
             "failed": len(self.failed),
+            "skipped": sum(self.skipped.values()),
             "files": [str(f) for f in self.files],
             "problems": [p.to_dict() for p in self.problems],
             "cases": [
@@ -67,6 +70,7 @@ class TestReport:
                 "never_fired": cov.never_fired,
                 "never_silent": cov.never_silent,
                 "versions_untested": cov.versions_untested,
+                "not_run": cov.not_run,
             },
         }
 
@@ -80,16 +84,17 @@ def run_rule_tests(engine: Engine, paths: Sequence[str | Path] | None = None) ->
         report.files.append(path)
         checked = validate_case_file(path, installed, visits=False, ruleset=engine.ruleset)
         report.problems.extend(checked.problems)
+        if checked.skipped:  # their problems are reported above; running them would only repeat them
+            key = checked.check or path.stem
+            report.skipped[key] = report.skipped.get(key, 0) + checked.skipped
         spec, doc = checked.spec, checked.doc
         if spec is None or doc is None:
             continue
         report.specs[str(path)] = (spec, doc)
-        for index, case in enumerate(spec.cases):
-            if index in checked.broken:
-                continue  # its problems are reported above; running it would only repeat them
+        for index, case in checked.runnable():
             line, _ = doc.locate(("cases", index))
             report.outcomes.append(run_case(engine, spec, case, file=str(path), line=line))
-    report.coverage = coverage(engine, report.outcomes)
+    report.coverage = coverage(engine, report.outcomes, not_run=report.skipped)
     return report
 
 
@@ -169,11 +174,14 @@ def render_text(report: TestReport, lang: Lang, *, verbose: bool = False) -> lis
         for failure in o.failures:
             text = _visit_failure(report, o, lang) if failure.startswith("the case's visit is not valid") else None
             out.append(("      • " + (text or translate(failure, lang)), None))
-    total, failed = len(report.outcomes), len(report.failed)
+    failed, skipped = len(report.failed), sum(report.skipped.values())
+    total = len(report.outcomes) + skipped
     if out:
         out.append(("", None))
     if not report.files:
         out.append((say("no_cases", lang, dir=report.directory), "yellow"))
+    elif skipped:
+        out.append((say("summary_skipped", lang, total=total, passed=total - failed - skipped, failed=failed, skipped=skipped), "red"))
     elif failed or report.problems:
         out.append((say("summary_fail", lang, total=total, passed=total - failed, failed=failed), "red"))
     else:
@@ -187,6 +195,7 @@ def render_text(report: TestReport, lang: Lang, *, verbose: bool = False) -> lis
             ("never_fired", cov.never_fired),
             ("versions_untested", cov.versions_untested),
             ("never_silent", cov.never_silent),
+            ("not_run", cov.not_run),
         ):
             if items:
                 out.append((say(key, lang, n=len(items)), "yellow"))

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..cases import MAX_CASE_FILE_BYTES, CaseFile, find_case_files, merge
+from ..cases import MAX_CASE_FILE_BYTES, Case, CaseFile, find_case_files, merge
 from ..check import Check
 from ..errors import InputError, Problem, RulesError, hint_params
 from ..plugins import CheckInfo, installed_checks
@@ -91,14 +91,31 @@ def validate_rules(
 class CaseFileCheck:
     """What checking one case file found, and what of it can run.
 
-    `spec` is None when no case of the file can run (it cannot be read, has the wrong shape, or
-    names no installed check); `broken` holds the cases whose own part is wrong, which a runner
-    skips: their outcome would only repeat the mistake."""
+    `spec` is None when no case of the file can run (it cannot be read, has the wrong shape
+    outside its cases, or names no installed check); otherwise it holds the cases whose shape
+    is right, `positions` their indices in the file. `broken` holds the cases whose own part is
+    wrong, which a runner skips: their outcome would only repeat the mistake. One broken case
+    never keeps the others of its file from running."""
 
     problems: list[Problem]
     spec: CaseFile | None = None
     doc: YamlDocument | None = None
     broken: set[int] = field(default_factory=set)
+    positions: list[int] = field(default_factory=list)
+    total: int = 0
+    """How many cases the file lists, run or not."""
+    check: str | None = None
+    """The check the file names, when it names one."""
+
+    def runnable(self) -> list[tuple[int, Case]]:
+        """(index in the file, case) of each case that can run."""
+        if self.spec is None:
+            return []
+        return [(i, case) for i, case in zip(self.positions, self.spec.cases) if i not in self.broken]
+
+    @property
+    def skipped(self) -> int:
+        return self.total - len(self.runnable())
 
 
 def validate_case_file(
@@ -124,20 +141,52 @@ def validate_case_file(
         found.add_located(problem, _path_at(doc, problem.line, problem.column))
     for where in doc.invalid:
         _set_null(doc.data, where)  # reported once above; null lets the rest of its case be checked
+    data = doc.data if doc.data is not None else {}
+    listed = data.get("cases") if isinstance(data, dict) else None
+    positions = list(range(len(listed))) if isinstance(listed, list) else []
     try:
-        spec: CaseFile | None = CaseFile.model_validate(doc.data if doc.data is not None else {})
+        spec: CaseFile | None = CaseFile.model_validate(data)
     except ValidationError as exc:
         spec = None
         shape = validation_problems(exc, CaseFile, source=shown, doc=doc, style="arrows")
         found.problems.extend(refine_problems(exc, shape, CaseFile))
-    found.check_data(doc.data if isinstance(doc.data, dict) else {}, visits=visits)
+        spec, positions = _cases_that_validate(exc, data, positions, found)
+    found.check_data(data if isinstance(data, dict) else {}, visits=visits)
     # A date that does not exist was read as null: what that null then breaks is the same mistake.
     dates = {(p.line, p.column) for p in bad_dates}
     problems = [p for p in doc.problems + found.problems if p.code == "bad_date" or (p.line, p.column) not in dates]
     runnable = spec is not None and found.check is not None and not found.whole_file
     return CaseFileCheck(
-        _sorted(_unique(problems)), spec if runnable else None, doc if runnable else None, found.broken
+        _sorted(_unique(problems)),
+        spec if runnable else None,
+        doc if runnable else None,
+        found.broken,
+        positions,
+        len(listed) if isinstance(listed, list) else 0,
+        data.get("check") if isinstance(data, dict) and isinstance(data.get("check"), str) else None,
     )
+
+
+def _cases_that_validate(
+    exc: ValidationError, data: Any, positions: list[int], found: _CaseProblems
+) -> tuple[CaseFile | None, list[int]]:
+    """The file without the cases whose shape is wrong (marked broken), when every shape error
+    lies inside a case: a misspelt severity in one case must not keep the others from running."""
+    broken: set[int] = set()
+    for error in exc.errors(include_url=False):
+        loc = _clean_loc(error.get("loc", ()))
+        if len(loc) < 2 or loc[0] != "cases" or not isinstance(loc[1], int):
+            found.whole_file = True
+            return None, []
+        broken.add(loc[1])
+    found.broken |= broken
+    kept = [i for i in positions if i not in broken]
+    if not kept:
+        return None, []
+    try:
+        return CaseFile.model_validate({**data, "cases": [data["cases"][i] for i in kept]}), kept
+    except ValidationError:
+        return None, []  # cannot happen once the broken cases are out; reported above all the same
 
 
 class _CaseProblems:

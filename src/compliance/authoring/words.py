@@ -34,6 +34,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "why": ("chi tiết:", "details:"),
     "summary_pass": ("✓ {total} ví dụ: tất cả đều đạt ({files} tệp)", "✓ {total} cases: all passed ({files} files)"),
     "summary_fail": ("✗ {total} ví dụ: {passed} đạt, {failed} không đạt", "✗ {total} cases: {passed} passed, {failed} failed"),
+    "summary_skipped": (
+        "✗ {total} ví dụ: {passed} đạt, {failed} không đạt, {skipped} bị bỏ qua do lỗi",
+        "✗ {total} cases: {passed} passed, {failed} failed, {skipped} skipped because of errors",
+    ),
     "no_cases": (
         "! Không có tệp ví dụ nào trong {dir}/cases — chưa kiểm thử được quy tắc nào",
         "! No case files in {dir}/cases — no rule is tested",
@@ -47,6 +51,10 @@ WORDS: dict[str, tuple[str, str]] = {
     "never_fired": ("  quy tắc chưa có ví dụ nào làm phát sinh ({n}):", "  rules no case makes fire ({n}):"),
     "never_silent": ("  quy tắc chưa có ví dụ nào không phát sinh ({n}):", "  rules no case leaves silent ({n}):"),
     "versions_untested": ("  phiên bản chưa có ví dụ nào áp dụng ({n}):", "  versions no case exercises ({n}):"),
+    "not_run": (
+        "  quy tắc có ví dụ bị bỏ qua do lỗi, nên chưa biết có phát sinh hay không ({n}):",
+        "  rules whose cases were skipped because of errors, so not run ({n}):",
+    ),
     "from": ("từ", "from"),
 }
 
