@@ -25,11 +25,26 @@ class AlcoholTobacco(Check):
     id = "alcohol_tobacco"
     title = {"vi": "Không uống rượu, bia; không hút thuốc lá", "en": "No alcohol, no smoking"}
     rules = {
-        "alcohol_during_work": Rule("official", "Drinking alcohol in working hours, breaks or on duty.", NoThresholds),
-        "smoking_at_office": Rule("official", "Smoking on the premises.", NoThresholds),
-        "no_smoking_sign_missing": Rule("unit", "No 'no smoking' sign posted.", NoThresholds),
-        "pledges_not_organized": Rule("unit", "The unit did not have staff sign the commitment.", NoThresholds),
-        "pledge_not_signed": Rule("official", "The official has not signed the commitment.", PledgeThresholds),
+        "alcohol_during_work": Rule(
+            "official", "Drinking alcohol in working hours, breaks or on duty.", NoThresholds,
+            title={"vi": "Uống rượu, bia trong giờ làm việc", "en": "Alcohol during work"},
+        ),
+        "smoking_at_office": Rule(
+            "official", "Smoking on the premises.", NoThresholds,
+            title={"vi": "Hút thuốc lá tại công sở", "en": "Smoking at the office"},
+        ),
+        "no_smoking_sign_missing": Rule(
+            "unit", "No 'no smoking' sign posted.", NoThresholds,
+            title={"vi": "Không treo biển “cấm hút thuốc lá”", "en": "No “no smoking” sign"},
+        ),
+        "pledges_not_organized": Rule(
+            "unit", "The unit did not have staff sign the commitment.", NoThresholds,
+            title={"vi": "Chưa tổ chức ký cam kết", "en": "Pledge signing not organised"},
+        ),
+        "pledge_not_signed": Rule(
+            "official", "The official has not signed the commitment.", PledgeThresholds,
+            title={"vi": "Chưa ký cam kết", "en": "Pledge not signed"},
+        ),
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:

@@ -15,9 +15,13 @@ class AltarBan(Check):
     id = "altar_ban"
     title = {"vi": "Không lập bàn thờ, thắp hương nơi làm việc", "en": "No altars or incense in working rooms"}
     rules = {
-        "altar_in_office": Rule("unit", "An altar in a working room.", NoThresholds, evidence=("rooms_with_altar",)),
+        "altar_in_office": Rule(
+            "unit", "An altar in a working room.", NoThresholds, evidence=("rooms_with_altar",),
+            title={"vi": "Lập bàn thờ trong phòng làm việc", "en": "Altar in a working room"},
+        ),
         "incense_in_office": Rule(
-            "unit", "Incense burning in a working room.", NoThresholds, evidence=("rooms_with_incense",)
+            "unit", "Incense burning in a working room.", NoThresholds, evidence=("rooms_with_incense",),
+            title={"vi": "Thắp hương trong phòng làm việc", "en": "Incense in a working room"},
         ),
     }
 

@@ -28,11 +28,21 @@ class OfficeCulture(Check):
     id = "office_culture"
     title = {"vi": "Văn hóa công sở", "en": "Office culture"}
     rules = {
-        "no_id_card": Rule("official", "Present but not wearing the staff card.", NoThresholds),
-        "improper_attire": Rule("official", "Present, attire not neat and polite.", NoThresholds),
-        "no_nameplate": Rule("official", "No name and title plate at the desk.", NoThresholds),
+        "no_id_card": Rule(
+            "official", "Present but not wearing the staff card.", NoThresholds,
+            title={"vi": "Không đeo thẻ", "en": "Staff card not worn"},
+        ),
+        "improper_attire": Rule(
+            "official", "Present, attire not neat and polite.", NoThresholds,
+            title={"vi": "Trang phục chưa gọn gàng, lịch sự", "en": "Attire not proper"},
+        ),
+        "no_nameplate": Rule(
+            "official", "No name and title plate at the desk.", NoThresholds,
+            title={"vi": "Không có biển tên, chức danh", "en": "No name and title plate"},
+        ),
         "untidy_office": Rule(
-            "unit", "Working rooms untidy.", UntidyThresholds, evidence=("rooms_untidy", "rooms_inspected")
+            "unit", "Working rooms untidy.", UntidyThresholds, evidence=("rooms_untidy", "rooms_inspected"),
+            title={"vi": "Phòng làm việc chưa gọn gàng, sạch sẽ", "en": "Untidy working rooms"},
         ),
     }
 

@@ -33,14 +33,25 @@ class OneStop(Check):
     title = {"vi": "Bộ phận một cửa", "en": "One-stop desk"}
     rules = {
         # Its message shows {unit_level}, which the engine fills in: not evidence of the rule.
-        "one_stop_missing": Rule("unit", "A unit that must run a one-stop desk has none.", MissingThresholds),
+        "one_stop_missing": Rule(
+            "unit", "A unit that must run a one-stop desk has none.", MissingThresholds,
+            title={"vi": "Không có bộ phận một cửa", "en": "No one-stop desk"},
+        ),
         "one_stop_closed": Rule(
-            "unit", "The desk was closed during working hours.", NoThresholds, evidence=("visit_time", "schedule")
+            "unit", "The desk was closed during working hours.", NoThresholds, evidence=("visit_time", "schedule"),
+            title={"vi": "Bộ phận một cửa đóng cửa", "en": "One-stop desk closed"},
         ),
         "restricted_hours": Rule(
-            "unit", "The desk receives dossiers only mornings or only afternoons.", NoThresholds, evidence=("schedule",)
+            "unit", "The desk receives dossiers only mornings or only afternoons.", NoThresholds, evidence=("schedule",),
+            title={
+                "vi": "Bộ phận một cửa chỉ tiếp nhận một buổi",
+                "en": "One-stop desk open part of the day only",
+            },
         ),
-        "shared_software_not_used": Rule("unit", "The shared procedure-handling software is not used.", NoThresholds),
+        "shared_software_not_used": Rule(
+            "unit", "The shared procedure-handling software is not used.", NoThresholds,
+            title={"vi": "Không sử dụng phần mềm dùng chung", "en": "Shared software not used"},
+        ),
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:

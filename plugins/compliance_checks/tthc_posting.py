@@ -35,8 +35,15 @@ class TthcPosting(Check):
             "Fewer procedures posted than in scope (completeness below threshold).",
             CompletenessThresholds,
             evidence=("procedures_posted", "procedures_in_scope", "completeness", "min_completeness"),
+            title={
+                "vi": "Không niêm yết đầy đủ thủ tục hành chính",
+                "en": "Administrative procedures not fully posted",
+            },
         ),
-        "posting_outdated": Rule("unit", "The posted procedures are out of date.", NoThresholds),
+        "posting_outdated": Rule(
+            "unit", "The posted procedures are out of date.", NoThresholds,
+            title={"vi": "Thủ tục hành chính niêm yết không cập nhật", "en": "Posted procedures out of date"},
+        ),
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:

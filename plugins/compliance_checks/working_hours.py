@@ -61,18 +61,24 @@ class WorkingHours(Check):
             summary="Absent at the visit during working hours with no reason given.",
             thresholds=NoThresholds,
             evidence=("visit_time",),
+            title={"vi": "Vắng mặt không có lý do", "en": "Absent with no reason given"},
         ),
         "late_arrival": Rule(
             subject="official",
             summary="Arrived more than the grace minutes after the start of the last session begun by then.",
             thresholds=LateThresholds,
             evidence=("arrived_at", "session_start", "minutes_late", "grace_minutes"),
+            title={"vi": "Đi làm muộn giờ", "en": "Late arrival"},
         ),
         "high_absence_rate": Rule(
             subject="unit",
             summary="Share or number of checked staff absent without reason at or above a threshold.",
             thresholds=AbsenceRateThresholds,
             evidence=("absent", "checked", "share", "heuristic"),
+            title={
+                "vi": "Tỷ lệ vắng mặt không lý do cao (ngưỡng kinh nghiệm)",
+                "en": "High unexcused absence (heuristic threshold)",
+            },
         ),
     }
 

@@ -36,14 +36,31 @@ class Thresholds(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+LANGS = ("vi", "en")
+
+
+def _bilingual(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(value.get(k), str) and value[k].strip() for k in LANGS)
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One rule of a check, as the check declares it."""
+    """One rule of a check, as the check declares it.
+
+    `title` is the rule's short name in reports ({"vi": ..., "en": ...}): the check names its
+    own rules, so a report never needs to know a check by name.
+    """
 
     subject: SubjectType
     summary: str
     thresholds: type[Thresholds] = Thresholds
     evidence: tuple[str, ...] = ()
+    title: Mapping[str, str] | None = field(default=None, hash=False)
+
+    def __post_init__(self) -> None:
+        # Raised while the plugin module is imported, so it is reported with the plugin's name.
+        if self.title is not None and not _bilingual(self.title):
+            raise ValueError(f"Rule title must give non-empty 'vi' and 'en' text, not {self.title!r}")
 
     def placeholders(self) -> frozenset[str]:
         base = UNIT_EVIDENCE + (OFFICIAL_EVIDENCE if self.subject == "official" else ())
@@ -124,6 +141,18 @@ class Check:
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterable[Observation]:
         raise NotImplementedError
+
+    def rule_titles(self) -> dict[str, dict[str, str]]:
+        """Each rule's name for reports, by rule id: its own title or, when it has none, the
+        check's title with the rule id (the check's title alone would not tell two rules apart)."""
+        own = getattr(self, "title", None)
+        out: dict[str, dict[str, str]] = {}
+        for rule_id, rule in self.rules.items():
+            if rule.title is not None:
+                out[rule_id] = {lang: rule.title[lang] for lang in LANGS}
+            elif _bilingual(own):
+                out[rule_id] = {lang: f"{own[lang]}: {rule_id}" for lang in LANGS}
+        return out
 
     def __repr__(self) -> str:
         return f"<check {self.id}>"

@@ -78,6 +78,8 @@ class LeadershipPresence(Check):
             summary="During working hours, none of the unit's leaders who were checked was at the office.",
             thresholds=LeaderThresholds,
             evidence=("leaders_checked",),
+            # The rule's name in reports; without it they would show the check's title and the rule id.
+            title={"vi": "Không có lãnh đạo đơn vị tại trụ sở", "en": "No leader of the unit at the office"},
         ),
     }
     rules_dir = RULES_DIR
