@@ -31,7 +31,7 @@ from .evaluate import PartitionTask, findings_schema, remember_engine, run_parti
 from .executors import Executor
 from .files import atomic_open, buffer_size, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
-from .summary import combine
+from .summary import combine, rule_titles
 
 WORK = ".work"
 OUTPUTS = ("results.jsonl", "errors.jsonl", "summary.json", "findings.parquet")
@@ -286,6 +286,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     summary = combine(partial_summaries(), errors=0, ruleset=ruleset)
     results, errors = tally["results"], tally["errors"]
     summary["errors"] = errors
+    summary["rule_titles"] = rule_titles((i.check for i in engine.checks), summary["findings_by_rule"])
     _merge_lines([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
     _merge_lines(
         [work / "partitions" / f"errors-{r:04d}.jsonl" for r in range(reads)] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks],

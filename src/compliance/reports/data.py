@@ -6,6 +6,7 @@ workbook, ``results.jsonl`` streamed one line at a time. Nothing here evaluates 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,8 @@ from typing import Any
 import orjson
 
 from ..common import Severity
-from ..errors import InputError, Lang, Problem
+from ..errors import ComplianceError, InputError, Lang, Problem
+from ..plugins import installed_checks
 from ..privacy import Redactor
 
 LEVELS = ("department", "department_unit", "district", "district_unit", "commune")
@@ -28,50 +30,6 @@ LEVEL_NAMES: dict[str, dict[str, str]] = {
     "district": {"vi": "UBND huyện, thành phố", "en": "District and city people's committees"},
     "district_unit": {"vi": "Đơn vị thuộc UBND huyện, thành phố", "en": "Units under the districts"},
     "commune": {"vi": "UBND xã, phường, thị trấn", "en": "Commune, ward and town people's committees"},
-}
-
-RULE_NAMES: dict[str, dict[str, str]] = {
-    "working_hours.absent_unexcused": {"vi": "Vắng mặt không có lý do", "en": "Absent with no reason given"},
-    "working_hours.late_arrival": {"vi": "Đi làm muộn giờ", "en": "Late arrival"},
-    "working_hours.high_absence_rate": {
-        "vi": "Tỷ lệ vắng mặt không lý do cao (ngưỡng kinh nghiệm)",
-        "en": "High unexcused absence (heuristic threshold)",
-    },
-    "office_culture.no_id_card": {"vi": "Không đeo thẻ", "en": "Staff card not worn"},
-    "office_culture.improper_attire": {"vi": "Trang phục chưa gọn gàng, lịch sự", "en": "Attire not proper"},
-    "office_culture.no_nameplate": {"vi": "Không có biển tên, chức danh", "en": "No name and title plate"},
-    "office_culture.untidy_office": {"vi": "Phòng làm việc chưa gọn gàng, sạch sẽ", "en": "Untidy working rooms"},
-    "alcohol_tobacco.alcohol_during_work": {"vi": "Uống rượu, bia trong giờ làm việc", "en": "Alcohol during work"},
-    "alcohol_tobacco.smoking_at_office": {"vi": "Hút thuốc lá tại công sở", "en": "Smoking at the office"},
-    "alcohol_tobacco.no_smoking_sign_missing": {
-        "vi": "Không treo biển \u201ccấm hút thuốc lá\u201d",
-        "en": "No \u201cno smoking\u201d sign",
-    },
-    "alcohol_tobacco.pledges_not_organized": {
-        "vi": "Chưa tổ chức ký cam kết",
-        "en": "Pledge signing not organised",
-    },
-    "alcohol_tobacco.pledge_not_signed": {"vi": "Chưa ký cam kết", "en": "Pledge not signed"},
-    "one_stop.one_stop_missing": {"vi": "Không có bộ phận một cửa", "en": "No one-stop desk"},
-    "one_stop.one_stop_closed": {"vi": "Bộ phận một cửa đóng cửa", "en": "One-stop desk closed"},
-    "one_stop.restricted_hours": {
-        "vi": "Bộ phận một cửa chỉ tiếp nhận một buổi",
-        "en": "One-stop desk open part of the day only",
-    },
-    "one_stop.shared_software_not_used": {
-        "vi": "Không sử dụng phần mềm dùng chung",
-        "en": "Shared software not used",
-    },
-    "tthc_posting.procedures_not_posted": {
-        "vi": "Không niêm yết đầy đủ thủ tục hành chính",
-        "en": "Administrative procedures not fully posted",
-    },
-    "tthc_posting.posting_outdated": {
-        "vi": "Thủ tục hành chính niêm yết không cập nhật",
-        "en": "Posted procedures out of date",
-    },
-    "altar_ban.altar_in_office": {"vi": "Lập bàn thờ trong phòng làm việc", "en": "Altar in a working room"},
-    "altar_ban.incense_in_office": {"vi": "Thắp hương trong phòng làm việc", "en": "Incense in a working room"},
 }
 
 GRADE_NAMES: dict[str, dict[str, str]] = {
@@ -103,13 +61,41 @@ MONTHS_EN = (
 
 def name(table: Mapping[str, Mapping[str, str]], key: str, lang: Lang) -> str:
     """The bilingual name of a key, or the key itself for one this release does not know
-    (a rule of a third-party check, a level or code added later)."""
+    (a level or code added later, a rule no check names)."""
     entry = table.get(key)
     return entry[lang] if entry else key
 
 
-def rule_name(rule: str, lang: Lang) -> str:
-    return name(RULE_NAMES, rule, lang)
+def _bilingual(value: Any) -> bool:
+    return isinstance(value, Mapping) and all(isinstance(value.get(k), str) and value[k] for k in ("vi", "en"))
+
+
+@functools.cache
+def _installed_rule_titles() -> dict[str, dict[str, str]]:
+    """The names the installed checks give their rules; none when a plugin fails to load, for a
+    report is still worth having with rule ids."""
+    try:
+        checks = installed_checks()
+    except ComplianceError:
+        return {}
+    return {f"{i.check.id}.{rule}": title for i in checks for rule, title in i.check.rule_titles().items()}
+
+
+def rule_names(summary: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The names of the rules a summary counts: those the batch wrote into it, else those of
+    the checks installed here (a summary from before it wrote them); a rule in neither keeps
+    its id. Reading the summary first lets a report be made where a plugin is not installed."""
+    written = summary.get("rule_titles")
+    names = {k: dict(v) for k, v in written.items() if _bilingual(v)} if isinstance(written, Mapping) else {}
+    counted = set(summary.get("findings_by_rule") or {}) | set(summary.get("subjects_by_rule") or {})
+    if counted - names.keys():
+        installed = _installed_rule_titles()
+        names.update({k: installed[k] for k in counted - names.keys() if k in installed})
+    return names
+
+
+def rule_name(rule: str, lang: Lang, names: Mapping[str, Mapping[str, str]]) -> str:
+    return name(names, rule, lang)
 
 
 def level_name(level: str, lang: Lang) -> str:

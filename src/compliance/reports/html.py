@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ComplianceError, Lang, Problem
-from .data import LEVELS, ReportDir, level_name, ordered, rule_name, word
+from .data import LEVELS, ReportDir, level_name, ordered, rule_name, rule_names, word
 from .narrative import Narrative, month_text, narrative
 from .tables import Cell, Table, tables
 
@@ -95,10 +95,11 @@ def figures(summary: Mapping[str, Any], lang: Lang) -> list[tuple[str, Any]]:
 
     findings = summary.get("findings_by_rule") or {}
     rules = sorted(findings, key=lambda r: (_int(findings[r]), r))
+    names = rule_names(summary)
     fig = go.Figure(
         go.Bar(
             x=[_int(findings[r]) for r in rules],
-            y=[_label(rule_name(r, lang)) for r in rules],
+            y=[_label(rule_name(r, lang, names)) for r in rules],
             orientation="h",
             marker_color=_COLORS["findings"],
             name=word("findings", lang),

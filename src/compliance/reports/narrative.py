@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import Lang
 from ..render import sanction_name
-from .data import DISCIPLINE, MONTHS_EN
+from .data import DISCIPLINE, MONTHS_EN, rule_name, rule_names
 
 FEW_SHARE = 0.15
 """A finding counts as "little found" (a hedged positive statement still holds) when its
@@ -92,6 +92,14 @@ def _join(items: list[str], lang: Lang) -> str:
 def _list(items: list[str], lang: Lang) -> str:
     """A run of shortcomings: commas only in Vietnamese, as the report writes them."""
     return ", ".join(items) if lang == "vi" else _join(items, lang)
+
+
+def _in_sentence(label: str) -> str:
+    """A rule's name inside a sentence: "Không có lãnh đạo" as "không có lãnh đạo", but
+    "UBND ..." and an id such as "reception_desk.x" as they are."""
+    if len(label) > 1 and label[0].isupper() and label[1].islower():
+        return label[0].lower() + label[1:]
+    return label
 
 
 def _plan(ref: str, lang: Lang) -> str:
@@ -465,8 +473,11 @@ def _shortcomings(f: _Facts, lang: Lang, restricted: set[str]) -> list[str]:
             )
     other = sorted(r for r in f.findings if f.n(r) and r not in _KNOWN)
     if other:
+        names = rule_names(f.s)  # names hold commas ("Sở, ngành"), so semicolons part them
         units.append(
-            ("vi phạm các quy định khác (" if vi else "broke other rules (") + ", ".join(other) + ")"
+            ("vi phạm các quy định khác (" if vi else "broke other rules (")
+            + "; ".join(_in_sentence(rule_name(r, lang, names)) for r in other)
+            + ")"
         )
     if units:
         groups.append(("một số cơ quan, đơn vị " if vi else "some agencies and units ") + _list(units, lang))

@@ -19,6 +19,7 @@ from .data import (
     name,
     ordered,
     rule_name,
+    rule_names,
     word,
 )
 from .narrative import day_text, month_text
@@ -68,12 +69,13 @@ def tables(summary: Mapping[str, Any], lang: Lang) -> list[Table]:
     subjects = summary.get("subjects_by_rule") or {}
     findings = summary.get("findings_by_rule") or {}
     rules = sorted(set(subjects) | set(findings), key=lambda r: (-_int(findings.get(r)), r))
+    names = rule_names(summary)
     out.append(
         Table(
             "by_rule",
             word("by_rule", lang),
             [word("rule", lang), word("rule_id", lang), word("subjects", lang), word("findings", lang)],
-            [[rule_name(r, lang), r, _int(subjects.get(r)), _int(findings.get(r))] for r in rules],
+            [[rule_name(r, lang, names), r, _int(subjects.get(r)), _int(findings.get(r))] for r in rules],
         )
     )
 

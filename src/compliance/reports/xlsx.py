@@ -16,7 +16,16 @@ from typing import IO, Any
 
 from ..errors import ComplianceError, InputError, Lang, Problem
 from ..render import sanction_name
-from .data import GRADE_NAMES, SEVERITY_NAMES, TARGET_NAMES, ReportDir, level_name, name, rule_name
+from .data import (
+    GRADE_NAMES,
+    SEVERITY_NAMES,
+    TARGET_NAMES,
+    ReportDir,
+    level_name,
+    name,
+    rule_name,
+    rule_names,
+)
 from .narrative import narrative
 from .tables import tables
 
@@ -227,6 +236,7 @@ def _continued(sheet: _Sheet, pages: Sequence[_Pages], lang: Lang) -> None:
 
 def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> _Pages:
     sheet = _Pages(workbook, "findings", FINDING_COLUMNS)
+    names = rule_names(report.summary)
     for result in report.results():
         visit = _visit_cells(result, lang)
         grade = result.get("grade") or {}
@@ -239,7 +249,7 @@ def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> _Pages:
                 [
                     *visit,
                     key,
-                    rule_name(key, lang),
+                    rule_name(key, lang, names),
                     name(SEVERITY_NAMES, str(finding.get("severity")), lang),
                     subject.get("type"),
                     subject.get("id"),
