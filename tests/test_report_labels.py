@@ -7,6 +7,7 @@ because the reports kept their own table of the built-in rules; and visits witho
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -179,3 +180,45 @@ def test_a_plugin_rule_is_named_in_every_format(plugin_dir: Path, lang: str, tmp
     page = html_report(report, lang)  # type: ignore[arg-type]
     assert f"<td>{title}</td><td>{PLUGIN_RULE}</td>" in page
     assert title in _xlsx_rule_names(report, lang, tmp_path)
+
+
+# -- Units with no province ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unknown", ["—", ""])
+@pytest.mark.parametrize(
+    ("lang", "named", "row"),
+    [
+        ("vi", "trên địa bàn tỉnh Vĩnh Phúc", "Chưa rõ tỉnh"),
+        ("en", "in Vĩnh Phúc province", "Province unknown"),
+    ],
+)
+def test_an_unknown_province_is_not_named(unknown: str, lang: str, named: str, row: str) -> None:
+    summary = {
+        "visits": 2,
+        "units_by_level": {"commune": 2},
+        "grades": {"good": 2},
+        "period": {"from": "2018-06-12", "to": "2018-06-12"},
+        "by_province": {"Vĩnh Phúc": {"visits": 1, "units": 1}, unknown: {"visits": 1, "units": 1}},
+    }
+    story = narrative(summary, lang)  # type: ignore[arg-type]
+    assert story.title.endswith(named)
+    close = dict(story.paragraphs)["close"]
+    assert "Vĩnh Phúc" in close and " và —" not in close and " and —" not in close
+    provinces = next(t for t in tables(summary, lang) if t.key == "by_province")  # type: ignore[arg-type]
+    assert [r[0] for r in provinces.rows] == ["Vĩnh Phúc", row]
+
+    only_unknown = copy.deepcopy(summary)
+    del only_unknown["by_province"]["Vĩnh Phúc"]
+    alone = narrative(only_unknown, lang)  # type: ignore[arg-type]
+    assert alone.title.endswith("12/06/2018" if lang == "vi" else "12 June 2018")
+    assert "—" not in alone.text()
+
+
+def test_a_batch_with_a_visit_lacking_its_province(plugin_dir: Path) -> None:
+    report = ReportDir.open(plugin_dir)
+    for lang in ("vi", "en"):
+        md = markdown_report(report, lang)  # type: ignore[arg-type]
+        first = md.splitlines()[0]
+        assert "Vĩnh Phúc" in first and "—" not in first
+        assert ("| Chưa rõ tỉnh |" if lang == "vi" else "| Province unknown |") in md

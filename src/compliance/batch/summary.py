@@ -17,6 +17,8 @@ from ..result import Result
 
 TOP_UNITS = 20
 MAX_PLAN_REFS = 50
+NO_PROVINCE = "—"
+"""The by_province key of visits whose unit has no province (a report names no province for it)."""
 _SEVERITY_RANK = {s.value: s.rank for s in Severity}
 
 
@@ -67,7 +69,7 @@ class SummaryBuilder:
             elif day > self.period[1]:
                 self.period[1] = day
             self.grades[r.grade.code] = self.grades.get(r.grade.code, 0) + 1
-            combo = (r.unit_level, day[:7], r.province or "—")
+            combo = (r.unit_level, day[:7], r.province or NO_PROVINCE)
             scopes_seen.add(combo)
             level, month, province = combo
             key = (level, month, province, "visits", "")

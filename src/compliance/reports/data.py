@@ -14,6 +14,7 @@ from typing import Any
 
 import orjson
 
+from ..batch.summary import NO_PROVINCE
 from ..common import Severity
 from ..errors import ComplianceError, InputError, Lang, Problem
 from ..plugins import installed_checks
@@ -59,6 +60,12 @@ MONTHS_EN = (
 )
 
 
+UNKNOWN_PROVINCES = frozenset({"", NO_PROVINCE})
+"""by_province keys of units with no province: the batch's, and the empty one of older writers."""
+
+PROVINCE_UNKNOWN = {"vi": "Chưa rõ tỉnh", "en": "Province unknown"}
+
+
 def name(table: Mapping[str, Mapping[str, str]], key: str, lang: Lang) -> str:
     """The bilingual name of a key, or the key itself for one this release does not know
     (a level or code added later, a rule no check names)."""
@@ -96,6 +103,15 @@ def rule_names(summary: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 def rule_name(rule: str, lang: Lang, names: Mapping[str, Mapping[str, str]]) -> str:
     return name(names, rule, lang)
+
+
+def province_name(key: str, lang: Lang) -> str:
+    return PROVINCE_UNKNOWN[lang] if key in UNKNOWN_PROVINCES else key
+
+
+def known_provinces(summary: Mapping[str, Any]) -> list[str]:
+    """The provinces a summary names, without the key of units whose province is not known."""
+    return sorted(p for p in summary.get("by_province") or {} if p not in UNKNOWN_PROVINCES)
 
 
 def level_name(level: str, lang: Lang) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import Lang
 from ..render import sanction_name
-from .data import DISCIPLINE, MONTHS_EN, rule_name, rule_names
+from .data import DISCIPLINE, MONTHS_EN, known_provinces, rule_name, rule_names
 
 FEW_SHARE = 0.15
 """A finding counts as "little found" (a hedged positive statement still holds) when its
@@ -130,8 +130,7 @@ class _Facts:
         period = summary.get("period") or {}
         self.first: str | None = period.get("from")
         self.last: str | None = period.get("to")
-        provinces = summary.get("by_province") or {}
-        self.provinces = sorted(p for p in provinces if p)
+        self.provinces = known_provinces(summary)
 
     def n(self, rule: str) -> int:
         return int(self.subjects.get(rule) or self.findings.get(rule) or 0)

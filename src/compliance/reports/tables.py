@@ -14,10 +14,12 @@ from .data import (
     LEVELS,
     SEVERITIES,
     SEVERITY_NAMES,
+    UNKNOWN_PROVINCES,
     by_count,
     level_name,
     name,
     ordered,
+    province_name,
     rule_name,
     rule_names,
     word,
@@ -136,8 +138,8 @@ def tables(summary: Mapping[str, Any], lang: Lang) -> list[Table]:
                 word("by_province", lang),
                 [word("province", lang), word("visits", lang), word("units", lang), word("findings", lang)],
                 [
-                    [p or "—", _int(b.get("visits")), _int(b.get("units")), _block_findings(b)]
-                    for p, b in sorted(by_province.items())
+                    [province_name(p, lang), _int(b.get("visits")), _int(b.get("units")), _block_findings(b)]
+                    for p, b in sorted(by_province.items(), key=lambda kv: (kv[0] in UNKNOWN_PROVINCES, kv[0]))
                 ],
             )
         )
