@@ -199,7 +199,7 @@ def test_misspelt_field_suggests_the_nearest_name(engine: Engine, visit: dict[st
 class _Base(Check):
     id = "probe"
     title = {"vi": "thử", "en": "probe"}
-    rules = {"odd": Rule("unit", "a probe rule", Thresholds)}
+    rules = {"odd": Rule("unit", "a probe rule", Thresholds, evidence=("x",))}
 
 
 def _rules_dir(tmp_path: Path) -> Path:
@@ -238,19 +238,23 @@ def test_a_plugin_that_raises_stops_evaluation_naming_it(tmp_path: Path, visit: 
 
 
 @pytest.mark.parametrize(
-    "observation",
+    ("observation", "detail"),
     [
-        "not an observation",
-        Observation("no_such_rule", "vp.tam-duong.hop-hoa"),
-        Observation("odd", "another-unit"),
-        Observation("odd", "vp.tam-duong.hop-hoa", {"x": object()}),
+        ("not an observation", "is not an Observation"),
+        (Observation("no_such_rule", "vp.tam-duong.hop-hoa"), "unknown rule"),
+        (Observation("odd", "another-unit"), "names unit 'another-unit'"),
+        (Observation("odd", "vp.tam-duong.hop-hoa", {"x": object()}), "not a plain value"),
         # JSON has no NaN or infinity: they would come out as null while the message says "nan".
-        Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("nan")}),
-        Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("inf")}),
-        Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("-inf")}),
+        (Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("nan")}), "not a plain value"),
+        (Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("inf")}), "not a plain value"),
+        (Observation("odd", "vp.tam-duong.hop-hoa", {"x": float("-inf")}), "not a plain value"),
+        # Undeclared: it could stand in for a name the engine fills in, or be a misspelling.
+        (Observation("odd", "vp.tam-duong.hop-hoa", {"unit_name": "FAKE"}), "not among the rule's declared evidence"),
     ],
 )
-def test_a_malformed_finding_is_reported_not_trusted(tmp_path: Path, visit: dict[str, Any], observation: Any) -> None:
+def test_a_malformed_finding_is_reported_not_trusted(
+    tmp_path: Path, visit: dict[str, Any], observation: Any, detail: str
+) -> None:
     class Malformed(_Base):
         def evaluate(self, visit: Any, ctx: Any) -> Any:
             return [observation]
@@ -258,7 +262,7 @@ def test_a_malformed_finding_is_reported_not_trusted(tmp_path: Path, visit: dict
     engine = Engine.load(_rules_dir(tmp_path), plugins=[_plugin(Malformed())])
     with pytest.raises(PluginError) as caught:
         engine.evaluate(visit)
-    assert "malformed finding" in caught.value.render("en")
+    assert "malformed finding" in caught.value.render("en") and detail in caught.value.render("en")
 
 
 def test_a_check_without_rules_refuses_to_load(visit: dict[str, Any]) -> None:

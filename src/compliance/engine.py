@@ -318,7 +318,12 @@ class Engine:
             if evidence:
                 if type(evidence) is not dict and not isinstance(evidence, Mapping):
                     raise self._bad(plan, f"evidence of '{obs.rule}' is not a mapping")
+                declared = check.rules[obs.rule].evidence
                 for key, value in evidence.items():
+                    if key not in declared:
+                        # An undeclared key could stand in for a value the engine fills in
+                        # (official_name) or be a misspelling no message would ever show.
+                        raise self._bad(plan, f"evidence '{key}' of '{obs.rule}' is not among the rule's declared evidence {declared}")
                     # NaN (the one value unequal to itself) and infinity are no numbers JSON can
                     # carry: they would come out as null while the message says "nan".
                     if (
