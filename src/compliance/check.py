@@ -39,7 +39,8 @@ class Thresholds(BaseModel):
 LANGS = ("vi", "en")
 
 
-def _bilingual(value: Any) -> bool:
+def bilingual(value: Any) -> bool:
+    """A {vi, en} mapping with a non-blank text in each language."""
     return isinstance(value, Mapping) and all(isinstance(value.get(k), str) and value[k].strip() for k in LANGS)
 
 
@@ -59,7 +60,7 @@ class Rule:
 
     def __post_init__(self) -> None:
         # Raised while the plugin module is imported, so it is reported with the plugin's name.
-        if self.title is not None and not _bilingual(self.title):
+        if self.title is not None and not bilingual(self.title):
             raise ValueError(f"Rule title must give non-empty 'vi' and 'en' text, not {self.title!r}")
 
     def placeholders(self) -> frozenset[str]:
@@ -150,7 +151,7 @@ class Check:
         for rule_id, rule in self.rules.items():
             if rule.title is not None:
                 out[rule_id] = {lang: rule.title[lang] for lang in LANGS}
-            elif _bilingual(own):
+            elif bilingual(own):
                 out[rule_id] = {lang: f"{own[lang]}: {rule_id}" for lang in LANGS}
         return out
 

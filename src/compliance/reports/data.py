@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from ..batch.summary import NO_PROVINCE
+from ..check import bilingual
 from ..common import Severity
 from ..errors import ComplianceError, InputError, Lang, Problem
 from ..plugins import installed_checks
@@ -73,10 +74,6 @@ def name(table: Mapping[str, Mapping[str, str]], key: str, lang: Lang) -> str:
     return entry[lang] if entry else key
 
 
-def _bilingual(value: Any) -> bool:
-    return isinstance(value, Mapping) and all(isinstance(value.get(k), str) and value[k] for k in ("vi", "en"))
-
-
 @functools.cache
 def _installed_rule_titles() -> dict[str, dict[str, str]]:
     """The names the installed checks give their rules; none when a plugin fails to load, for a
@@ -93,7 +90,7 @@ def rule_names(summary: Mapping[str, Any]) -> dict[str, dict[str, str]]:
     the checks installed here (a summary from before it wrote them); a rule in neither keeps
     its id. Reading the summary first lets a report be made where a plugin is not installed."""
     written = summary.get("rule_titles")
-    names = {k: dict(v) for k, v in written.items() if _bilingual(v)} if isinstance(written, Mapping) else {}
+    names = {k: dict(v) for k, v in written.items() if bilingual(v)} if isinstance(written, Mapping) else {}
     counted = set(summary.get("findings_by_rule") or {}) | set(summary.get("subjects_by_rule") or {})
     if counted - names.keys():
         installed = _installed_rule_titles()
