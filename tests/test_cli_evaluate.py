@@ -140,15 +140,17 @@ def test_checks_lists_rules_and_where_they_came_from() -> None:
     assert [v["effective_from"] for v in alcohol["versions"]] == ["2007-09-01", "2016-09-05", "2020-01-01", "2020-11-15"]
 
 
-def test_a_reader_that_goes_away_is_exit_141_not_success(tmp_path: Path) -> None:
-    """`compliance evaluate ... | head` must not read as "evaluated, nothing at --fail-on"."""
+@pytest.mark.parametrize("command", [["evaluate", "--format", "jsonl"], ["evaluate"], ["explain"]])
+def test_a_reader_that_goes_away_is_exit_141_not_success(tmp_path: Path, command: list[str]) -> None:
+    """`compliance evaluate ... | head` must not read as "evaluated, nothing at --fail-on",
+    whether it prints lines or rich tables (rich would exit 1 on its own)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _generated import generated_visits
 
     visits = tmp_path / "visits.jsonl"
     visits.write_text("".join(json.dumps(v) + "\n" for v in generated_visits(400, seed=3)))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "compliance", "evaluate", str(visits), "--format", "jsonl"],
+        [sys.executable, "-m", "compliance", command[0], str(visits), *command[1:]],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

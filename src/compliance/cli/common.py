@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from ..engine import Engine
 from ..errors import ComplianceError, Lang, Problem
@@ -23,6 +24,20 @@ EXIT_BAD_INPUT = 2
 EXIT_PIPE_CLOSED = 141
 """128 + SIGPIPE, what a shell reports for a command whose reader went away (`... | head`):
 the command's own verdict was never reached, so it must not read as success."""
+
+
+class _Console(Console):
+    """rich's console, except that a closed pipe reaches `handle_errors` (exit 141): rich's own
+    handling exits 1, which reads as "a finding at or above --fail-on"."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        raise BrokenPipeError
+
+
+def output_console(**options: Any) -> Console:
+    """The console every subcommand prints tables with."""
+    return _Console(**options)
 
 
 def default_lang() -> Lang:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 import orjson
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -25,6 +24,7 @@ from .common import (
     handle_errors,
     lang_option,
     load_engine,
+    output_console,
     parse_date,
     redact_option,
     rules_option,
@@ -104,7 +104,7 @@ def _emit(results: list[Result], fmt: str, lang: Lang) -> None:
     elif fmt == "markdown":
         out.write(render.markdown(results, lang).encode("utf-8") + b"\n")
     elif results:
-        render.table(results, lang, Console(soft_wrap=False))
+        render.table(results, lang, output_console(soft_wrap=False))
     out.flush()
 
 
@@ -149,7 +149,7 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
     for row in rows:
         versions = ", ".join(f"{v['effective_from']}→{v['effective_to'] or '…'}" for v in row["versions"])
         table.add_row(*render.plain(row["check"], row["rule"], row["subject"], versions, row["source"]))
-    Console().print(table)
+    output_console().print(table)
 
 
 __all__ = ["checks", "evaluate", "ComplianceError"]

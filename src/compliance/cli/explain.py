@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 import orjson
-from rich.console import Console
 
 from ..authoring.explain import explain_visit, render_rich
 from ..authoring.history import read_history
@@ -20,6 +19,7 @@ from .common import (
     handle_errors,
     lang_option,
     load_engine,
+    output_console,
     parse_date,
     rules_option,
 )
@@ -95,7 +95,7 @@ def explain(
         payload = explained[0] if len(explained) == 1 else explained
         sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
     else:
-        console = Console(soft_wrap=False)
+        console = output_console(soft_wrap=False)
         for data in explained:
             render_rich(data, lang, console, verbose=verbose)
     if problems:

@@ -23,6 +23,7 @@ from .common import (
     handle_errors,
     lang_option,
     load_engine,
+    output_console,
     parse_date,
 )
 
@@ -209,9 +210,7 @@ def diff(
     elif fmt == "markdown":
         click.echo(render_markdown(data, lang))
     else:
-        from rich.console import Console
-
-        render_rich(data, lang, Console(soft_wrap=False))
+        render_rich(data, lang, output_console(soft_wrap=False))
     if problems:
         for p in problems:
             click.echo(p.render(lang), err=True)
