@@ -157,3 +157,22 @@ def test_fine_ranges_follow_the_date(outcomes: dict[Path, list[CaseOutcome]]) ->
     assert not problems, "\n".join(problems)
     periods = {(rule, start) for rule, versions in _FINES.items() for start, *_ in versions}
     assert periods <= seen, f"fine periods no case exercises: {sorted(periods - seen)}"
+
+
+def test_coverage_counts_a_finding_only_in_a_case_of_its_own_check() -> None:
+    """A case of office_culture whose visit also makes alcohol_tobacco fire states nothing about
+    alcohol_tobacco: that rule is still never made to fire by a case of its own."""
+    engine = Engine.load()
+    visit = {
+        "visit_id": "COV", "inspected_at": "2018-06-12T08:00:00+07:00", "unit": {"id": "u", "level": "commune"},
+        "personnel": [{"id": "a", "attendance": "present", "wearing_id_card": False, "signed_pledge": False}],
+    }
+    result = engine.evaluate(visit)
+    assert {f.key for f in result.findings} >= {"office_culture.no_id_card", "alcohol_tobacco.pledge_not_signed"}
+    outcome = CaseOutcome(file="x.yaml", check="office_culture", name="card", line=1, result=result)
+    found = coverage(engine, [outcome])
+    assert "office_culture.no_id_card" not in found.never_fired
+    assert "alcohol_tobacco.pledge_not_signed" in found.never_fired
+    assert coverage(engine, [outcome], not_run=["office_culture"]).not_run == [
+        f"office_culture.{r}" for r in engine.ruleset.rules["office_culture"]
+    ]

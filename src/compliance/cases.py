@@ -267,23 +267,25 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome], not_run: Iterable[
     for outcome in outcomes:
         if outcome.result is None:
             continue
-        seen = {(f.check, f.rule) for f in outcome.result.findings}
-        for f in outcome.result.findings:
+        # Only the case's own check counts: another check's case never states what it expects
+        # of this one, so a finding there tests nothing.
+        own = [f for f in outcome.result.findings if f.check == outcome.check]
+        seen = {(f.check, f.rule) for f in own}
+        for f in own:
             fired.add(f.key)
             fired_versions.add((f.key, str(f.rule_version["effective_from"])))
         for rule in engine.ruleset.rules.get(outcome.check, {}):
             if (outcome.check, rule) not in seen:
                 silent.add(f"{outcome.check}.{rule}")
     skipped = set(not_run)
-    unsure: dict[str, None] = {}
+    all_rules = [f"{c}.{r}" for c, rules in engine.ruleset.rules.items() for r in rules]
+    # A skipped case may have been the one to make a rule fire or stay silent: its check's rules
+    # are "not run", whatever the other cases show, and coverage is not complete.
+    unsure = [r for r in all_rules if r.partition(".")[0] in skipped]
 
     def known(rule: str) -> bool:
-        if rule.partition(".")[0] in skipped:
-            unsure[rule] = None
-            return False
-        return True
+        return rule.partition(".")[0] not in skipped
 
-    all_rules = [f"{c}.{r}" for c, rules in engine.ruleset.rules.items() for r in rules]
     versions = [
         (f"{c}.{r}", v.effective_from.isoformat())
         for c, rules in engine.ruleset.rules.items()
@@ -293,7 +295,7 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome], not_run: Iterable[
     never_fired = [r for r in all_rules if r not in fired and known(r)]
     never_silent = [r for r in all_rules if r not in silent and known(r)]
     untested = [f"{r} (from {d})" for r, d in versions if (r, d) not in fired_versions and known(r)]
-    return Coverage(never_fired, never_silent, untested, list(unsure))
+    return Coverage(never_fired, never_silent, untested, unsure)
 
 
 __all__ = ["Case", "CaseFile", "CaseOutcome", "Coverage", "case_files", "coverage", "merge", "run_all", "run_file", "InputError"]
