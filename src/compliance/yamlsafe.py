@@ -324,12 +324,31 @@ def _syntax_problem(exc: yaml.MarkedYAMLError) -> tuple[dict[str, Any], Any]:
             yaml_syntax("unclosed_bracket", raw, open=opening, close=closing, open_line=exc.context_mark.line + 1),
             exc.problem_mark,
         )
+    opened = _quote_left_open(exc.problem_mark)
+    if opened is not None:
+        return yaml_syntax("unclosed_quote", raw), opened
     if problem.startswith("expected <block end>"):
         return yaml_syntax("indentation", raw), exc.problem_mark
     alias = re.match(r"found undefined alias '(.*)'$", problem)
     if alias:
         return yaml_syntax("unknown_alias", raw, name=alias.group(1)), exc.problem_mark
     return {"detail": raw}, exc.problem_mark or exc.context_mark
+
+
+def _quote_left_open(mark: Any) -> Any:
+    """Where a double quote was opened and never closed on its line, above the error.
+
+    A quote left open in mid-file runs on to the next line's quote and the parser complains
+    there, about indentation; the line above with an odd number of quotes is the real mistake.
+    """
+    if mark is None or not isinstance(getattr(mark, "buffer", None), str):
+        return None
+    lines = mark.buffer[: mark.pointer].split("\n")
+    for index in range(len(lines) - 2, -1, -1):
+        quotes = [i for i, ch in enumerate(lines[index]) if ch == '"' and (i == 0 or lines[index][i - 1] != "\\")]
+        if len(quotes) % 2:
+            return yaml.Mark(mark.name, 0, index, quotes[-1], None, None)
+    return None
 
 
 def _decode(raw: bytes, source: str, line_offset: int = 0) -> str:
