@@ -60,9 +60,11 @@ def test_validate_and_test_report_expectations_with_file_and_line(tmp_path: Path
     assert done.exit_code == 1, done.output
     assert f"{case}:7:" in done.output and "(did you mean 'visit_time'?)" in done.output
     assert f"{case}:8:" in done.output and "has no grade 'fiar' (did you mean 'fair'?)" in done.output
-    assert "4 error(s) in 1 file(s)" in done.output
+    # Only a case file is wrong: the rules still evaluate, and validate must not say they do not.
+    assert "4 error(s) in 1 case file(s) — the rules themselves are valid" in done.output
+    assert run("evaluate", Path(__file__).parent / "fixtures" / "visit.example.yaml", "--rules", rules).exit_code in (0, 1)
     vi = run("rules", "validate", rules, "--lang", "vi")
-    assert "(ý bạn là 'reminder'?)" in vi.output and "4 lỗi trong 1 tệp" in vi.output
+    assert "(ý bạn là 'reminder'?)" in vi.output and "4 lỗi trong 1 tệp ví dụ — các quy tắc vẫn hợp lệ" in vi.output
 
     tested = run("rules", "test", rules)
     assert tested.exit_code == 1, tested.output

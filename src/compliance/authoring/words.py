@@ -16,6 +16,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "✗ {count} lỗi trong {files} tệp — bộ quy tắc không hợp lệ; không lệnh nào đánh giá với bộ quy tắc này cho tới khi sửa xong",
         "✗ {count} error(s) in {files} file(s) — the ruleset is invalid; no command evaluates with it until they are fixed",
     ),
+    "invalid_cases": (
+        "✗ {count} lỗi trong {files} tệp ví dụ — các quy tắc vẫn hợp lệ và được dùng để đánh giá; 'rules test' bỏ qua các ví dụ có lỗi",
+        "✗ {count} error(s) in {files} case file(s) — the rules themselves are valid and evaluate; 'rules test' skips the broken cases",
+    ),
     # schema
     "schema_written": ("Đã ghi {count} lược đồ JSON vào {dir}", "Wrote {count} JSON Schemas to {dir}"),
     "schema_current": ("✓ Các lược đồ trong {dir} đã khớp với mô hình", "✓ The schemas in {dir} match the models"),

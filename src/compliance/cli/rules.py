@@ -74,7 +74,9 @@ def validate(directory: Path | None, fmt: str, no_cases: bool, lang: Lang) -> No
         if report.valid:
             click.secho(say("valid", lang, dir=root, **{k: summary[k] for k in ("name", "version", "checks", "rules", "versions", "case_files")}), fg="green")
         else:
-            click.secho(say("invalid", lang, count=summary["errors"], files=summary["files_with_errors"]), fg="red")
+            # Case files only test the rules: commands still evaluate with rules that load.
+            said = "invalid_cases" if summary["only_case_files"] else "invalid"
+            click.secho(say(said, lang, count=summary["errors"], files=summary["files_with_errors"]), fg="red")
     sys.exit(EXIT_OK if report.valid else EXIT_INVALID)
 
 
