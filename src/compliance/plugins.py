@@ -72,7 +72,7 @@ def plugin_manager(extra: Iterable[Any] = (), *, entry_points: bool = True) -> P
 
 def _source(ep: importlib.metadata.EntryPoint) -> str:
     dist = ep.dist
-    return f"{ep.value}" + (f" from {dist.metadata['Name']} {dist.version}" if dist else "")
+    return f"{ep.value}" + (f", {dist.metadata['Name']} {dist.version}" if dist else "")  # no words: said in either language
 
 
 def _entry_points() -> list[importlib.metadata.EntryPoint]:
