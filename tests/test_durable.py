@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import resource
+import subprocess
+import sys
 import threading
 from datetime import date
 
@@ -27,6 +29,28 @@ def test_every_matching_condition_fires_not_just_the_first() -> None:
 def test_no_match_is_an_empty_answer_not_an_exception() -> None:
     network = RuleNetwork([[("in", "rule", ["a.x"])]])
     assert network.matching({"rule": "nothing", "severity": 1}) == []
+    assert network.matching({"rule": "nothing", "severity": 2}) == []
+    assert network.matching({"rule": "a.x", "severity": 2}) == [0]
+
+
+NO_MATCH_SOAK = """
+import resource
+from compliance.sanctions.durable import RuleNetwork
+network = RuleNetwork([[("in", "rule", ["a.x"]), (">=", "repeats", 1)]])
+for i in range(100_000):
+    fired = network.matching({"rule": "a.x" if i % 2 else "b.y", "repeats": i % 3, "subject": f"s{i}"})
+    assert fired == ([0] if i % 2 and i % 3 else []), (i, fired)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_one_hundred_thousand_decisions_most_matching_nothing_in_a_fresh_process() -> None:
+    """After "no rule matched", durable-rules 2.0.28 leaves a session that deleting frees twice
+    (the process aborts, first seen with a 2007 one-stop finding no policy covered) and that not
+    deleting leaks until MemoryError. Run apart, so that an abort fails this test, not the suite."""
+    done = subprocess.run([sys.executable, "-c", NO_MATCH_SOAK], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) < 200_000  # KiB
 
 
 def test_none_values_are_refused_because_durable_rules_cannot_match_them() -> None:

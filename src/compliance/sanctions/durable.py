@@ -9,7 +9,9 @@ matches it, and `== None` does not match a missing field. So this wrapper
   Python code, and serialises every call to the engine behind one lock;
 - asserts a *fact* (which every rule sees) in a fresh session and deletes that session's state
   in a `finally`, so nothing outlives one decision;
-- treats "no rule matched" as an empty answer;
+- adds a condition every fact meets, so that some rule always matches: after "no rule
+  matched" durable-rules leaves a session that deleting frees twice (the process aborts) and
+  that not deleting leaks until MemoryError;
 - expects callers to give every field a value (no None).
 
 Conditions are a tiny neutral language, compiled here to durable-rules' JSON:
@@ -31,6 +33,8 @@ import durable_rules_engine as _native
 Clause = tuple[str, str, Any]
 Fact = Mapping[str, str | int]
 
+_ALWAYS = "always_matches"
+"""The field of the condition every fact meets (see the module docstring)."""
 _LOCK = threading.RLock()
 _SESSIONS = itertools.count()
 
@@ -72,6 +76,7 @@ class RuleNetwork:
         self.definition_json = json.dumps(
             {k: {"all": v["all"]} for k, v in definition.items()}, sort_keys=True, ensure_ascii=False
         )
+        definition[_ALWAYS] = {"all": [{"m": {"$gte": {_ALWAYS: 1}}}], "run": self._action(-1)}
         with _LOCK:
             self._ruleset = _engine.Ruleset(f"compliance_{id(self)}", None, definition)
         weakref.finalize(self, _delete, self._ruleset._handle)
@@ -92,15 +97,12 @@ class RuleNetwork:
             sid = f"s{next(_SESSIONS)}"
             self._fired.clear()
             try:
-                try:
-                    result = self._ruleset.assert_fact({**fact, "sid": sid})
-                except _engine.MessageNotHandledException:
-                    return []
+                result = self._ruleset.assert_fact({**fact, _ALWAYS: 1, "sid": sid})
                 errors: list[BaseException] = []
                 self._ruleset.do_actions(result, lambda e, _state: errors.append(e) if e else None)
                 if errors:
                     raise errors[0]
-                return sorted(set(self._fired))
+                return sorted({index for index in self._fired if index >= 0})
             finally:
                 self._ruleset.delete_state(sid)
                 self._fired.clear()
