@@ -412,3 +412,28 @@ def test_concurrent_cold_engines() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = set(pool.map(load_and_run, range(8)))
     assert len(results) == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"visit_id":"D","visit_id":"E","inspected_at":"2018-06-12T08:00:00+07:00","unit":{"id":"u","level":"commune"}}',
+        # A key written with a space before its colon must not hide a repeated key elsewhere.
+        '{"visit_id" : "D","inspected_at":"2018-06-12T08:00:00+07:00","unit":{"id":"u","level":"commune"},'
+        '"personnel":[{"id":"a","smoking":true,"smoking":null}]}',
+        '{\n  "visit_id": "D",\n  "inspected_at": "2018-06-12T08:00:00+07:00",\n  "unit": {"id": "u", "level": "commune",\n'
+        '  "level"\t: "district"}\n}',
+    ],
+)
+def test_a_key_given_twice_in_json_text_is_refused(text: str) -> None:
+    with pytest.raises(InputError) as caught:
+        compliance.parse_visit(text)
+    assert [p.code for p in caught.value.problems] == ["json_duplicate_key"]
+
+
+def test_json_written_any_way_without_repeats_is_accepted(visits: list[dict[str, Any]]) -> None:
+    import json
+
+    for visit in visits[:20]:
+        for text in (json.dumps(visit), json.dumps(visit, indent=2), json.dumps(visit, separators=(" , ", " : "))):
+            assert compliance.parse_visit(text) == compliance.parse_visit(visit)

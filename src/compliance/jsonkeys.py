@@ -3,11 +3,11 @@ observation (`"smoking": true, "smoking": null`). YAML input already refuses the
 JSON do the same.
 
 The exact test (jiter, which names the key, line and column) costs more than parsing, so it
-runs only when a cheap count disagrees. Every key written as JSON encoders write it ends in
-`":`, and text can hold `":` only as an escaped quote (`\\":`), which counts one more, never
-one less; so when the document's count of `":` equals the number of keys the parsed data
-holds, no key was dropped. Only a document that writes keys with a space before the colon, as
-many as the keys it repeats, would pass unchecked.
+runs only when a cheap count cannot vouch for the document. Every key written as JSON encoders
+write it ends in `":`, and text can hold `":` only as an escaped quote (`\\":`), which counts one
+more, never one less; so in a document with no space between a key and its colon, a count of
+`":` equal to the number of keys the parsed data holds proves no key was dropped. A document
+that puts whitespace before a colon always gets the exact test.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from .errors import Problem
 
 _DUPLICATE = re.compile(r'duplicate key "(?P<key>.*)" at line (?P<line>\d+) column (?P<column>\d+)', re.S)
 _NESTED: dict[type[BaseModel], tuple[str, ...]] = {}
+_SPACED_KEY = re.compile(rb'"[ \t\r\n]+:')
 
 
 def model_keys(model: BaseModel) -> int:
@@ -61,7 +62,7 @@ def data_keys(data: Any) -> int:
 
 def duplicate_key(raw: bytes, keys: int) -> Problem | None:
     """The first repeated key of the JSON text `raw`, whose parse kept `keys` keys; None if none."""
-    if raw.count(b'":') == keys:
+    if raw.count(b'":') == keys and _SPACED_KEY.search(raw) is None:
         return None
     try:
         jiter.from_json(raw, catch_duplicate_keys=True, cache_mode="none")
