@@ -140,7 +140,10 @@ def test_checks_lists_rules_and_where_they_came_from() -> None:
     assert [v["effective_from"] for v in alcohol["versions"]] == ["2007-09-01", "2016-09-05", "2020-01-01", "2020-11-15"]
 
 
-@pytest.mark.parametrize("command", [["evaluate", "--format", "jsonl"], ["evaluate"], ["explain"]])
+@pytest.mark.parametrize(
+    "command",
+    [["evaluate", "--format", "jsonl"], ["evaluate", "--format", "json"], ["evaluate", "--format", "markdown"], ["evaluate"], ["explain"]],
+)
 def test_a_reader_that_goes_away_is_exit_141_not_success(tmp_path: Path, command: list[str]) -> None:
     """`compliance evaluate ... | head` must not read as "evaluated, nothing at --fail-on",
     whether it prints lines or rich tables (rich would exit 1 on its own)."""

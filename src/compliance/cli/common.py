@@ -40,6 +40,17 @@ def output_console(**options: Any) -> Console:
     return _Console(**options)
 
 
+def write_all(out: Any, data: bytes) -> None:
+    """`data` to `out` in pieces, each checked: one large write into a pipe whose reader has
+    gone can come back short instead of raising, and the command would exit 0 cut short."""
+    view = memoryview(data)
+    for start in range(0, len(view), 1 << 16):
+        piece = view[start : start + (1 << 16)]
+        written = out.write(piece)
+        if written is not None and written < len(piece):
+            raise BrokenPipeError
+
+
 def default_lang() -> Lang:
     value = os.environ.get("COMPLIANCE_LANG", "").lower()
     return "vi" if value.startswith("vi") else "en"

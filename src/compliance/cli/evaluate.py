@@ -29,6 +29,7 @@ from .common import (
     redact_option,
     rules_option,
     say_problems,
+    write_all,
 )
 
 
@@ -97,12 +98,12 @@ def evaluate(
 def _emit(results: list[Result], fmt: str, lang: Lang) -> None:
     out = sys.stdout.buffer
     if fmt == "json":
-        out.write(orjson.dumps(list(results), option=orjson.OPT_INDENT_2) + b"\n")
+        write_all(out, orjson.dumps(list(results), option=orjson.OPT_INDENT_2) + b"\n")
     elif fmt == "jsonl":
         for result in results:
             out.write(result.to_json() + b"\n")
     elif fmt == "markdown":
-        out.write(render.markdown(results, lang).encode("utf-8") + b"\n")
+        write_all(out, render.markdown(results, lang).encode("utf-8") + b"\n")
     elif results:
         render.table(results, lang, output_console(soft_wrap=False))
     out.flush()
@@ -140,7 +141,7 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
                 }
             )
     if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
+        write_all(sys.stdout.buffer, orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
         return
     title = {"vi": "Các kiểm tra đã cài đặt", "en": "Installed checks"}[lang]
     table = Table(title=Text(f"{title} — {engine.ruleset.name} {engine.ruleset.version}", style="table.title"))

@@ -22,6 +22,7 @@ from .common import (
     output_console,
     parse_date,
     rules_option,
+    write_all,
 )
 
 
@@ -93,7 +94,7 @@ def explain(
                 )])
     if fmt == "json":
         payload = explained[0] if len(explained) == 1 else explained
-        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+        write_all(sys.stdout.buffer, orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
     else:
         console = output_console(soft_wrap=False)
         for data in explained:

@@ -13,13 +13,13 @@ import click
 from ..errors import ComplianceError, Lang, Problem
 from ..privacy import Redactor, redaction_key
 from ..reports import ReportDir, html_report, markdown_report, write_xlsx
-from .common import EXIT_BAD_INPUT, handle_errors, redact_option
+from .common import EXIT_BAD_INPUT, handle_errors, redact_option, write_all
 
 
 def _write_text(text: str, output: Path | None) -> None:
     data = text.encode("utf-8")
     if output is None:
-        sys.stdout.buffer.write(data)
+        write_all(sys.stdout.buffer, data)
         sys.stdout.buffer.flush()
         return
     _atomic(output, lambda tmp: Path(tmp).write_bytes(data))

@@ -25,6 +25,7 @@ from .common import (
     load_engine,
     output_console,
     parse_date,
+    write_all,
 )
 
 EXIT_INVALID = 1
@@ -67,7 +68,7 @@ def validate(directory: Path | None, fmt: str, no_cases: bool, lang: Lang) -> No
     summary = report.summary()
     if fmt == "json":
         payload = {**summary, "problems": [p.to_dict() for p in report.problems]}
-        sys.stdout.buffer.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
+        write_all(sys.stdout.buffer, orjson.dumps(payload, option=orjson.OPT_INDENT_2) + b"\n")
     else:
         for problem in report.problems:
             click.echo(problem.render(lang))
@@ -140,7 +141,7 @@ def test_cmd(directory: Path | None, fmt: str, verbose: bool, require_coverage: 
     engine = load_engine(_rules_dir(directory))
     report = run_rule_tests(engine)
     if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(report.to_dict(lang), option=orjson.OPT_INDENT_2) + b"\n")
+        write_all(sys.stdout.buffer, orjson.dumps(report.to_dict(lang), option=orjson.OPT_INDENT_2) + b"\n")
     else:
         for line, colour in render_text(report, lang, verbose=verbose):
             if colour == "bold":
@@ -208,9 +209,9 @@ def diff(
     report = diff_rulesets(old, new, visits, as_of=as_of, history=not no_history, strict_share=strict_share)
     data = report.to_dict()
     if fmt == "json":
-        sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+        write_all(sys.stdout.buffer, orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
     elif fmt == "markdown":
-        click.echo(render_markdown(data, lang))
+        write_all(sys.stdout.buffer, (render_markdown(data, lang) + "\n").encode("utf-8"))
     else:
         render_rich(data, lang, output_console(soft_wrap=False))
     if problems:
