@@ -249,6 +249,14 @@ def test_as_of_outside_plausible_years_is_refused(engine: Engine) -> None:
     assert problem.path == "as_of" and "1900" in problem.message("en") and "1900" in problem.message("vi")
 
 
+@pytest.mark.parametrize(("as_of", "code"), [("2018-13-01", "bad_date"), (datetime(2018, 1, 1), "wrong_type"), (5, "wrong_type")])
+def test_as_of_of_the_wrong_kind_is_an_input_error_not_a_crash(engine: Engine, as_of: Any, code: str) -> None:
+    with pytest.raises(InputError) as caught:
+        engine.evaluate(VISIT, as_of=as_of)
+    assert [(p.code, p.path) for p in caught.value.problems] == [(code, "as_of")]
+    assert engine.evaluate(VISIT, as_of="2018-01-01") == engine.evaluate(VISIT, as_of=date(2018, 1, 1))  # type: ignore[arg-type]
+
+
 def test_personnel_null_is_nobody_checked_and_a_repeated_official_is_named_by_path(engine: Engine) -> None:
     assert engine.evaluate({**VISIT, "personnel": None}) == engine.evaluate({k: v for k, v in VISIT.items() if k != "personnel"})
     assert compliance.visit_schema()["properties"]["personnel"]["anyOf"][1] == {"type": "null"}

@@ -268,6 +268,12 @@ def test_bad_parameters(client: TestClient) -> None:
     body = orjson.dumps(VISIT)
     for value in ("2018-02-30", "tomorrow", "20180612", "1528761600"):
         assert_problem(post(client, body, f"/v1/evaluations?as_of={value}"), 422, "bad_date", "as_of")
+    # A date no visit may have is the parameter's fault, said once for a whole batch.
+    doc = assert_problem(post(client, body, "/v1/evaluations?as_of=1899-12-31"), 422, "out_of_range", "as_of")
+    assert doc["type"].endswith("invalid-parameter")
+    lines = body + b"\n" + body.replace(b'"VP-1"', b'"VP-2"')
+    batch = client.post("/v1/evaluations/batch?as_of=1899-12-31", content=lines, headers={"content-type": "application/x-ndjson"})
+    assert batch.status_code == 422 and batch.json()["type"].endswith("invalid-parameter")
     doc = assert_problem(post(client, body, "/v1/evaluations?lang=fr"), 422, "invalid_choice", "lang")
     assert "vi, en" in doc["problems"][0]["message"]["en"]
     assert_problem(client.get("/v1/schemas/nope"), 422, "invalid_choice", "name")

@@ -56,6 +56,24 @@ def parse_visit(data: Visit | Mapping[str, Any] | str | bytes, *, source: str | 
         raise InputError(validation_problems(exc, Visit, source=source)) from None
 
 
+def checked_as_of(value: Any) -> date:
+    """The date whose rules to apply instead of the visit's own: a date (or its ISO text) in the
+    years a visit may have; InputError at `as_of` otherwise, never a bare exception."""
+    day = value
+    if isinstance(value, str):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise InputError([Problem("bad_date", {"found": describe(value)}, path="as_of")]) from None
+    if not isinstance(day, date) or isinstance(day, datetime):
+        raise InputError([Problem("wrong_type", {"expected_vi": "một ngày (date)", "expected_en": "a date",
+                                                 "found": describe(value)}, path="as_of")])
+    if not 1900 <= day.year <= 2999:
+        raise InputError([Problem("out_of_range", {"found": day.isoformat(), "expected_vi": "là một ngày trong các năm 1900-2999",
+                                                   "expected_en": "be a date in the years 1900 to 2999"}, path="as_of")])
+    return day
+
+
 def months_before(day: date, months: int) -> date:
     month_index = day.year * 12 + day.month - 1 - months
     year, month = divmod(month_index, 12)
@@ -113,9 +131,8 @@ class Engine:
         kept across a unit's visits saves re-indexing them); `as_of` picks the rules of
         another date than the visit's own."""
         visit = parse_visit(visit)
-        if as_of is not None and not 1900 <= as_of.year <= 2999:
-            raise InputError([Problem("out_of_range", {"found": as_of.isoformat(), "expected_vi": "là một ngày trong các năm 1900-2999",
-                                                       "expected_en": "be a date in the years 1900 to 2999"}, path="as_of")])
+        if as_of is not None:
+            as_of = checked_as_of(as_of)
         moment = visit.inspected_at.astimezone(self._tz)
         visit_date = moment.date()
         rules_date = as_of or visit_date

@@ -54,7 +54,7 @@ from ..api import (
     ruleset_info,
     visit_schema,
 )
-from ..engine import Engine
+from ..engine import Engine, checked_as_of
 from ..errors import ComplianceError, InputError, Lang, Problem, hint_params
 from ..jsonkeys import data_keys, duplicate_key
 from ..privacy import Redactor, redaction_key
@@ -321,7 +321,10 @@ def parse_as_of(value: str | None) -> date | None:
             pass
     if day is None:
         raise P.ServiceError("invalid-parameter", [Problem("bad_date", {"found": describe(value)}, path="as_of")])
-    return day
+    try:
+        return checked_as_of(day)
+    except InputError as exc:
+        raise P.ServiceError("invalid-parameter", exc.problems) from None
 
 
 def known_query(request: Request) -> None:
