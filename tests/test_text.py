@@ -422,3 +422,12 @@ def test_square_brackets_are_shown_as_written(
     done = run_cli(*command, *make(tmp_path))
     assert done.exit_code == 0, done.output
     assert shown in done.output
+
+
+def test_a_problem_placed_by_record_number_shows_it_beside_the_file(tmp_path: Path) -> None:
+    """A JSON array cut short: the error names the record where it broke, not just the file."""
+    path = tmp_path / "arr.json"
+    path.write_text('[{"visit_id": "A", "inspected_at": "2018-06-12T08:00:00+07:00", "unit": {"id": "u", "level": "commune"}},\n{"visit_id": "B", "insp')
+    records = list(read_path(path))
+    problem = records[-1].problem
+    assert problem is not None and problem.render("en").startswith(f"{path} #2: ")

@@ -336,6 +336,8 @@ class Problem:
                 loc += f":{self.line}"
                 if self.column is not None:
                     loc += f":{self.column}"
+            elif self.record is not None:
+                loc += f" #{self.record}"
             parts.append(loc)
         elif self.record is not None:
             parts.append(f"#{self.record}")
