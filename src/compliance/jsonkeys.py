@@ -27,23 +27,29 @@ _SPACED_KEY = re.compile(rb'"[ \t\r\n]+:')
 
 def model_keys(model: BaseModel) -> int:
     """How many keys the document held that validated into `model` (forbidding extra keys)."""
-    cls = type(model)
-    nested = _NESTED.get(cls)
-    if nested is None:
-        nested = _NESTED[cls] = tuple(
-            name for name, field in cls.model_fields.items() if _holds_models(field.annotation)
-        )
+    nested = _nested_of(type(model))
     count = len(model.model_fields_set)
     for name in nested:
         value = getattr(model, name)
         if value is None:
             continue
         if type(value) is list:
-            for item in value:
-                count += model_keys(item)
+            if value and not _nested_of(type(value[0])):
+                count += sum(len(item.model_fields_set) for item in value)  # officials: no nesting
+            else:
+                for item in value:
+                    count += model_keys(item)
         else:
             count += model_keys(value)
     return count
+
+
+def _nested_of(cls: type[BaseModel]) -> tuple[str, ...]:
+    """The fields of `cls` that hold models (or lists of them)."""
+    nested = _NESTED.get(cls)
+    if nested is None:
+        nested = _NESTED[cls] = tuple(name for name, field in cls.model_fields.items() if _holds_models(field.annotation))
+    return nested
 
 
 def data_keys(data: Any) -> int:
