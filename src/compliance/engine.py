@@ -8,6 +8,7 @@ manager found, with the rule versions in force on the visit's local date.
 from __future__ import annotations
 
 import calendar as _calendar
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,9 +28,19 @@ from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, 
 from .ruleset.loader import Ruleset, load_ruleset
 from .ruleset.model import GradingVersion, RuleVersion
 from .sanctions.policy import Recommendation, SanctionPolicy
-from .validation import describe
+from .validation import describe, wrong_type, year_out_of_range
 from .validation import problems as validation_problems
-from .visit import CODE_LABELS, CODE_TYPES, Category, Official, Visit, nfc_bytes, nfc_data
+from .visit import (
+    CODE_LABELS,
+    CODE_TYPES,
+    FIRST_YEAR,
+    LAST_YEAR,
+    Category,
+    Official,
+    Visit,
+    nfc_bytes,
+    nfc_data,
+)
 
 _TARGET_ORDER = {"official": 0, "unit": 1, "unit_head": 2}
 _SUBJECT_ORDER = {"official": 0, "unit": 1}
@@ -66,11 +77,9 @@ def checked_as_of(value: Any) -> date:
         except ValueError:
             raise InputError([Problem("bad_date", {"found": describe(value)}, path="as_of")]) from None
     if not isinstance(day, date) or isinstance(day, datetime):
-        raise InputError([Problem("wrong_type", {"expected_vi": "một ngày (date)", "expected_en": "a date",
-                                                 "found": describe(value)}, path="as_of")])
-    if not 1900 <= day.year <= 2999:
-        raise InputError([Problem("out_of_range", {"found": day.isoformat(), "expected_vi": "là một ngày trong các năm 1900-2999",
-                                                   "expected_en": "be a date in the years 1900 to 2999"}, path="as_of")])
+        raise InputError([wrong_type("date", value).at(path="as_of")])
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InputError([year_out_of_range(str(day.year)).at(path="as_of")])
     return day
 
 
@@ -254,8 +263,7 @@ class Engine:
                 continue
             bad = False
             if not isinstance(prior.date, date) or isinstance(prior.date, datetime):
-                problems.append(Problem("wrong_type", {"expected_vi": "một ngày (date)", "expected_en": "a date",
-                                                       "found": describe(prior.date)}, path=f"{where}.date"))
+                problems.append(wrong_type("date", prior.date).at(path=f"{where}.date"))
                 bad = True
             if prior.rule not in self._rule_keys:
                 problems.append(Problem("unknown_rule_ref", {"found": prior.rule, **hint_params(str(prior.rule), self._rule_keys)},
@@ -341,12 +349,12 @@ class Engine:
                         # An undeclared key could stand in for a value the engine fills in
                         # (official_name) or be a misspelling no message would ever show.
                         raise self._bad(plan, f"evidence '{key}' of '{obs.rule}' is not among the rule's declared evidence {declared}")
-                    # NaN (the one value unequal to itself) and infinity are no numbers JSON can
-                    # carry: they would come out as null while the message says "nan".
+                    # NaN and infinity are no numbers JSON can carry: they would come out as
+                    # null while the message says "nan".
                     if (
                         type(key) is not str
                         or (type(value) not in _PLAIN and type(value) not in CODE_TYPES)
-                        or (type(value) is float and (value != value or abs(value) == float("inf")))
+                        or (type(value) is float and not math.isfinite(value))
                     ):
                         raise self._bad(
                             plan, f"evidence '{key}' of '{obs.rule}' is not a plain value (text, finite number, true/false, null)"

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, hint_params
+from .visit import FIRST_YEAR, LAST_YEAR
 from .yamlsafe import YamlDocument
 
 PathStyle = Literal["dotted", "arrows"]
@@ -179,8 +180,7 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
     if kind == "missing":
         return Problem("missing")
     if kind in _TYPE_TO_EXPECTED:
-        vi, en = _EXPECTED[_TYPE_TO_EXPECTED[kind]]
-        return Problem("wrong_type", {"expected_vi": vi, "expected_en": en, "found": describe(value)})
+        return wrong_type(_TYPE_TO_EXPECTED[kind], value)
     if kind in ("enum", "literal_error"):
         choices = _choices_at(model, loc)
         found = describe(value)
@@ -210,6 +210,23 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
     )
 
 
+def wrong_type(expected: str, value: Any) -> Problem:
+    """`value` is not of the kind `expected` names ("date", "list", ... of `_EXPECTED`)."""
+    vi, en = _EXPECTED[expected]
+    return Problem("wrong_type", {"expected_vi": vi, "expected_en": en, "found": describe(value)})
+
+
+def year_out_of_range(found: str) -> Problem:
+    return Problem(
+        "out_of_range",
+        {
+            "found": found,
+            "expected_vi": f"là một năm trong khoảng {FIRST_YEAR}-{LAST_YEAR}",
+            "expected_en": f"be a year between {FIRST_YEAR} and {LAST_YEAR}",
+        },
+    )
+
+
 def _custom_problem(text: str, value: Any) -> Problem:
     code, _, rest = text.partition(":")
     if code == "bad_time":
@@ -221,13 +238,9 @@ def _custom_problem(text: str, value: Any) -> Problem:
         found, _, index = rest.rpartition(":")
         return Problem("duplicate_id", {"found": found, "index": int(index)}) if index.isdigit() else Problem("duplicate_id", {"found": rest})
     if code == "wrong_time_type":
-        vi, en = _EXPECTED["datetime"]
-        return Problem("wrong_type", {"expected_vi": vi, "expected_en": en, "found": describe(value)})
+        return wrong_type("datetime", value)
     if code == "year_range":
-        return Problem(
-            "out_of_range",
-            {"found": rest, "expected_vi": "là một năm trong khoảng 1900-2999", "expected_en": "be a year between 1900 and 2999"},
-        )
+        return year_out_of_range(rest)
     if code == "bad_date":
         return Problem("bad_date", {"found": describe(value)})
     return Problem("invalid_value", {"detail": text})

@@ -14,7 +14,6 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from pydantic_core import core_schema
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -27,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import core_schema
 
 
 class UnitLevel(StrEnum):
@@ -64,6 +64,9 @@ class ReceivingSchedule(StrEnum):
     afternoons_only = "afternoons_only"
     closed = "closed"
 
+
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""The years a visit, or a date whose rules to apply, may have: anything else is a typo."""
 
 CODE_LABELS: dict[StrEnum, tuple[str, str]] = {
     UnitLevel.department: ("sở, ngành", "provincial department"),
@@ -314,7 +317,7 @@ class Visit(_Strict):
     @field_validator("inspected_at")
     @classmethod
     def _plausible_year(cls, value: datetime) -> datetime:
-        if not 1900 <= value.year <= 2999:
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
             raise ValueError(f"year_range:{value.year}")
         return value
 
