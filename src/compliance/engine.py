@@ -103,7 +103,8 @@ class Engine:
         self._refs: dict[date, RulesetRef] = {}
         self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
         self._grader = _Grader()
-        self._rule_keys = frozenset(f"{i.check.id}.{rule}" for i in self.checks for rule in i.check.rules)
+        self.rule_keys = frozenset(f"{i.check.id}.{rule}" for i in self.checks for rule in i.check.rules)
+        """Every 'check.rule' the installed checks declare."""
         self._version_meta: dict[int, tuple[list[dict[str, Any]], dict[str, str | None]]] = {}
         for by_rule in ruleset.rules.values():
             for versions in by_rule.values():
@@ -265,8 +266,8 @@ class Engine:
             if not isinstance(prior.date, date) or isinstance(prior.date, datetime):
                 problems.append(wrong_type("date", prior.date).at(path=f"{where}.date"))
                 bad = True
-            if prior.rule not in self._rule_keys:
-                problems.append(Problem("unknown_rule_ref", {"found": prior.rule, **hint_params(str(prior.rule), self._rule_keys)},
+            if prior.rule not in self.rule_keys:
+                problems.append(Problem("unknown_rule_ref", {"found": prior.rule, **hint_params(str(prior.rule), self.rule_keys)},
                                         path=f"{where}.rule"))
                 bad = True
             if not bad:

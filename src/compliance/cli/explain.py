@@ -65,8 +65,7 @@ def explain(
     2 bad input or rules.
     """
     engine = load_engine(rules_dir)
-    known = {f"{i.check.id}.{r}" for i in engine.checks for r in i.check.rules} | {i.check.id for i in engine.checks}
-    known |= {r for i in engine.checks for r in i.check.rules}
+    known = set(engine.rule_keys) | {i.check.id for i in engine.checks} | {r for i in engine.checks for r in i.check.rules}
     unknown = [r for r in rules if r not in known]
     if unknown:
         from ..errors import hint_params
