@@ -497,14 +497,10 @@ def _check_raw_sanctions(doc: YamlDocument | None, known: Mapping[str, list[str]
     data = doc.data if doc is not None else None
     if not isinstance(data, dict):
         return
-    all_ids = [f"{c}.{r}" for c, rules in known.items() for r in rules]
 
     def check(ref: Any, path: list[Any]) -> None:
-        if not isinstance(ref, str):
-            return
-        check_id, _, rule = ref.partition(".")
-        if not (ref in all_ids or (rule == "*" and check_id in known)):
-            out.add("unknown_rule_ref", {"found": ref, **hint_params(ref, all_ids)}, doc, path)
+        if isinstance(ref, str):
+            _expand_rule_ref(ref, known, doc, path, out)
 
     policies = data.get("policies")
     for i, policy in enumerate(policies if isinstance(policies, list) else []):
