@@ -278,13 +278,14 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome], not_run: Iterable[
             if (outcome.check, rule) not in seen:
                 silent.add(f"{outcome.check}.{rule}")
     skipped = set(not_run)
-    all_rules = [f"{c}.{r}" for c, rules in engine.ruleset.rules.items() for r in rules]
-    # A skipped case may have been the one to make a rule fire or stay silent: its check's rules
-    # are "not run", whatever the other cases show, and coverage is not complete.
-    unsure = [r for r in all_rules if r.partition(".")[0] in skipped]
 
     def known(rule: str) -> bool:
         return rule.partition(".")[0] not in skipped
+
+    all_rules = [f"{c}.{r}" for c, rules in engine.ruleset.rules.items() for r in rules]
+    # A skipped case may have been the one to make a rule fire or stay silent: its check's rules
+    # are "not run", whatever the other cases show, and coverage is not complete.
+    unsure = [r for r in all_rules if not known(r)]
 
     versions = [
         (f"{c}.{r}", v.effective_from.isoformat())

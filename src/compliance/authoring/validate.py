@@ -64,9 +64,8 @@ class ValidationReport:
             "rules": sum(len(r) for r in rs.rules.values()) if rs else 0,
             "versions": sum(len(v) for r in rs.rules.values() for v in r.values()) if rs else 0,
             "case_files": len(self.case_files),
-            "only_case_files": bool(self.problems) and self.ruleset is not None and all(
-                p.file is not None and Path(p.file) in set(self.case_files) for p in self.problems
-            ),
+            "only_case_files": bool(self.problems) and self.ruleset is not None and {p.file for p in self.problems}
+            <= {str(f) for f in self.case_files},
         }
 
 
