@@ -157,3 +157,8 @@ class Check:
 
     def __repr__(self) -> str:
         return f"<check {self.id}>"
+
+
+def titles_by_rule_key(checks: Iterable[Check]) -> dict[str, dict[str, str]]:
+    """Every rule's name for reports across `checks`, by "check.rule"."""
+    return {f"{check.id}.{rule}": title for check in checks for rule, title in check.rule_titles().items()}

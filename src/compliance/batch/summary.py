@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ..check import Check
+from ..check import Check, titles_by_rule_key
 from ..common import Severity
 from ..result import Result
 
@@ -252,11 +252,5 @@ def combine(partials: Iterable[Mapping[str, Any]], *, errors: int, ruleset: Mapp
 def rule_titles(checks: Iterable[Check], rules: Iterable[str]) -> dict[str, dict[str, str]]:
     """The names the checks give the counted rules ("check.rule": {"vi", "en"}), kept in the
     summary so that a report made where a plugin is not installed still names its rules."""
-    wanted = set(rules)
-    titles: dict[str, dict[str, str]] = {}
-    for check in checks:
-        for rule, title in check.rule_titles().items():
-            key = f"{check.id}.{rule}"
-            if key in wanted:
-                titles[key] = title
-    return {key: titles[key] for key in sorted(titles)}
+    titles = titles_by_rule_key(checks)
+    return {key: titles[key] for key in sorted(set(rules) & titles.keys())}

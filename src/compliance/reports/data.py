@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from ..batch.summary import NO_PROVINCE
-from ..check import bilingual
+from ..check import bilingual, titles_by_rule_key
 from ..common import Severity
 from ..errors import ComplianceError, InputError, Lang, Problem
 from ..plugins import installed_checks
@@ -82,7 +82,7 @@ def _installed_rule_titles() -> dict[str, dict[str, str]]:
         checks = installed_checks()
     except ComplianceError:
         return {}
-    return {f"{i.check.id}.{rule}": title for i in checks for rule, title in i.check.rule_titles().items()}
+    return titles_by_rule_key(i.check for i in checks)
 
 
 def rule_names(summary: Mapping[str, Any]) -> dict[str, dict[str, str]]:
