@@ -22,7 +22,7 @@ from .check import Check, Context, Observation
 from .common import Severity, shown_value
 from .errors import InputError, PluginError, Problem, hint_params
 from .history import History
-from .jsonkeys import duplicate_key, model_keys
+from .jsonkeys import visit_from_json
 from .plugins import CheckInfo, installed_checks
 from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
 from .ruleset.loader import Ruleset, load_ruleset
@@ -38,7 +38,6 @@ from .visit import (
     Category,
     Official,
     Visit,
-    nfc_bytes,
     nfc_data,
 )
 
@@ -56,9 +55,7 @@ def parse_visit(data: Visit | Mapping[str, Any] | str | bytes, *, source: str | 
         return data
     try:
         if isinstance(data, (str, bytes)):
-            raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-            visit = Visit.model_validate_json(nfc_bytes(raw))
-            repeated = duplicate_key(raw, model_keys(visit))
+            visit, repeated = visit_from_json(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
             if repeated is not None:
                 raise InputError([repeated.at(file=source)])
             return visit

@@ -20,10 +20,10 @@ import orjson
 from pydantic import ValidationError
 
 from .errors import InputError, Problem
-from .jsonkeys import data_keys, duplicate_key, model_keys
+from .jsonkeys import data_keys, duplicate_key, visit_from_json
 from .validation import describe
 from .validation import problems as validation_problems
-from .visit import Visit, nfc_bytes, nfc_data
+from .visit import Visit, nfc_data
 from .yamlsafe import YamlDocument, iter_documents, split_documents
 
 Format = Literal["jsonl", "json", "yaml", "parquet"]
@@ -66,8 +66,7 @@ class Record:
             raise InputError([self.problem])
         try:
             if self.raw is not None:
-                visit = Visit.model_validate_json(nfc_bytes(self.raw))
-                repeated = duplicate_key(self.raw, model_keys(visit))
+                visit, repeated = visit_from_json(self.raw)
                 if repeated is not None:
                     # A record is one line of a JSONL file: its own line 1 is the record's line.
                     line = self.line + repeated.line - 1 if self.unit == "line" and repeated.line else self.line
