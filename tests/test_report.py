@@ -67,7 +67,7 @@ def test_no_alcohol_is_a_positive_statement(report_dir: Path) -> None:
 
 def test_seed_order_of_the_report(report_dir: Path) -> None:
     data = ReportDir.open(report_dir)
-    story = narrative(data.summary, "vi", restricted=data.restricted_schedules())
+    story = narrative(data.summary, "vi", evidence=data.varied_evidence())
     assert [key for key, _ in story.paragraphs] == [
         "mandate",
         "coverage",

@@ -29,6 +29,11 @@ from compliance.reports import (
 
 PLUGIN_RULE = "leadership_presence.no_leader_present"
 PLUGIN_TITLE = {"vi": "Không có lãnh đạo đơn vị tại trụ sở", "en": "No leader of the unit at the office"}
+PLUGIN_WORDS = {
+    "vi": "một số cơ quan, đơn vị không có lãnh đạo nào có mặt tại trụ sở trong giờ làm việc",
+    "en": "some agencies and units had no leader at the office during working hours",
+}
+"""How the plugin's own rules file (`report:`) has the narrative speak of the rule."""
 
 
 # -- Rule.title and Check.rule_titles ---------------------------------------------------------
@@ -169,14 +174,19 @@ def _xlsx_rule_names(report: ReportDir, lang: str, tmp_path: Path) -> set[str]:
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_a_plugin_rule_is_named_in_every_format(plugin_dir: Path, lang: str, tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    # As on a machine where the plugin is not installed: the names come from summary.json.
+    # As on a machine where the plugin is not installed: the names and words come from summary.json.
     monkeypatch.setattr(data, "_installed_rule_titles", dict)
+    monkeypatch.setattr(data, "_installed_vocabulary", data.ReportVocabulary)
     report = ReportDir.open(plugin_dir)
     title = PLUGIN_TITLE[lang]
     md = markdown_report(report, lang)  # type: ignore[arg-type]
     assert f"| {title} | {PLUGIN_RULE} | 2 | 2 |" in md
     story = narrative(report.summary, lang)  # type: ignore[arg-type]
-    assert title[0].lower() + title[1:] in story.text() and PLUGIN_RULE not in story.text()
+    assert PLUGIN_WORDS[lang] in story.text() and PLUGIN_RULE not in story.text()
+    # Without words of its own, a rule is still named, by its title, among "other rules".
+    bare = {k: v for k, v in report.summary.items() if k != "report_words"}
+    monkeypatch.setattr(data, "_installed_vocabulary", data.ReportVocabulary)
+    assert title[0].lower() + title[1:] in narrative(bare, lang).text()  # type: ignore[arg-type]
     page = html_report(report, lang)  # type: ignore[arg-type]
     assert f"<td>{title}</td><td>{PLUGIN_RULE}</td>" in page
     assert title in _xlsx_rule_names(report, lang, tmp_path)

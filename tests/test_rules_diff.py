@@ -12,7 +12,7 @@ from _generated import generated_visits
 
 from compliance import Engine
 from compliance.authoring.diff import diff_rulesets
-from compliance.engine import parse_visit
+from compliance import parse_visit
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,8 @@ def test_a_new_version_with_its_own_date_gives_no_in_place_warning(tmp_path: Pat
     old_version = "    - effective_from: 2016-09-05\n      severity: minor\n      thresholds: {grace_minutes: 0}\n"
     replace_nth(path, old_version, old_version.replace("      severity", "      effective_to: 2020-12-31\n      severity"))
     text = path.read_text(encoding="utf-8")
-    block = text[text.index("    - effective_from: 2016-09-05\n      effective_to: 2020-12-31\n      severity: minor"):text.index("  high_absence_rate:")]
+    start = text.index("    - effective_from: 2016-09-05\n      effective_to: 2020-12-31\n      severity: minor")
+    block = text[start:text.index("\n  high_absence_rate:", start) + 1]
     new_block = block.replace("effective_from: 2016-09-05\n      effective_to: 2020-12-31", "effective_from: 2021-01-01").replace("grace_minutes: 0", "grace_minutes: 10")
     path.write_text(text.replace(block, block + new_block), encoding="utf-8")
     assert run("rules", "validate", new, "--no-cases").exit_code == 0

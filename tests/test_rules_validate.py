@@ -200,7 +200,7 @@ def test_checks_of_a_broken_file_still_run_on_its_valid_rules(tmp_path: Path) ->
 def test_unknown_rules_file_and_misspelt_rule_id(tmp_path: Path) -> None:
     rules = copy_rules(tmp_path)
     (rules / "office_cultur.yaml").write_text((rules / "office_culture.yaml").read_text(encoding="utf-8"), encoding="utf-8")
-    line = replace_nth(rules / "working_hours.yaml", "  late_arrival:", "  late_arival:")
+    line = replace_nth(rules / "working_hours.yaml", "\n  late_arrival:\n", "\n  late_arival:\n") + 1
     done = run("rules", "validate", rules)
     assert done.exit_code == 1
     assert "'office_cultur.yaml' (did you mean 'office_culture'?)" in done.output

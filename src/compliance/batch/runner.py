@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .. import __version__
-from ..engine import Engine
+from ..api import Engine
 from ..errors import ComplianceError, InputError, Problem
 from ..privacy import redaction_key
 from . import duplicates, executors
@@ -31,6 +31,7 @@ from .evaluate import PartitionTask, findings_schema, remember_engine, run_parti
 from .executors import Executor
 from .files import atomic_open, buffer_size, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
+from ..ruleset.words import vocabulary
 from .summary import combine, rule_titles
 
 WORK = ".work"
@@ -287,6 +288,7 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     results, errors = tally["results"], tally["errors"]
     summary["errors"] = errors
     summary["rule_titles"] = rule_titles((i.check for i in engine.checks), summary["findings_by_rule"])
+    summary["report_words"] = vocabulary(engine.ruleset.words, {i.check.id: list(i.check.rules) for i in engine.checks}).model_dump()
     _merge_lines([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
     _merge_lines(
         [work / "partitions" / f"errors-{r:04d}.jsonl" for r in range(reads)] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks],

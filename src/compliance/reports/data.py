@@ -20,6 +20,8 @@ from ..common import Severity
 from ..errors import ComplianceError, InputError, Lang, Problem
 from ..plugins import installed_checks
 from ..privacy import Redactor
+from ..ruleset.loader import load_ruleset
+from ..ruleset.words import ReportVocabulary, vocabulary
 
 LEVELS = ("department", "department_unit", "district", "district_unit", "commune")
 SEVERITIES = tuple(s.value for s in Severity)
@@ -83,6 +85,26 @@ def _installed_rule_titles() -> dict[str, dict[str, str]]:
     except ComplianceError:
         return {}
     return titles_by_rule_key(i.check for i in checks)
+
+
+@functools.cache
+def _installed_vocabulary() -> ReportVocabulary:
+    """The report words of the installed checks in the base ruleset; empty when they do not load
+    (a report is still worth having, its rules then named by their titles)."""
+    try:
+        checks = [i.check for i in installed_checks()]
+        ruleset = load_ruleset(None, checks)
+    except ComplianceError:
+        return ReportVocabulary()
+    return vocabulary(ruleset.words, {c.id: list(c.rules) for c in checks})
+
+
+def vocabulary_of(summary: Mapping[str, Any]) -> ReportVocabulary:
+    """The words a summary's findings are spoken of in: those the batch wrote into it
+    (`report_words`), else those of the checks installed here (a summary from before it
+    wrote them)."""
+    written = ReportVocabulary.read(summary.get("report_words"))
+    return written if written is not None else _installed_vocabulary()
 
 
 def rule_names(summary: Mapping[str, Any]) -> dict[str, dict[str, str]]:
@@ -183,21 +205,28 @@ class ReportDir:
                 if isinstance(data, dict):
                     yield self.redactor.result_dict(data) if self.redactor else data
 
-    def restricted_schedules(self) -> set[str]:
-        """The receiving schedules behind `one_stop.restricted_hours` findings, when the
-        results are there to tell (for the narrative's wording only; never a figure)."""
-        if not self.summary.get("findings_by_rule", {}).get("one_stop.restricted_hours"):
-            return set()
-        if not self.results_path.is_file():
-            return set()
-        schedules: set[str] = set()
-        for result in self.results(containing=b'"restricted_hours"'):
-            for finding in result.get("findings", ()):
-                if finding.get("check") == "one_stop" and finding.get("rule") == "restricted_hours":
-                    value = (finding.get("evidence") or {}).get("schedule")
-                    if isinstance(value, str):
-                        schedules.add(value)
-        return schedules
+    def varied_evidence(self) -> dict[str, set[str]]:
+        """For each counted rule whose words vary with an evidence value (`by_evidence`), the
+        values its findings had, when the results are there to tell (for the narrative's
+        wording only; never a figure)."""
+        counted = self.summary.get("findings_by_rule") or {}
+        varied = {
+            rule: item.by_evidence.key
+            for rule, item in vocabulary_of(self.summary).shortcomings.items()
+            if item.by_evidence is not None and counted.get(rule)
+        }
+        if not varied or not self.results_path.is_file():
+            return {}
+        seen: dict[str, set[str]] = {rule: set() for rule in varied}
+        for rule, key in varied.items():
+            check, _, name = rule.partition(".")
+            for result in self.results(containing=orjson.dumps(name)):
+                for finding in result.get("findings", ()):
+                    if finding.get("check") == check and finding.get("rule") == name:
+                        value = (finding.get("evidence") or {}).get(key)
+                        if isinstance(value, str):
+                            seen[rule].add(value)
+        return seen
 
 
 WORDS: dict[str, dict[str, str]] = {

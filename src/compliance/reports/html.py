@@ -227,5 +227,5 @@ def html_text(story: Narrative, summary: Mapping[str, Any], lang: Lang) -> str:
 
 
 def html_report(report: ReportDir, lang: Lang = "vi") -> str:
-    story = narrative(report.summary, lang, restricted=report.restricted_schedules())
+    story = narrative(report.summary, lang, evidence=report.varied_evidence())
     return html_text(story, report.summary, lang)

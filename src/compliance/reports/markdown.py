@@ -37,5 +37,5 @@ def markdown_text(story: Narrative, figures: list[Table], lang: Lang) -> str:
 
 
 def markdown_report(report: ReportDir, lang: Lang = "vi") -> str:
-    story = narrative(report.summary, lang, restricted=report.restricted_schedules())
+    story = narrative(report.summary, lang, evidence=report.varied_evidence())
     return markdown_text(story, tables(report.summary, lang), lang)

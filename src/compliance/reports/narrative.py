@@ -17,7 +17,8 @@ from typing import Any
 
 from ..errors import Lang
 from ..render import sanction_name
-from .data import DISCIPLINE, MONTHS_EN, known_provinces, rule_name, rule_names
+from ..ruleset.words import FlatCondition, ReportVocabulary
+from .data import DISCIPLINE, MONTHS_EN, known_provinces, rule_name, rule_names, vocabulary_of
 
 FEW_SHARE = 0.15
 """A finding counts as "little found" (a hedged positive statement still holds) when its
@@ -156,10 +157,14 @@ class _Facts:
         return years
 
 
-def narrative(summary: Mapping[str, Any], lang: Lang = "vi", *, restricted: set[str] | None = None) -> Narrative:
-    """The narrative of a batch summary. `restricted` names the receiving schedules behind
-    the restricted-hours findings (e.g. {"afternoons_only"}), when known, for wording."""
+def narrative(
+    summary: Mapping[str, Any], lang: Lang = "vi", *, evidence: Mapping[str, set[str]] | None = None
+) -> Narrative:
+    """The narrative of a batch summary, in the words each check's rules give its findings
+    (`report_words`). `evidence` holds, for a rule whose words vary with an evidence value, the
+    values its findings had ('check.rule' → {"afternoons_only"}), when the results tell."""
     f = _Facts(summary)
+    words = vocabulary_of(summary)
     vi = lang == "vi"
     paragraphs: list[tuple[str, str]] = []
 
@@ -239,14 +244,14 @@ def narrative(summary: Mapping[str, Any], lang: Lang = "vi", *, restricted: set[
         return Narrative(lang=lang, title=title, paragraphs=paragraphs, period=(f.first, f.last), mandate_docs=plans)
 
     # 4. Compliance: one positive statement per regulation where nothing or little was found.
-    positives = _positives(f, lang)
+    positives = _positives(f, words, lang)
     if positives:
         lead = "Qua kiểm tra " if vi else "The inspections found that "
         paragraphs.append(("compliance", lead + "; ".join(positives) + "."))
 
     # 5-6. Shortcomings, qualitative then counted.
-    qualitative = _shortcomings(f, lang, restricted or set())
-    counted = _counted(f, lang)
+    qualitative = _shortcomings(f, words, lang, evidence or {})
+    counted = _counted(f, words, lang)
     if qualitative:
         if vi:
             text = "Tuy nhiên, tại thời điểm kiểm tra đã phát hiện " + "; ".join(qualitative)
@@ -268,7 +273,7 @@ def narrative(summary: Mapping[str, Any], lang: Lang = "vi", *, restricted: set[
         )
 
     # 8. Follow-up, from the recommended sanctions.
-    follow = _follow_up(f, lang)
+    follow = _follow_up(f, words, lang)
     if follow:
         paragraphs.append(("follow_up", follow[0]))
 
@@ -304,7 +309,7 @@ def narrative(summary: Mapping[str, Any], lang: Lang = "vi", *, restricted: set[
     )
 
 
-def _positives(f: _Facts, lang: Lang) -> list[str]:
+def _positives(f: _Facts, words: ReportVocabulary, lang: Lang) -> list[str]:
     vi = lang == "vi"
     out: list[str] = []
     graded = sum(int(v or 0) for v in f.grades.values())
@@ -317,177 +322,65 @@ def _positives(f: _Facts, lang: Lang) -> list[str]:
             else "the agencies and units basically kept working discipline, followed the office culture rules and "
             "handled administrative procedures at their one-stop desks"
         )
-    if f.n("alcohol_tobacco.alcohol_during_work") == 0:
-        out.append(
-            "không phát hiện cán bộ, công chức uống rượu, bia trong giờ làm việc, giờ nghỉ trưa"
-            if vi
-            else "no official was found drinking alcohol during working hours or the lunch break"
-        )
-    if f.n("alcohol_tobacco.smoking_at_office") == 0 and f.few("alcohol_tobacco.no_smoking_sign_missing"):
-        out.append(
-            "cơ bản các đơn vị được kiểm tra đều treo biển \u201ccấm hút thuốc lá\u201d tại công sở thuận tiện, dễ nhìn"
-            if vi
-            else "the units inspected basically all displayed \u201cno smoking\u201d signs at the office where they "
-            "are easy to see"
-        )
-    if f.few("alcohol_tobacco.pledges_not_organized") and f.few("alcohol_tobacco.pledge_not_signed"):
-        out.append(
-            "đã triển khai cho cán bộ, công chức ký cam kết thực hiện không uống rượu, bia trong giờ làm việc, buổi "
-            "sáng (trước giờ làm việc), giờ nghỉ trưa của ngày làm việc, ngày trực và không hút thuốc tại công sở"
-            if vi
-            else "officials had been asked to sign the commitment not to drink alcohol during working hours, in the "
-            "morning before work, at lunch on working days or on duty days, and not to smoke at the office"
-        )
-    card = f.few("office_culture.no_id_card")
-    attire = f.few("office_culture.improper_attire")
-    if card and attire:
-        out.append(
-            "cán bộ, công chức, viên chức đeo thẻ, trang phục gọn gàng, lịch sự khi thi hành công vụ"
-            if vi
-            else "officials and public employees wore their staff cards and were neatly and politely dressed on duty"
-        )
-    elif card:
-        out.append(
-            "cán bộ, công chức, viên chức đeo thẻ khi thi hành công vụ"
-            if vi
-            else "officials and public employees wore their staff cards on duty"
-        )
-    elif attire:
-        out.append(
-            "cán bộ, công chức, viên chức trang phục gọn gàng, lịch sự khi thi hành công vụ"
-            if vi
-            else "officials and public employees were neatly and politely dressed on duty"
-        )
-    if f.n("altar_ban.altar_in_office") == 0 and f.n("altar_ban.incense_in_office") == 0:
-        out.append(
-            "không phát hiện việc lập bàn thờ, thắp hương trong phòng làm việc"
-            if vi
-            else "no altar or incense was found in working rooms"
-        )
-    desk_rules = [r for r in f.findings if r.startswith(("one_stop.", "tthc_posting."))]
-    with_desks = any(int(f.units.get(level) or 0) for level in ("district", "commune"))
-    if with_desks and not any(f.n(r) for r in desk_rules):
-        out.append(
-            "các bộ phận một cửa sử dụng phần mềm dùng chung, niêm yết công khai thủ tục hành chính và tiếp nhận hồ "
-            "sơ đầy đủ các buổi trong ngày làm việc"
-            if vi
-            else "the one-stop desks used the shared software, posted their administrative procedures and received "
-            "dossiers throughout the working day"
-        )
+    held = [s for s in words.complied if _holds(s.when, f)]
+    out.extend(getattr(s, lang) for s in sorted(held, key=lambda s: s.order))
     return out
 
 
-# Shortcomings in the order the report lists them: (rule, Vietnamese, English).
-_OFFICIAL_ITEMS = (
-    ("working_hours.late_arrival", "đi làm muộn giờ", "arrived late"),
-    ("working_hours.absent_unexcused", "vắng mặt tại trụ sở", "were absent from the office"),
-    ("office_culture.no_id_card", "không đeo thẻ khi thực hiện nhiệm vụ", "did not wear their staff card on duty"),
-    ("office_culture.no_nameplate", "không có biển tên, chức danh", "had no name and title plate"),
-    ("office_culture.improper_attire", "trang phục chưa gọn gàng, lịch sự", "were not neatly and politely dressed"),
-    ("office_culture.untidy_office", "phòng làm việc chưa gọn gàng, sạch sẽ", "kept untidy working rooms"),
-    ("alcohol_tobacco.alcohol_during_work", "uống rượu, bia trong giờ làm việc", "drank alcohol during working hours"),
-    ("alcohol_tobacco.smoking_at_office", "hút thuốc lá tại công sở", "smoked at the office"),
-    (
-        "alcohol_tobacco.pledge_not_signed",
-        "chưa ký cam kết không uống rượu, bia, không hút thuốc lá",
-        "had not signed the no-alcohol, no-smoking commitment",
-    ),
-)
-_UNIT_ITEMS = (
-    (
-        "alcohol_tobacco.pledges_not_organized",
-        (
-            "chưa tổ chức cho cán bộ, công chức, viên chức ký cam kết thực hiện không uống rượu, bia trong giờ làm "
-            "việc, buổi sáng (trước giờ làm việc), giờ nghỉ trưa của ngày làm việc, ngày trực và không hút thuốc lá "
-            "nơi công sở"
-        ),
-        (
-            "had not had their staff sign the commitment not to drink alcohol during working hours, in the morning "
-            "before work, at lunch on working days or on duty days, and not to smoke at the office"
-        ),
-    ),
-    (
-        "alcohol_tobacco.no_smoking_sign_missing",
-        "chưa treo biển \u201ccấm hút thuốc lá\u201d tại công sở",
-        "had no \u201cno smoking\u201d sign at the office",
-    ),
-    (
-        "working_hours.high_absence_rate",
-        "có nhiều cán bộ, công chức, viên chức cùng vắng mặt không lý do",
-        "had many staff absent with no reason at the same time",
-    ),
-    (
-        "one_stop.shared_software_not_used",
-        "không sử dụng phần mềm dùng chung cho bộ phận một cửa",
-        "did not use the shared software at the one-stop desk",
-    ),
-    ("one_stop.one_stop_missing", "không có bộ phận một cửa", "had no one-stop desk"),
-    (
-        "tthc_posting.procedures_not_posted",
-        "không niêm yết công khai đầy đủ các thủ tục hành chính tại bộ phận một cửa",
-        "did not post all their administrative procedures at the one-stop desk",
-    ),
-    (
-        "tthc_posting.posting_outdated",
-        "niêm yết thủ tục hành chính không được cập nhật",
-        "had out-of-date procedure postings",
-    ),
-    ("one_stop.one_stop_closed", "đóng cửa không hoạt động bộ phận một cửa", "kept the one-stop desk closed"),
-)
-_KNOWN = {r for r, _, _ in _OFFICIAL_ITEMS + _UNIT_ITEMS} | {
-    "one_stop.restricted_hours",
-    "altar_ban.altar_in_office",
-    "altar_ban.incense_in_office",
+def _holds(when: FlatCondition, f: _Facts) -> bool:
+    return (
+        all(f.n(r) == 0 for r in when.none)
+        and all(f.few(r) for r in when.few)
+        and not any(f.few(r) for r in when.many)
+        and all(f.n(r) for r in when.found)
+        and (when.levels is None or any(int(f.units.get(level.value) or 0) for level in when.levels))
+    )
+
+
+CORE_GROUPS: dict[str, tuple[int, dict[str, str]]] = {
+    "officials": (10, {"vi": "một số cán bộ, công chức, viên chức ", "en": "some officials and public employees "}),
+    "units": (20, {"vi": "một số cơ quan, đơn vị ", "en": "some agencies and units "}),
 }
+"""The runs of shortcomings every report has; a check may declare more (`report.groups`)."""
 
 
-def _shortcomings(f: _Facts, lang: Lang, restricted: set[str]) -> list[str]:
+def _shortcomings(f: _Facts, words: ReportVocabulary, lang: Lang, evidence: Mapping[str, set[str]]) -> list[str]:
     vi = lang == "vi"
-    groups: list[str] = []
-    officials = [vi_text if vi else en_text for rule, vi_text, en_text in _OFFICIAL_ITEMS if f.n(rule)]
-    if officials:
-        groups.append(
-            ("một số cán bộ, công chức, viên chức " if vi else "some officials and public employees ")
-            + _list(officials, lang)
-        )
-    units = [vi_text if vi else en_text for rule, vi_text, en_text in _UNIT_ITEMS if f.n(rule)]
-    if f.n("one_stop.restricted_hours"):
-        if restricted == {"afternoons_only"}:
-            units.append(
-                "việc tiếp nhận hồ sơ tại bộ phận Một cửa chỉ trực vào các buổi chiều ngày làm việc"
-                if vi
-                else "received dossiers at the one-stop desk only in the afternoons of working days"
-            )
-        elif restricted == {"mornings_only"}:
-            units.append(
-                "việc tiếp nhận hồ sơ tại bộ phận Một cửa chỉ trực vào các buổi sáng ngày làm việc"
-                if vi
-                else "received dossiers at the one-stop desk only in the mornings of working days"
-            )
-        else:
-            units.append(
-                "việc tiếp nhận hồ sơ tại bộ phận Một cửa chỉ trực một buổi trong ngày làm việc"
-                if vi
-                else "received dossiers at the one-stop desk for only part of the working day"
-            )
-    other = sorted(r for r in f.findings if f.n(r) and r not in _KNOWN)
+    items: dict[str, list[tuple[int, str]]] = {}
+    for rule, item in words.shortcomings.items():
+        if not f.n(rule):
+            continue
+        text = getattr(item, lang)
+        varied = item.by_evidence
+        seen = evidence.get(rule) or set()
+        if varied is not None and len(seen) == 1 and next(iter(seen)) in varied.values:
+            text = getattr(varied.values[next(iter(seen))], lang)
+        items.setdefault(item.group, []).append((item.order, text))
+    other = sorted(r for r in f.findings if f.n(r) and r not in words.shortcomings)
     if other:
         names = rule_names(f.s)  # names hold commas ("Sở, ngành"), so semicolons part them
-        units.append(
-            ("vi phạm các quy định khác (" if vi else "broke other rules (")
-            + "; ".join(_in_sentence(rule_name(r, lang, names)) for r in other)
-            + ")"
+        items.setdefault("units", []).append(
+            (
+                10_001,
+                ("vi phạm các quy định khác (" if vi else "broke other rules (")
+                + "; ".join(_in_sentence(rule_name(r, lang, names)) for r in other)
+                + ")",
+            )
         )
-    if units:
-        groups.append(("một số cơ quan, đơn vị " if vi else "some agencies and units ") + _list(units, lang))
-    altar, incense = f.n("altar_ban.altar_in_office"), f.n("altar_ban.incense_in_office")
-    if altar or incense:
-        if vi:
-            what = ", ".join(w for w, n in (("lập bàn thờ", altar), ("thắp hương", incense)) if n)
-            groups.append(f"một số cơ quan, đơn vị còn {what} trong phòng làm việc của cán bộ, công chức, viên chức")
+    runs: list[tuple[int, str, str]] = []
+    for group, found in items.items():
+        core = CORE_GROUPS.get(group)
+        declared = words.groups.get(group)
+        if core is not None:
+            order, lead, tail = core[0], core[1][lang], ""
+        elif declared is not None:
+            order, lead = declared.order, getattr(declared.lead, lang)
+            tail = getattr(declared.tail, lang) if declared.tail else ""
         else:
-            what = " and ".join(w for w, n in (("kept altars", altar), ("burned incense", incense)) if n)
-            groups.append(f"some agencies and units still {what} in officials' working rooms")
+            order, lead, tail = CORE_GROUPS["units"][0], CORE_GROUPS["units"][1][lang], ""
+        texts = [text for _, text in sorted(found, key=lambda pair: pair[0])]
+        runs.append((order, group, lead + _list(texts, lang) + tail))
+    groups = [text for _, _, text in sorted(runs)]
     if not vi and groups:
         groups[0] = groups[0][0].lower() + groups[0][1:]
     return groups
@@ -508,57 +401,30 @@ def _some_units(total: int, communes: int, lang: Lang) -> str:
     return _join(parts, lang)
 
 
-def _counted(f: _Facts, lang: Lang) -> list[Counted]:
-    vi = lang == "vi"
-    out: list[Counted] = []
-    absent = f.n("working_hours.absent_unexcused")
-    if absent:
-        out.append(
-            Counted(
-                "working_hours.absent_unexcused",
-                absent,
-                "officials",
-                f"Đã phát hiện {num(absent, lang)} cán bộ, công chức, viên chức vắng mặt tại thời điểm kiểm tra không có lý do."
-                if vi
-                else f"{absent} official{'s were' if absent != 1 else ' was'} absent at the time of the visit with no reason given.",
-            )
-        )
-    for rule, vi_text, en_text in (
-        ("one_stop.shared_software_not_used", "không sử dụng phần mềm dùng chung cho bộ phận một cửa",
-         "did not use the shared software at the one-stop desk"),
-        ("one_stop.one_stop_missing", "không có bộ phận một cửa", "had no one-stop desk"),
-    ):
-        total = f.n(rule)
+def _counted(f: _Facts, words: ReportVocabulary, lang: Lang) -> list[Counted]:
+    out: list[tuple[int, Counted]] = []
+    for sentence in words.counted:
+        found = [r for r in sentence.rules if f.n(r)]
+        total = sum(f.n(r) for r in found)
         if not total:
             continue
-        communes = min(f.commune(rule), total)
-        who = _some_units(total, communes, lang)
-        text = f"Có {who} {vi_text}." if vi else f"{who[0].upper() + who[1:]} {en_text}."
-        out.append(Counted(rule, total, "communes" if communes == total else "units", text))
-    altar, incense = f.n("altar_ban.altar_in_office"), f.n("altar_ban.incense_in_office")
-    if altar or incense:
-        if vi:
-            what = ", ".join(w for w, n in (("lập bàn thờ", altar), ("thắp hương", incense)) if n)
-            text = f"Một số cơ quan, đơn vị còn {what} trong phòng làm việc."
-        else:
-            what = " and ".join(w for w, n in (("kept altars", altar), ("burned incense", incense)) if n)
-            text = f"Some agencies and units still {what} in working rooms."
-        out.append(Counted("altar_ban", altar + incense, "some", text))
-    if f.n("office_culture.no_id_card"):
-        out.append(
-            Counted(
-                "office_culture.no_id_card",
-                f.n("office_culture.no_id_card"),
-                "some",
-                "Một số cán bộ, công chức không đeo thẻ khi thực hiện nhiệm vụ."
-                if vi
-                else "Some officials did not wear their staff card on duty.",
-            )
+        template = sentence.en_one if lang == "en" and total == 1 and sentence.en_one else getattr(sentence, lang)
+        communes = min(sum(f.commune(r) for r in found), total)
+        what = [getattr(words.shortcomings[r], lang) for r in found if r in words.shortcomings]
+        text = template.format_map(
+            {"count": num(total, lang), "units": _some_units(total, communes, lang), "what": _list(what, lang)}
         )
-    return out
+        if "{units}" in template:
+            unit = "communes" if communes == total else "units"
+        elif "{count}" in template:
+            unit = "officials"
+        else:
+            unit = "some"
+        out.append((sentence.order, Counted(sentence.metric, total, unit, text[:1].upper() + text[1:])))
+    return [c for _, c in sorted(out, key=lambda pair: pair[0])]
 
 
-def _follow_up(f: _Facts, lang: Lang) -> list[str]:
+def _follow_up(f: _Facts, words: ReportVocabulary, lang: Lang) -> list[str]:
     """[paragraph, *items]: the letter to heads and what it asks, from the sanctions."""
     vi = lang == "vi"
     codes = {k: int(v or 0) for k, v in f.sanctions.items() if v}
@@ -589,14 +455,8 @@ def _follow_up(f: _Facts, lang: Lang) -> list[str]:
         )
         items.append("head_accountability")
     if codes.get("explanation_report"):
-        who = [
-            pair[0] if vi else pair[1]
-            for pair, rule in (
-                (("vắng mặt", "absent"), "working_hours.absent_unexcused"),
-                (("đi làm muộn giờ", "late"), "working_hours.late_arrival"),
-            )
-            if f.n(rule)
-        ]
+        explaining = sorted(((w.order, rule, w) for rule, w in words.explaining.items() if f.n(rule)), key=lambda t: (t[0], t[1]))
+        who = [getattr(w, lang) for _, _, w in explaining]
         if vi:
             people = "cán bộ, công chức, viên chức " + (", ".join(who) if who else "vi phạm")
             text += (

@@ -196,7 +196,7 @@ def _summary_sheet(sheet: _Sheet, report: ReportDir, lang: Lang, pages: Sequence
         sheet.header(f"{a} / {b}" for a, b in zip(table_vi.headers, table_en.headers))
         for row in table.rows:
             sheet.row(row)
-    story = narrative(report.summary, lang, restricted=report.restricted_schedules())
+    story = narrative(report.summary, lang, evidence=report.varied_evidence())
     sheet.blank()
     sheet.header(["Báo cáo / Report"])
     sheet.row([story.title])

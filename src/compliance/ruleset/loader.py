@@ -33,6 +33,7 @@ from .model import (
     GradingVersion,
     Policy,
     RulesetMeta,
+    ReportWords,
     RuleVersion,
     SanctionsFile,
     Versioned,
@@ -85,6 +86,8 @@ class Ruleset:
     sanctions: SanctionsFile
     rules: Mapping[str, Mapping[str, tuple[RuleVersion[Any], ...]]]
     titles: Mapping[str, Any] = field(default_factory=dict)
+    words: Mapping[str, ReportWords] = field(default_factory=dict)
+    """The words reports use for each check's findings (`report:` of its file)."""
     _snapshots: dict[int, Snapshot] = field(default_factory=dict, repr=False)
 
     @property
@@ -428,6 +431,7 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
 
     rules: dict[str, dict[str, tuple[RuleVersion[Any], ...]]] = {}
     titles: dict[str, Any] = {}
+    words: dict[str, ReportWords] = {}
     for cid in sorted(installed):
         check = installed[cid]
         path = root / f"{cid}.yaml"
@@ -448,6 +452,8 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
             _check_valid_rules(check, file_model, doc, out)
             continue
         titles[cid] = parsed.title
+        words[cid] = parsed.report
+        _check_words(check, parsed.report, installed, doc, out)
         by_rule = {}
         for rule_id in check.rules:
             by_rule[rule_id] = tuple(sorted(getattr(parsed.rules, rule_id), key=lambda v: v.effective_from))
@@ -471,6 +477,7 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
         sanctions=sanctions,
         rules=rules,
         titles=titles,
+        words=words,
     )
 
 
@@ -490,6 +497,84 @@ def _check_valid_rules(check: Check, file_model: type[BaseModel], doc: YamlDocum
         except ValidationError:
             continue  # already reported by the whole-file validation
         _check_rule_messages(check, rule_id, versions, doc, out)
+
+
+CORE_GROUPS = ("officials", "units")
+"""Shortcoming groups every report has: "một số cán bộ, công chức, viên chức ..." and "một số cơ quan, đơn vị ..."."""
+COUNTED_PLACEHOLDERS = frozenset({"count", "units", "what"})
+
+
+def _check_words(
+    check: Check, words: ReportWords, installed: Mapping[str, Check], doc: YamlDocument | None, out: _Collector
+) -> None:
+    """A check's report words name its own rules, groups it declares and rules that exist."""
+    own = list(check.rules)
+    known = {c: list(chk.rules) for c, chk in installed.items()}
+    for kind in ("shortcomings", "explaining"):
+        for rule in getattr(words, kind):
+            if rule not in check.rules:
+                out.add("unknown_rule_ref", {"found": rule, **hint_params(rule, own)}, doc, ["report", kind, rule], key=True)
+    groups = [*CORE_GROUPS, *words.groups]
+    for rule, item in words.shortcomings.items():
+        if item.group not in groups:
+            out.add(
+                "invalid_choice",
+                {"found": item.group, "expected": ", ".join(groups), **hint_params(item.group, groups)},
+                doc,
+                ["report", "shortcomings", rule, "group"],
+            )
+    for i, sentence in enumerate(words.complied):
+        for kind in ("none", "few", "many", "found"):
+            for j, ref in enumerate(getattr(sentence.when, kind)):
+                expand_words_ref(ref, check.id, known, doc, ["report", "complied", i, "when", kind, j], out)
+        _check_placeholders(sentence.vi, sentence.en, allowed=frozenset(), doc=doc, path=["report", "complied", i], out=out)
+    for i, counted in enumerate(words.counted):
+        for j, ref in enumerate(counted.rules):
+            expand_words_ref(ref, check.id, known, doc, ["report", "counted", i, "rules", j], out)
+        texts = [counted.vi, counted.en] + ([counted.en_one] if counted.en_one else [])
+        _check_placeholders(*texts, allowed=COUNTED_PLACEHOLDERS, doc=doc, path=["report", "counted", i], out=out)
+
+
+def _check_placeholders(*texts: str, allowed: frozenset[str], doc: YamlDocument | None, path: list[Any], out: _Collector) -> None:
+    for text in texts:
+        try:
+            names = placeholders(text)
+        except ValueError as exc:
+            out.add("invalid_value", {"detail": str(exc)}, doc, path)
+            continue
+        for name in sorted(names - allowed):
+            out.add(
+                "placeholder_unknown",
+                {"name": name, "available": ", ".join(sorted(allowed)) or "—", **hint_params(name, allowed)},
+                doc,
+                path,
+            )
+
+
+def expand_words_ref(
+    ref: str,
+    check_id: str,
+    known: Mapping[str, Iterable[str]],
+    doc: YamlDocument | None = None,
+    path: Sequence[Any] = (),
+    out: _Collector | None = None,
+) -> list[str]:
+    """A rule reference of report words as 'check.rule' keys: an own rule, '*' (all of them),
+    'check.rule' or 'check.*'. A check not installed here contributes nothing (its words may
+    speak of a plugin that is not installed); a misspelt rule of an installed one is a problem."""
+    if "." not in ref:
+        ref = f"{check_id}.{ref}" if ref != "*" else f"{check_id}.*"
+    check, _, rule = ref.partition(".")
+    if check not in known:
+        return []
+    if rule == "*":
+        return [f"{check}.{r}" for r in known[check]]
+    if rule in known[check]:
+        return [ref]
+    if out is not None:
+        all_ids = [f"{c}.{r}" for c, rules in known.items() for r in rules]
+        out.add("unknown_rule_ref", {"found": ref, **hint_params(ref, all_ids)}, doc, list(path))
+    return []
 
 
 def _check_raw_sanctions(doc: YamlDocument | None, known: Mapping[str, list[str]], out: _Collector) -> None:

@@ -24,6 +24,7 @@ from pydantic import (
 
 from ..check import Check, Thresholds
 from ..common import LegalRef, Severity, Template, Text
+from ..visit import UnitLevel
 
 T = TypeVar("T", bound=Thresholds)
 
@@ -339,6 +340,88 @@ class SanctionsFile(Strict):
     fines: list[Fine] = Field(default_factory=list)
 
 
+# ---- report: the words a check's findings take in reports (in <check>.yaml)
+
+Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=80)]
+RuleRef = Annotated[str, Field(pattern=r"^(\*|[a-z_][a-z0-9_]*(\.([a-z_][a-z0-9_]*|\*))?)$", max_length=160)]
+"""A rule of this check ('late_arrival'), every rule of it ('*'), or of another ('one_stop.*',
+'tthc_posting.posting_outdated')."""
+Order = Annotated[int, Field(ge=0, le=10_000, description="Where it stands among its kind; smaller first.")]
+Phrase = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Words(Strict):
+    vi: Phrase
+    en: Phrase
+
+
+class Variants(Strict):
+    key: Identifier = Field(description="An evidence key of the rule, e.g. 'schedule'.")
+    values: dict[str, Words] = Field(description="Words to use instead when every finding has this value.")
+
+
+class ShortcomingWords(Words):
+    """The rule in the "shortcomings" paragraph: "một số cán bộ, công chức, viên chức <vi>"."""
+
+    group: Identifier = Field(
+        "units",
+        description="'officials' (\"some officials ...\"), 'units' (\"some agencies and units ...\") or a group "
+        "this file declares under `groups`.",
+    )
+    order: Order = 100
+    by_evidence: Variants | None = None
+
+
+class Condition(Strict):
+    """When a "complied" sentence holds; every condition given must hold."""
+
+    none: list[RuleRef] = Field(default_factory=list, description="None of these rules found anything.")
+    few: list[RuleRef] = Field(default_factory=list, description="Each of these found few subjects (at most a share of the visits).")
+    many: list[RuleRef] = Field(default_factory=list, description="Each of these found more than few.")
+    found: list[RuleRef] = Field(default_factory=list, description="Each of these found something.")
+    levels: list[UnitLevel] | None = Field(default=None, description="Some visit was to a unit at one of these levels.")
+
+
+class CompliedWords(Words):
+    """A sentence of the "complied" paragraph ("Qua kiểm tra ...; <vi>.")."""
+
+    when: Condition
+    order: Order = 100
+
+
+class CountedWords(Words):
+    """A counted shortcoming, a sentence of its own: {count} subjects, {units} ("10 xã và 02 cơ
+    quan, đơn vị khác"), {what} (the shortcoming words of the rules that found something)."""
+
+    rules: list[RuleRef] = Field(min_length=1)
+    order: Order = 100
+    en_one: Phrase | None = Field(default=None, description="The English sentence when the count is one.")
+
+
+class GroupWords(Strict):
+    """A run of shortcomings of its own: <lead> item, item <tail>."""
+
+    order: Order = 100
+    lead: Words
+    tail: Words | None = None
+
+
+class ExplainingWords(Words):
+    """Who the follow-up asks to explain in writing: "cán bộ ... <vi>, ... tại thời điểm kiểm tra"."""
+
+    order: Order = 100
+
+
+class ReportWords(Strict):
+    """How reports speak of a check's findings, in Vietnamese and English."""
+
+    groups: dict[Identifier, GroupWords] = Field(default_factory=dict)
+    complied: list[CompliedWords] = Field(default_factory=list)
+    shortcomings: dict[Identifier, ShortcomingWords] = Field(default_factory=dict)
+    counted: list[CountedWords] = Field(default_factory=list)
+    explaining: dict[Identifier, ExplainingWords] = Field(default_factory=dict)
+
+
 # ---- <check>.yaml, built per check from its declared threshold models
 
 
@@ -374,6 +457,7 @@ def _check_file_model(check: type[Check]) -> type[BaseModel]:
         check=(Literal[check.id], Field(description="The check this file configures.")),  # type: ignore[valid-type]
         title=(Text | None, None),
         rules=(rules_model, ...),
+        report=(ReportWords, Field(default_factory=ReportWords, description="The words reports use for its findings.")),
     )
 
 
