@@ -23,7 +23,7 @@ def main() -> None:
     started = time.perf_counter()
     engine = Engine.load()
     loaded = time.perf_counter() - started
-    visit = next(read_path(EXAMPLE)).parse()
+    visit = engine.parse_record(next(read_path(EXAMPLE)))
     engine.evaluate(visit)
     rounds = []
     for _ in range(5):

@@ -5,7 +5,9 @@ It must be installed for these tests to run: ``pip install -e examples/leadershi
 
 from __future__ import annotations
 
+import copy
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -49,7 +51,7 @@ def test_installed_checks_include_the_plugin_with_its_distribution() -> None:
     assert info.distribution == DISTRIBUTION
     assert info.plugin == CHECK
     assert info.module == "compliance_leadership_presence.check"
-    assert set(info.check.rules) == {"no_leader_present"}
+    assert set(info.check.rules) == {"no_leader_present", "schedule_not_posted"}
     # The built-in checks are still there beside it.
     assert {"working_hours", "office_culture", "alcohol_tobacco", "one_stop", "tthc_posting", "altar_ban"} <= set(infos)
 
@@ -180,3 +182,117 @@ def test_plugin_wheel_carries_its_rules_as_package_data(tmp_path: Path) -> None:
     assert "compliance_leadership_presence/rules/cases/leadership_presence.yaml" in names
     assert "[compliance]" in entry_points
     assert "leadership_presence = compliance_leadership_presence.check" in entry_points
+
+
+# -- The plugin boundary: observations of its own, words of its own --------------------------
+
+
+def _without_the_plugin() -> Engine:
+    built_in = [i for i in compliance.installed_checks() if i.check.id != CHECK]
+    return Engine(compliance.load_ruleset(None, [i.check for i in built_in]), built_in)
+
+
+def _strip(schema: dict, plugin_fields: dict[str, list[str]]) -> dict:
+    """`schema` without the plugin's own fields and without its name among the readers."""
+    out = copy.deepcopy(schema)
+    for section in plugin_fields.get("sections", []):
+        del out["properties"][section]
+        del out["$defs"][section.capitalize()]
+    for field in plugin_fields.get("official", []):
+        del out["$defs"]["Official"]["properties"][field]
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            readers = value.get("x-read-by")
+            if isinstance(readers, list) and CHECK in readers:
+                readers.remove(CHECK)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(out)
+    return out
+
+
+def test_the_visit_format_differs_by_exactly_the_plugin_fields(engine: Engine) -> None:
+    with_plugin = compliance.visit_schema(engine)
+    without = compliance.visit_schema(_without_the_plugin())
+    assert "acting_leader" in with_plugin["$defs"]["Official"]["properties"]
+    assert with_plugin["properties"]["leadership"]["x-read-by"] == [CHECK]
+    assert CHECK in with_plugin["$defs"]["Official"]["properties"]["attendance"]["x-read-by"]
+    assert _strip(with_plugin, {"official": ["acting_leader"], "sections": ["leadership"]}) == without
+
+
+def test_schema_visit_command_prints_the_plugin_fields() -> None:
+    out = subprocess.run([sys.executable, "-m", "compliance", "schema", "visit"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    schema = json.loads(out.stdout)
+    field = schema["$defs"]["Official"]["properties"]["acting_leader"]
+    assert field["x-read-by"] == [CHECK] and field["description"] and field["x-description-vi"]
+
+
+def test_its_observations_are_refused_where_it_is_not_installed(engine: Engine) -> None:
+    visit = _visit([{"id": "cc", "attendance": "present", "acting_leader": True}])
+    engine.evaluate(visit)
+    with pytest.raises(compliance.InputError) as refused:
+        _without_the_plugin().evaluate({**visit, "leadership": {"schedule_posted": False}})
+    messages = [p.message("en") for p in refused.value.problems]
+    assert any(m.startswith("unknown field 'acting_leader': no installed check reads it") for m in messages)
+    assert "unknown field 'leadership': no installed check reads it" in messages
+
+
+def test_a_plugin_declaring_a_shared_observation_differently_is_refused_by_name() -> None:
+    from pydantic import StrictBool
+
+    from compliance import Check, Observed, PluginError, Rule, Thresholds, hookimpl, observed
+
+    class Presence(Observed):
+        attendance: StrictBool | None = observed("At the office.", "Có mặt tại trụ sở.")
+
+    class RollCall(Check):
+        id = "roll_call"
+        title = {"vi": "Điểm danh", "en": "Roll call"}
+        observes = {"official": Presence}
+        rules = {"not_present": Rule("official", "Not at the office.", Thresholds)}
+
+    class conflicting:  # noqa: N801 - a plugin module's stand-in
+        @staticmethod
+        @hookimpl
+        def compliance_checks() -> list[Check]:
+            return [RollCall()]
+
+    with pytest.raises(PluginError) as refused:
+        Engine.load(plugins=[conflicting])
+    (problem,) = refused.value.problems
+    assert problem.code == "observation_conflict"
+    text = problem.message("en")
+    assert "personnel[].attendance" in text and "roll_call" in text and CHECK in text
+    assert "khai báo cùng trường quan sát" in problem.message("vi")
+
+
+def test_the_report_speaks_of_its_findings_in_its_own_words(tmp_path: Path) -> None:
+    visits = tmp_path / "visits.jsonl"
+    away = _visit([{"id": "ct", "position": "Chủ tịch UBND", "attendance": "absent"},
+                   {"id": "cc", "position": "Công chức", "attendance": "present"}])
+    visits.write_text(json.dumps({**away, "leadership": {"schedule_posted": False}}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "compliance", "batch", str(visits), "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["subjects_by_rule"][f"{CHECK}.schedule_not_posted"] == 1
+    for lang, words in (("vi", "không niêm yết công khai lịch công tác tuần của lãnh đạo"),
+                        ("en", "did not post their leaders' weekly work schedule")):
+        report = subprocess.run([sys.executable, "-m", "compliance", "report", str(out), "--lang", lang],
+                                capture_output=True, text=True, timeout=300)
+        assert report.returncode == 0, report.stderr
+        assert words in report.stdout
+    explained = subprocess.run([sys.executable, "-m", "compliance", "explain", str(visits), "--rule", CHECK, "--format", "json"],
+                               capture_output=True, text=True, timeout=300)
+    data = json.loads(explained.stdout)
+    read = next(c["read"] for c in data["checks"] if c["check"] == CHECK)
+    assert read["leadership"] == {"schedule_posted": False}
+    assert {r["rule"]: r["status"] for r in data["rules"]} == {
+        f"{CHECK}.no_leader_present": "fired", f"{CHECK}.schedule_not_posted": "fired"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from compliance import Engine, Visit
+from compliance import Engine, parse_visit
 from compliance.privacy import Redactor
 
 EXAMPLE = Path(__file__).parent / "fixtures" / "visit.example.yaml"
@@ -27,7 +27,7 @@ def test_pseudonyms_are_stable_per_key_and_differ_between_keys() -> None:
 
 
 def test_redacted_visit_keeps_everything_but_names() -> None:
-    visit = Visit.model_validate(_visit())
+    visit = parse_visit(_visit())
     redacted = Redactor("k").visit(visit)
     assert [o.name for o in redacted.personnel if o.name] == [Redactor("k").pseudonym(NAME)]
     engine = Engine.load()

@@ -320,9 +320,9 @@ def test_batch_mixed_lines(client: TestClient, engine: Engine) -> None:
     assert errors[5]["error"]["problems"][0]["code"] == "not_a_mapping"
     assert errors[6]["visit_id"] == "VP-2" and errors[6]["error"]["status"] == 422
     assert errors[6]["error"]["problems"][0] == {
-        "code": "unknown_field", "line": 6, "path": "personel",
-        "message": {"vi": "trường không hợp lệ 'personel' (ý bạn là 'personnel'?)",
-                    "en": "unknown field 'personel' (did you mean 'personnel'?)"},
+        "code": "unknown_observation", "line": 6, "path": "personel",
+        "message": {"vi": "trường không hợp lệ 'personel': không có kiểm tra nào đã cài đặt đọc trường này (ý bạn là 'personnel'?)",
+                    "en": "unknown field 'personel': no installed check reads it (did you mean 'personnel'?)"},
     }
     assert errors[6]["error"]["title"] == "Lần kiểm tra không hợp lệ"
     assert errors[9]["error"]["problems"][0]["path"] == "inspected_at"

@@ -131,7 +131,7 @@ def _write(path: Path, text: str) -> Path:
 def _evaluate(data: Any) -> bytes:
     if isinstance(data, Path):
         (record,) = list(read_path(data))
-        return ENGINE.evaluate(record.parse()).to_json()
+        return ENGINE.evaluate(ENGINE.parse_record(record)).to_json()
     return ENGINE.evaluate(data).to_json()
 
 
@@ -216,7 +216,7 @@ def _records(path: Path) -> list[Any]:
     out = []
     for record in read_path(path):
         try:
-            out.append(ENGINE.evaluate(record.parse()).to_json())
+            out.append(ENGINE.evaluate(ENGINE.parse_record(record)).to_json())
         except InputError as exc:
             out.append(exc.problems)
     return out

@@ -4,9 +4,34 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
-from compliance import Check, Context, Observation, Rule, Thresholds, Visit, hookimpl
+from compliance import Check, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+
+
+class OfficialHabits(Observed):
+    drinking_alcohol: StrictBool | None = observed(
+        "Drinking alcohol in working hours, the lunch break, before work or on duty.",
+        "Uống rượu, bia trong giờ làm việc, giờ nghỉ trưa, trước giờ làm việc hoặc ngày trực.",
+        examples=[False],
+    )
+    smoking: StrictBool | None = observed("Smoking on the premises.", "Hút thuốc lá tại công sở.", examples=[False])
+    signed_pledge: StrictBool | None = observed(
+        "Signed the no-alcohol, no-smoking commitment.",
+        "Đã ký cam kết không uống rượu, bia, không hút thuốc lá.",
+        examples=[True],
+    )
+
+
+class SignsAndPledges(Observed):
+    no_smoking_signs_posted: StrictBool | None = observed(
+        "“No smoking” signs are posted where they can be seen.",
+        "Có treo biển “cấm hút thuốc lá” ở nơi dễ thấy.",
+        examples=[True],
+    )
+    pledges_organized: StrictBool | None = observed(
+        "The unit had its staff sign the commitment.", "Đơn vị đã tổ chức cho cán bộ ký cam kết.", examples=[True]
+    )
 
 
 class NoThresholds(Thresholds):
@@ -24,6 +49,7 @@ class PledgeThresholds(Thresholds):
 class AlcoholTobacco(Check):
     id = "alcohol_tobacco"
     title = {"vi": "Không uống rượu, bia; không hút thuốc lá", "en": "No alcohol, no smoking"}
+    observes = {"official": OfficialHabits, "workplace": SignsAndPledges}
     rules = {
         "alcohol_during_work": Rule(
             "official", "Drinking alcohol in working hours, breaks or on duty.", NoThresholds,
@@ -48,10 +74,10 @@ class AlcoholTobacco(Check):
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:
-        place = visit.workplace
+        place = visit.workplace  # type: ignore[attr-defined]
         not_organized = place is not None and place.pledges_organized is False
         pledge = ctx.thresholds("pledge_not_signed")
-        for official in visit.personnel:
+        for official in visit.personnel:  # type: ignore[attr-defined]
             if official.drinking_alcohol is True:
                 yield Observation("alcohol_during_work", official.id)
             if official.smoking is True:
@@ -59,6 +85,10 @@ class AlcoholTobacco(Check):
             if official.signed_pledge is False and pledge is not None:
                 if not (not_organized and pledge.skip_when_unit_not_organized):
                     yield Observation("pledge_not_signed", official.id)
+                elif ctx.tracing:
+                    ctx.note("pledge_not_signed", official.id,
+                             en="not signed, but the unit never organised the pledge: reported once for the unit",
+                             vi="chưa ký, nhưng đơn vị chưa tổ chức ký cam kết: ghi nhận một lần cho đơn vị")
         if place is not None and place.no_smoking_signs_posted is False:
             yield Observation("no_smoking_sign_missing", visit.unit.id)
         if not_organized:

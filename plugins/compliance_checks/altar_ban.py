@@ -3,8 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from compliance import Check, Context, Observation, Rule, Thresholds, Visit, hookimpl
+from pydantic import model_validator
+
+from compliance import Check, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance.visit import Count
+
+
+class RoomsWithAltars(Observed):
+    rooms_inspected: Count | None = observed(
+        "Working rooms the team looked into.", "Số phòng làm việc đoàn đã kiểm tra.", examples=[8]
+    )
+    rooms_with_altar: Count | None = observed(
+        "Working rooms with an altar (bàn thờ).", "Số phòng làm việc có lập bàn thờ.", examples=[1]
+    )
+    rooms_with_incense: Count | None = observed(
+        "Working rooms with incense burning.", "Số phòng làm việc có thắp hương.", examples=[1]
+    )
+
+    @model_validator(mode="after")
+    def _within_inspected(self) -> Any:
+        if self.rooms_inspected is None:
+            return self
+        for name in ("rooms_with_altar", "rooms_with_incense"):
+            value = getattr(self, name)
+            if value is not None and value > self.rooms_inspected:
+                raise ValueError(
+                    f"inconsistent:{name} ({value}) exceeds rooms_inspected ({self.rooms_inspected})"
+                    f"|{name} ({value}) lớn hơn số phòng được kiểm tra ({self.rooms_inspected})"
+                )
+        return self
 
 
 class NoThresholds(Thresholds):
@@ -14,6 +43,7 @@ class NoThresholds(Thresholds):
 class AltarBan(Check):
     id = "altar_ban"
     title = {"vi": "Không lập bàn thờ, thắp hương nơi làm việc", "en": "No altars or incense in working rooms"}
+    observes = {"workplace": RoomsWithAltars}
     rules = {
         "altar_in_office": Rule(
             "unit", "An altar in a working room.", NoThresholds, evidence=("rooms_with_altar",),
@@ -26,7 +56,7 @@ class AltarBan(Check):
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:
-        place = visit.workplace
+        place = visit.workplace  # type: ignore[attr-defined]
         if place is None:
             return
         if place.rooms_with_altar:

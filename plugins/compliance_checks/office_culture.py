@@ -7,13 +7,47 @@ present or late; a name plate is on the desk and is judged whatever the attendan
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool, model_validator
 
-from compliance import Check, Context, Observation, Rule, Thresholds, Visit, hookimpl
-from compliance.visit import Attendance
+from compliance import Check, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance.visit import Count
 
-_AT_WORK = (Attendance.present, Attendance.late)
+from .personnel import AT_WORK, Attendance, attendance_field
+
+
+class OfficialConduct(Observed):
+    attendance: Attendance | None = attendance_field()
+    wearing_id_card: StrictBool | None = observed(
+        "Wearing the staff card; not observable for an absent official.",
+        "Có đeo thẻ công chức, viên chức; không quan sát được với người vắng mặt.",
+        examples=[False],
+    )
+    attire_proper: StrictBool | None = observed(
+        "Dressed neatly and politely.", "Trang phục gọn gàng, lịch sự.", examples=[True]
+    )
+    nameplate_on_desk: StrictBool | None = observed(
+        "A name and title plate at the official's desk.", "Có biển tên, chức danh tại bàn làm việc.", examples=[True]
+    )
+
+
+class Rooms(Observed):
+    rooms_inspected: Count | None = observed(
+        "Working rooms the team looked into.", "Số phòng làm việc đoàn đã kiểm tra.", examples=[8]
+    )
+    rooms_untidy: Count | None = observed(
+        "Working rooms found untidy.", "Số phòng làm việc chưa gọn gàng, sạch sẽ.", examples=[1]
+    )
+
+    @model_validator(mode="after")
+    def _untidy_within_inspected(self) -> Any:
+        if self.rooms_inspected is not None and self.rooms_untidy is not None and self.rooms_untidy > self.rooms_inspected:
+            raise ValueError(
+                f"inconsistent:rooms_untidy ({self.rooms_untidy}) exceeds rooms_inspected ({self.rooms_inspected})"
+                f"|rooms_untidy ({self.rooms_untidy}) lớn hơn số phòng được kiểm tra ({self.rooms_inspected})"
+            )
+        return self
 
 
 class NoThresholds(Thresholds):
@@ -27,6 +61,7 @@ class UntidyThresholds(Thresholds):
 class OfficeCulture(Check):
     id = "office_culture"
     title = {"vi": "Văn hóa công sở", "en": "Office culture"}
+    observes = {"official": OfficialConduct, "workplace": Rooms}
     rules = {
         "no_id_card": Rule(
             "official", "Present but not wearing the staff card.", NoThresholds,
@@ -47,16 +82,21 @@ class OfficeCulture(Check):
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:
-        for official in visit.personnel:
-            at_work = official.attendance in _AT_WORK
+        for official in visit.personnel:  # type: ignore[attr-defined]
+            at_work = official.attendance in AT_WORK
             if at_work and official.wearing_id_card is False:
                 yield Observation("no_id_card", official.id)
             if at_work and official.attire_proper is False:
                 yield Observation("improper_attire", official.id)
             if official.nameplate_on_desk is False:
                 yield Observation("no_nameplate", official.id)
+            if ctx.tracing and not at_work and (official.wearing_id_card is False or official.attire_proper is False):
+                for rule in ("no_id_card", "improper_attire"):
+                    ctx.note(rule, official.id, en="not at work ({attendance}): card and attire are not judged",
+                             vi="không có mặt làm việc ({attendance}): không đánh giá thẻ và trang phục",
+                             attendance=official.attendance)
         untidy = ctx.thresholds("untidy_office")
-        place = visit.workplace
+        place = visit.workplace  # type: ignore[attr-defined]
         if untidy is not None and place is not None and place.rooms_untidy is not None:
             if place.rooms_untidy >= untidy.min_rooms:
                 yield Observation(
@@ -64,6 +104,10 @@ class OfficeCulture(Check):
                     visit.unit.id,
                     {"rooms_untidy": place.rooms_untidy, "rooms_inspected": place.rooms_inspected},
                 )
+            elif ctx.tracing:
+                ctx.note("untidy_office", visit.unit.id, en="{untidy} untidy rooms, fewer than the {min} that make a finding",
+                         vi="{untidy} phòng chưa gọn gàng, ít hơn ngưỡng {min} phòng", untidy=place.rooms_untidy,
+                         min=untidy.min_rooms)
 
 
 @hookimpl

@@ -8,11 +8,45 @@ so the levels are a threshold of each rule version.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool, model_validator
 
-from compliance import Check, Context, Observation, Rule, Thresholds, Visit, hookimpl
-from compliance.visit import ReceivingSchedule, UnitLevel
+from compliance import Check, Code, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance.visit import UnitLevel
+
+
+class ReceivingSchedule(Code):
+    full_day = "full_day", "cả ngày", "full day"
+    mornings_only = "mornings_only", "chỉ buổi sáng", "mornings only"
+    afternoons_only = "afternoons_only", "chỉ buổi chiều", "afternoons only"
+    closed = "closed", "đóng cửa", "closed"
+
+
+class Desk(Observed):
+    exists: StrictBool | None = observed(
+        "The unit runs a one-stop desk.", "Đơn vị có bộ phận một cửa.", examples=[True]
+    )
+    open_at_visit: StrictBool | None = observed(
+        "The desk was open when the team arrived.", "Bộ phận một cửa mở cửa khi đoàn đến.", examples=[True]
+    )
+    receiving_schedule: ReceivingSchedule | None = observed(
+        "When the desk receives dossiers.", "Thời gian tiếp nhận hồ sơ.", examples=["afternoons_only"]
+    )
+    uses_shared_software: StrictBool | None = observed(
+        "Dossiers go through the shared procedure-handling software.",
+        "Sử dụng phần mềm dùng chung / hệ thống thông tin giải quyết TTHC.",
+        examples=[False],
+    )
+
+    @model_validator(mode="after")
+    def _open_only_if_there(self) -> Any:
+        if self.exists is False and self.open_at_visit is True:
+            raise ValueError(
+                "inconsistent:the desk is marked open but does not exist"
+                "|bộ phận một cửa không tồn tại nhưng lại ghi là đang mở"
+            )
+        return self
 
 
 class MissingThresholds(Thresholds):
@@ -31,6 +65,7 @@ _RESTRICTED = (ReceivingSchedule.mornings_only, ReceivingSchedule.afternoons_onl
 class OneStop(Check):
     id = "one_stop"
     title = {"vi": "Bộ phận một cửa", "en": "One-stop desk"}
+    observes = {"one_stop": Desk}
     rules = {
         # Its message shows {unit_level}, which the engine fills in: not evidence of the rule.
         "one_stop_missing": Rule(
@@ -55,14 +90,21 @@ class OneStop(Check):
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:
-        desk = visit.one_stop
-        if desk is None:
-            return
+        desk = visit.one_stop  # type: ignore[attr-defined]
         unit = visit.unit.id
+        if desk is None:
+            if ctx.tracing:
+                for rule in self.rules:
+                    ctx.note(rule, unit, en="no one-stop desk observed (one_stop is null)",
+                             vi="không quan sát bộ phận một cửa (one_stop là null)")
+            return
         if desk.exists is False:
             missing = ctx.thresholds("one_stop_missing")
             if missing is not None and visit.unit.level in missing.required_levels:
                 yield Observation("one_stop_missing", unit)
+            elif ctx.tracing and missing is not None:
+                ctx.note("one_stop_missing", unit, en="a {level} need not run its own desk on this date",
+                         vi="{level} không bắt buộc có bộ phận một cửa riêng vào ngày này", level=visit.unit.level)
             return
         schedule = desk.receiving_schedule
         if schedule in _RESTRICTED:
@@ -79,6 +121,11 @@ class OneStop(Check):
                 unit,
                 {"visit_time": ctx.local_moment.strftime("%H:%M"), "schedule": schedule},
             )
+        elif ctx.tracing and desk.open_at_visit is False:
+            ctx.note("one_stop_closed", unit,
+                     en="closed at {time}, which its schedule ({schedule}) or the hours allow",
+                     vi="đóng cửa lúc {time}, phù hợp lịch tiếp nhận ({schedule}) hoặc ngoài giờ làm việc",
+                     time=ctx.local_moment.strftime("%H:%M"), schedule=schedule)
         if desk.uses_shared_software is False:
             yield Observation("shared_software_not_used", unit)
 

@@ -7,10 +7,40 @@ and nothing posted at all is graver. An out-of-date posting is its own finding.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool, model_validator
 
-from compliance import Check, Context, Observation, Rule, Severity, Thresholds, Visit, hookimpl
+from compliance import Check, Context, Observation, Observed, Rule, Severity, Thresholds, Visit, hookimpl, observed
+from compliance.visit import Count
+
+
+class Posting(Observed):
+    procedures_in_scope: Count | None = observed(
+        "Administrative procedures (TTHC) the unit must post.", "Số TTHC đơn vị phải niêm yết.", examples=[120]
+    )
+    procedures_posted: Count | None = observed(
+        "Procedures actually posted at the one-stop desk.", "Số TTHC thực tế niêm yết tại bộ phận một cửa.",
+        examples=[85],
+    )
+    posting_up_to_date: StrictBool | None = observed(
+        "The posted procedures are current.", "TTHC niêm yết được cập nhật.", examples=[False]
+    )
+
+    @model_validator(mode="after")
+    def _posted_within_scope(self) -> Any:
+        if (
+            self.procedures_in_scope is not None
+            and self.procedures_posted is not None
+            and self.procedures_posted > self.procedures_in_scope
+        ):
+            raise ValueError(
+                f"inconsistent:procedures_posted ({self.procedures_posted}) exceeds "
+                f"procedures_in_scope ({self.procedures_in_scope})"
+                f"|số TTHC niêm yết ({self.procedures_posted}) lớn hơn số TTHC thuộc phạm vi "
+                f"({self.procedures_in_scope})"
+            )
+        return self
 
 
 class CompletenessThresholds(Thresholds):
@@ -29,6 +59,7 @@ class NoThresholds(Thresholds):
 class TthcPosting(Check):
     id = "tthc_posting"
     title = {"vi": "Niêm yết công khai thủ tục hành chính", "en": "Public posting of administrative procedures"}
+    observes = {"one_stop": Posting}
     rules = {
         "procedures_not_posted": Rule(
             "unit",
@@ -47,7 +78,7 @@ class TthcPosting(Check):
     }
 
     def evaluate(self, visit: Visit, ctx: Context) -> Iterator[Observation]:
-        desk = visit.one_stop
+        desk = visit.one_stop  # type: ignore[attr-defined]
         if desk is None:
             return
         unit = visit.unit.id
@@ -67,8 +98,15 @@ class TthcPosting(Check):
                     },
                     severity=limits.severity_when_none_posted if posted == 0 else None,
                 )
+            elif ctx.tracing:
+                ctx.note("procedures_not_posted", unit, en="{posted} of {scope} posted: at or above {min}",
+                         vi="đã niêm yết {posted}/{scope}: đạt ngưỡng {min}", posted=posted, scope=scope,
+                         min=limits.min_completeness)
         if desk.posting_up_to_date is False and posted != 0:
             yield Observation("posting_outdated", unit)
+        elif ctx.tracing and desk.posting_up_to_date is False:
+            ctx.note("posting_outdated", unit, en="nothing is posted: reported as not posted, not as out of date",
+                     vi="không niêm yết TTHC nào: ghi nhận là chưa niêm yết, không phải không cập nhật")
 
 
 @hookimpl

@@ -9,8 +9,9 @@ Embed it::
     for finding in result.findings:
         print(finding.check, finding.rule, finding.severity, finding.message["en"])
 
-Write a check: subclass `Check`, declare its `Rule`s and `Thresholds`, yield `Observation`s
-from `evaluate`, and return it from a `compliance_checks` hook marked with `hookimpl`.
+Write a check: subclass `Check`, declare what it reads of a visit (`Observed` fragments in
+`observes`), its `Rule`s and `Thresholds`, yield `Observation`s from `evaluate`, and return it
+from a `compliance_checks` hook marked with `hookimpl`.
 
 The embedding API (`compliance.api`) adds evaluating many visits, listing what is installed
 and the JSON Schemas of the exchange formats::
@@ -38,13 +39,14 @@ from .api import (
     iter_evaluations,
     list_checks,
     parse_history,
+    parse_visit,
     result_schema,
     ruleset_info,
     visit_schema,
 )
-from .check import Check, Context, Observation, Rule, Thresholds, WorkingTime
+from .check import Check, Context, Note, Observation, Rule, Thresholds, WorkingTime
 from .common import LegalRef, Severity
-from .engine import Engine, parse_visit
+from .engine import Engine
 from .errors import ComplianceError, InputError, PluginError, Problem, RulesError
 from .history import History
 from .hookspecs import hookimpl
@@ -59,14 +61,17 @@ from .result import (
     Subject,
     history_from,
 )
+from .observations import Observed, VisitFormat, observed
 from .ruleset.loader import Ruleset, default_rules_dir, load_ruleset
-from .visit import Official, OneStop, Unit, Visit, Workplace
+from .trace import Trace
+from .visit import Code, Official, Unit, Visit
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Check",
     "CheckInfo",
+    "Code",
     "ComplianceError",
     "Context",
     "Engine",
@@ -75,9 +80,10 @@ __all__ = [
     "History",
     "InputError",
     "LegalRef",
+    "Note",
     "Observation",
+    "Observed",
     "Official",
-    "OneStop",
     "PluginError",
     "PriorFinding",
     "Problem",
@@ -90,15 +96,17 @@ __all__ = [
     "Severity",
     "Subject",
     "Thresholds",
+    "Trace",
     "Unit",
     "Visit",
+    "VisitFormat",
     "WorkingTime",
-    "Workplace",
     "default_rules_dir",
     "history_from",
     "hookimpl",
     "installed_checks",
     "load_ruleset",
+    "observed",
     "parse_visit",
     "__version__",
     # the embedding API (compliance.api)

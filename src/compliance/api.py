@@ -25,7 +25,7 @@ Many visits at once, each located by its position when it is bad::
     ...     evaluate_many(engine, [visit, {**visit, "personel": []}])
     ... except InputError as error:
     ...     print(error.problems[0].render("en"))
-    #2: personel: unknown field 'personel' (did you mean 'personnel'?)
+    #2: personel: unknown field 'personel': no installed check reads it (did you mean 'personnel'?)
 
 What is installed, and the JSON Schemas of the exchange formats::
 
@@ -51,11 +51,13 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeAlias
 
 import orjson
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
-from .engine import Engine, parse_visit
+from .engine import Engine, checked_as_of
 from .errors import InputError, Problem
 from .history import History
+from .observations import VisitFormat, compose, patch_schema
+from .plugins import installed_checks
 from .result import PriorFinding, Result
 from .validation import describe
 from .validation import problems as validation_problems
@@ -84,7 +86,20 @@ def evaluate(
     ...                  ' "unit": {"id": "u1", "level": "district"}}').findings
     ()
     """
-    return engine.evaluate(parse_visit(visit), history=history, as_of=as_of)
+    return engine.evaluate(visit, history=history, as_of=as_of)
+
+
+def installed_format() -> VisitFormat:
+    """The visit format of the checks installed here (an engine has its own: `Engine.visit_format`)."""
+    return compose(installed_checks())
+
+
+def parse_visit(data: VisitInput, *, source: str | None = None, engine: Engine | None = None) -> Visit:
+    """A validated visit from a model, a dict or JSON text, in `engine`'s visit format (by
+    default the format of the checks installed here); InputError names every bad field."""
+    if engine is not None:
+        return engine.parse_visit(data, source=source)
+    return installed_format().parse(data, source=source)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,7 +205,9 @@ class PriorFindingIn(BaseModel):
 
 
 class EvaluationRequest(BaseModel):
-    """A visit together with the earlier findings of its subjects (the service's envelope)."""
+    """A visit together with the earlier findings of its subjects (the service's envelope).
+
+    `request_model` gives the envelope of an engine's own visit format."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="EvaluationRequest")
 
@@ -199,6 +216,15 @@ class EvaluationRequest(BaseModel):
 
     def prior_findings(self) -> list[PriorFinding]:
         return [p.to_prior() for p in self.history]
+
+
+@lru_cache(maxsize=16)
+def request_model(visit_model: type[Visit]) -> type[EvaluationRequest]:
+    """The envelope ``{"visit": {...}, "history": [...]}`` holding visits of `visit_model`."""
+    return create_model(
+        "EvaluationRequest", __base__=EvaluationRequest, __module__=__name__, __doc__=EvaluationRequest.__doc__,
+        visit=(visit_model, ...),
+    )
 
 
 class _History(BaseModel):
@@ -225,7 +251,7 @@ def parse_history(data: Sequence[Mapping[str, Any]] | str | bytes) -> list[Prior
     return [e.to_prior() for e in parsed.history]
 
 
-def parse_request(data: Mapping[str, Any]) -> tuple[Visit, list[PriorFinding]]:
+def parse_request(data: Mapping[str, Any], engine: Engine | None = None) -> tuple[Visit, list[PriorFinding]]:
     """A visit and its history from a parsed JSON object: a bare visit or an `EvaluationRequest`.
 
     An object with a `visit` key is the envelope ``{"visit": {...}, "history": [...]}``;
@@ -239,13 +265,15 @@ def parse_request(data: Mapping[str, Any]) -> tuple[Visit, list[PriorFinding]]:
     compliance.errors.InputError: visit.inspected_at: expected an ISO 8601 time with offset, e.g. 2018-06-12T07:50:00+07:00, found 1528764600
     """
     data = nfc_data(data)
+    visit_format = engine.visit_format if engine is not None else installed_format()
     if "visit" in data:
         raw_visit = data.get("visit")
         fixed, problems = _text_time(raw_visit, "visit.")
+        envelope = request_model(visit_format.model)
         try:
-            request = EvaluationRequest.model_validate({**data, "visit": fixed} if fixed is not raw_visit else data)
+            request = envelope.model_validate({**data, "visit": fixed} if fixed is not raw_visit else data)
         except ValidationError as exc:
-            problems.extend(validation_problems(exc, EvaluationRequest))
+            problems.extend(validation_problems(exc, envelope))
             raise InputError(problems) from None
         if problems:
             raise InputError(problems)
@@ -256,7 +284,7 @@ def parse_request(data: Mapping[str, Any]) -> tuple[Visit, list[PriorFinding]]:
         return visit, request.prior_findings()
     fixed, problems = _text_time(data, "")
     try:
-        visit = parse_visit(fixed)
+        visit = visit_format.parse(fixed)
     except InputError as exc:
         raise InputError(problems + exc.problems) from None
     if problems:
@@ -399,64 +427,42 @@ def to_jsonable(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
 
 
-_HHMM_PATTERN = r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"
-
-
-def patch_visit_schema(defs: dict[str, Any]) -> None:
-    """Make generated definitions say what validation accepts where pydantic cannot tell.
-
-    `arrived_at` is a wall-clock "HH:MM" (a custom validator), not JSON Schema's `time`.
-    """
-    official = defs.get("Official")
-    if isinstance(official, dict) and "arrived_at" in official.get("properties", {}):
-        official["properties"]["arrived_at"] = {
-            "anyOf": [{"type": "string", "pattern": _HHMM_PATTERN}, {"type": "null"}],
-            "default": None,
-            "title": "Arrived At",
-            "description": "Local wall-clock time HH:MM, set when attendance is late.",
-        }
-
-
-@lru_cache(maxsize=None)
-def _schema(kind: str) -> bytes:
-    adapter: TypeAdapter[Any]
-    if kind == "visit":
-        adapter = TypeAdapter(Visit)
-        schema = adapter.json_schema(mode="validation")
-        schema["description"] = (Visit.__doc__ or "").strip()
-    elif kind == "result":
-        adapter = TypeAdapter(Result)
-        schema = adapter.json_schema(mode="serialization")
+def _schema(kind: str, visit_format: VisitFormat | None) -> dict[str, Any]:
+    schema: dict[str, Any]
+    if kind == "result" or visit_format is None:
+        schema = TypeAdapter(Result).json_schema(mode="serialization")
         schema["description"] = "The result of evaluating one visit, in the exchange contract's shape."
-    elif kind == "request":
-        schema = EvaluationRequest.model_json_schema(mode="validation")
-    else:  # pragma: no cover - guarded by the callers
-        raise ValueError(kind)
-    patch_visit_schema(schema.get("$defs", {}))
+    elif kind == "visit":
+        schema = visit_format.json_schema()
+        schema["description"] = (Visit.__doc__ or "").strip()
+    else:
+        schema = request_model(visit_format.model).model_json_schema(mode="validation")
+    patch_schema(schema.get("$defs", {}))
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return orjson.dumps(schema)
+    return schema
 
 
-def visit_schema() -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a visit document (a fresh copy each call)."""
-    data: dict[str, Any] = orjson.loads(_schema("visit"))
-    return data
+def visit_schema(engine: Engine | None = None) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a visit document in `engine`'s format (by default the
+    checks installed here): each observation says which checks read it, in English and
+    Vietnamese. A fresh copy each call."""
+    return _schema("visit", engine.visit_format if engine is not None else installed_format())
 
 
 def result_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one visit's result, as `Result.to_json` writes it."""
-    data: dict[str, Any] = orjson.loads(_schema("result"))
-    return data
+    return _schema("result", None)
 
 
-def request_schema() -> dict[str, Any]:
+def request_schema(engine: Engine | None = None) -> dict[str, Any]:
     """The JSON Schema of an `EvaluationRequest`: ``{"visit": {...}, "history": [...]}``."""
-    data: dict[str, Any] = orjson.loads(_schema("request"))
-    return data
+    return _schema("request", engine.visit_format if engine is not None else installed_format())
 
 
 __all__ = [
+    "Engine",
     "EvaluationRequest",
+    "checked_as_of",
     "Outcome",
     "PriorFindingIn",
     "RuleInfo",
@@ -471,7 +477,9 @@ __all__ = [
     "list_checks",
     "parse_history",
     "parse_request",
-    "patch_visit_schema",
+    "installed_format",
+    "parse_visit",
+    "request_model",
     "request_schema",
     "result_schema",
     "ruleset_info",

@@ -3,8 +3,10 @@
 A check is one regulation (working hours, office culture, ...). It declares its id, each rule
 it can report (with the subject it concerns, the pydantic model of the thresholds its YAML may
 set, and the evidence keys its messages may use) and an `evaluate` that looks at a visit and
-yields observations. Severity, messages, legal basis, grading and sanctions come from the
-ruleset, not from the check, so policy staff change them without touching Python.
+yields observations. It also declares what it reads of a visit beyond the identities every
+check shares (`observes`, pydantic fragments composed into the visit format, see
+`compliance.observations`). Severity, messages, legal basis, grading and sanctions come from
+the ruleset, not from the check, so policy staff change them without touching Python.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .common import Severity
-from .visit import Visit
+from .common import Severity, shown_value
+from .observations import Observed
+from .visit import Code, Visit
 
 SubjectType = Literal["official", "unit"]
 
@@ -114,6 +117,17 @@ class WorkingTime:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """Why a rule did not fire for a subject (or what it weighed), as a check says it when the
+    engine traces an evaluation (`compliance explain`)."""
+
+    rule: str
+    subject_id: str
+    message: Mapping[str, str]
+    values: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class Context:
     """What a check may know besides the visit: the date's thresholds and working time."""
 
@@ -121,6 +135,8 @@ class Context:
     local_moment: datetime
     working: WorkingTime
     thresholds_by_rule: Mapping[str, Thresholds]
+    notes: list[Note] | None = None
+    """Where `note` keeps what the check says, when the evaluation is traced; None otherwise."""
 
     def thresholds(self, rule: str) -> Any:
         """The thresholds in force for `rule` on the rules date, or None if it is not in force."""
@@ -129,6 +145,33 @@ class Context:
     def active(self, rule: str) -> bool:
         return rule in self.thresholds_by_rule
 
+    @property
+    def tracing(self) -> bool:
+        """Whether the evaluation is traced: only then is a `note` kept (check before building one)."""
+        return self.notes is not None
+
+    def note(self, rule: str, subject_id: str, *, en: str, vi: str, **values: Any) -> None:
+        """Say why `rule` did not fire for a subject, e.g. ``en="arrived {arrived_at}, within the
+        {grace_minutes} grace minutes"``; `values` fill the {placeholders} of both texts."""
+        if self.notes is not None:
+            message = {lang: text.format_map({k: _shown(v, lang) for k, v in values.items()}) for lang, text in (("vi", vi), ("en", en))}
+            self.notes.append(Note(rule, subject_id, message, {k: _plain(v) for k, v in values.items()}))
+
+
+def _shown(value: Any, lang: str) -> str:
+    if isinstance(value, Code):
+        return value.word(lang)
+    return value.strftime("%H:%M") if isinstance(value, time) else shown_value(value)
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON carries it: a code as its text, a time as "HH:MM"."""
+    if isinstance(value, Code):
+        return value.value
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return value
+
 
 class Check:
     """Base class of a regulation check. Subclass, set the class attributes, implement evaluate."""
@@ -136,6 +179,10 @@ class Check:
     id: ClassVar[str]
     title: ClassVar[Mapping[str, str]]
     rules: ClassVar[Mapping[str, Rule]]
+    observes: ClassVar[Mapping[str, type[Observed]]] = {}
+    """What the check reads of a visit, by place: ``"official"`` (each entry of `personnel`),
+    ``"visit"`` (the top level) or a section name (``"workplace"``, ``"one_stop"``, one of its
+    own). Each value is an `Observed` model whose fields are added to the visit format."""
     rules_dir: ClassVar[Path | None] = None
     """Where a plugin ships its own `<id>.yaml` and `cases/<id>.yaml`, used when the ruleset
     directory has no file for this check. Built-in checks keep theirs in the base ruleset."""

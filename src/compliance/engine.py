@@ -18,27 +18,26 @@ from typing import Any
 from pydantic import ValidationError
 
 from .calendar import DayCache, parse_offset, working_time
-from .check import Check, Context, Observation
+from .check import Check, Context, Note, Observation, WorkingTime
 from .common import Severity, shown_value
 from .errors import InputError, PluginError, Problem, hint_params
 from .history import History
-from .jsonkeys import visit_from_json
+from .io import Record
+from .observations import OFFICIAL, UTC_OFFSET, VISIT, WORKING_TIME, VisitFormat, compose
 from .plugins import CheckInfo, installed_checks
 from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
 from .ruleset.loader import Ruleset, load_ruleset
 from .ruleset.model import GradingVersion, RuleVersion
 from .sanctions.policy import Recommendation, SanctionPolicy
+from .trace import CheckTrace, FindingTrace, RuleTrace, Trace
 from .validation import describe, wrong_type, year_out_of_range
-from .validation import problems as validation_problems
 from .visit import (
-    CODE_LABELS,
-    CODE_TYPES,
     FIRST_YEAR,
     LAST_YEAR,
     Category,
+    Code,
     Official,
     Visit,
-    nfc_data,
 )
 
 _TARGET_ORDER = {"official": 0, "unit": 1, "unit_head": 2}
@@ -47,21 +46,6 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 _PLAIN_TEXT: dict[Any, str] = {m: m.value for m in (*Severity, *Category)}
 """Enum members as plain text, without the enum property lookup of `.value` on the hot path."""
 _MAX_CACHED_DAYS = 4096
-
-
-def parse_visit(data: Visit | Mapping[str, Any] | str | bytes, *, source: str | None = None) -> Visit:
-    """A validated visit from a model, a dict or JSON text; InputError names every bad field."""
-    if isinstance(data, Visit):
-        return data
-    try:
-        if isinstance(data, (str, bytes)):
-            visit, repeated = visit_from_json(data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data)
-            if repeated is not None:
-                raise InputError([repeated.at(file=source)])
-            return visit
-        return Visit.model_validate(nfc_data(data))
-    except ValidationError as exc:
-        raise InputError(validation_problems(exc, Visit, source=source)) from None
 
 
 def checked_as_of(value: Any) -> date:
@@ -95,7 +79,12 @@ class Engine:
         self.ruleset = ruleset
         self.checks: tuple[CheckInfo, ...] = tuple(sorted(infos, key=lambda i: i.check.id))
         self.policy = SanctionPolicy(ruleset.sanctions, {i.check.id: list(i.check.rules) for i in self.checks})
+        self.visit_format: VisitFormat = compose(self.checks)
+        """The visit format of the installed checks: the core model with their observations."""
+        self.visit_model: type[Visit] = self.visit_format.model
         self._tz = parse_offset(ruleset.calendar.utc_offset)
+        self.parse_context: Mapping[str, Any] = {UTC_OFFSET: self._tz, WORKING_TIME: self.working_time}
+        """What the visit format's validators may know of the jurisdiction (`compliance.observations`)."""
         self._days: DayCache = {}
         self._refs: dict[date, RulesetRef] = {}
         self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
@@ -124,8 +113,24 @@ class Engine:
     ) -> Engine:
         """Discover the installed checks and load the ruleset (the base one by default)."""
         checks = installed_checks(list(plugins), entry_points=entry_points)
+        compose(checks)  # two plugins declaring one observation differently: said before their rules
         ruleset = load_ruleset(rules, [c.check for c in checks])
         return cls(ruleset, checks)
+
+    def parse_visit(self, data: Visit | Mapping[str, Any] | str | bytes, *, source: str | None = None) -> Visit:
+        """A visit in this engine's format from a model, a dict or JSON text; InputError names
+        every bad field (a field no installed check reads among them)."""
+        return self.visit_format.parse(data, source=source, context=self.parse_context)
+
+    def parse_record(self, record: Record) -> Visit:
+        """The visit an input record holds, in this engine's format; InputError located at the record."""
+        return record.parse(self.visit_format, self.parse_context)
+
+    def working_time(self, moment: datetime) -> WorkingTime:
+        """Where a local moment falls in the working calendar in force on its date."""
+        if len(self._days) >= _MAX_CACHED_DAYS:
+            self._days.clear()  # a long-running service sees ever new dates: keep memory bounded
+        return working_time(self.ruleset.in_force(moment.date()).calendar, moment, self._days)
 
     def evaluate(
         self,
@@ -137,16 +142,38 @@ class Engine:
         """Evaluate one visit. `history` holds the subjects' earlier findings (a `History`
         kept across a unit's visits saves re-indexing them); `as_of` picks the rules of
         another date than the visit's own."""
-        visit = parse_visit(visit)
+        return self._evaluate(visit, history, as_of, False)[0]
+
+    def evaluate_traced(
+        self,
+        visit: Visit | Mapping[str, Any] | str | bytes,
+        *,
+        history: History | Iterable[PriorFinding] = (),
+        as_of: date | None = None,
+    ) -> tuple[Result, Trace]:
+        """`evaluate`, with a record of each rule's decision as it was taken (what `compliance
+        explain` shows): the same result, and why."""
+        result, trace = self._evaluate(visit, history, as_of, True)
+        assert trace is not None
+        return result, trace
+
+    def _evaluate(
+        self,
+        visit: Visit | Mapping[str, Any] | str | bytes,
+        history: History | Iterable[PriorFinding],
+        as_of: date | None,
+        trace: bool,
+    ) -> tuple[Result, Trace | None]:
+        visit = self.parse_visit(visit)
         if as_of is not None:
             as_of = checked_as_of(as_of)
         moment = visit.inspected_at.astimezone(self._tz)
+        if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # a visit parsed elsewhere, without the offset
+            raise InputError([year_out_of_range(str(moment.year)).at(path="inspected_at")])
         visit_date = moment.date()
         rules_date = as_of or visit_date
         snapshot = self.ruleset.in_force(rules_date)
-        if len(self._days) >= _MAX_CACHED_DAYS:
-            self._days.clear()  # a long-running service sees ever new dates: keep memory bounded
-        working = working_time(self.ruleset.in_force(visit_date).calendar, moment, self._days)
+        working = self.working_time(moment)
         unit = visit.unit
         unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level}
         known = history if isinstance(history, History) else self.history(history)
@@ -158,8 +185,10 @@ class Engine:
         decided: list[tuple[tuple[Any, ...], Finding, tuple[Recommendation, ...], str]] = []
         policy = self.policy
         decide = policy.decide_in
+        notes: list[Note] | None = [] if trace else None
+        traced: dict[str, list[FindingTrace]] | None = {} if trace else None
         for plan in self._plans(snapshot):
-            ctx = Context(rules_date, moment, working, plan.thresholds)
+            ctx = Context(rules_date, moment, working, plan.thresholds, notes)
             rules = plan.rules
             for obs in self._observe(plan, visit, ctx):
                 rule = rules.get(obs.rule)
@@ -204,7 +233,7 @@ class Engine:
                     value = values.get(name)
                     if type(value) is str:
                         shown[name] = value
-                    elif type(value) in CODE_TYPES:
+                    elif isinstance(value, Code):
                         coded = (coded or []) + [name]
                     else:
                         shown[name] = shown_value(value)
@@ -212,11 +241,11 @@ class Engine:
                     message = {"vi": rule.message_vi.format_map(shown), "en": rule.message_en.format_map(shown)}
                 else:
                     message = {
-                        lang: template.format_map({**shown, **{n: CODE_LABELS[values[n]][i] for n in coded}})
-                        for i, (lang, template) in enumerate((("vi", rule.message_vi), ("en", rule.message_en)))
+                        lang: template.format_map({**shown, **{n: values[n].word(lang) for n in coded}})
+                        for lang, template in (("vi", rule.message_vi), ("en", rule.message_en))
                     }
-                if evidence and any(type(v) in CODE_TYPES for v in evidence.values()):
-                    evidence = {k: v.value if type(v) in CODE_TYPES else v for k, v in evidence.items()}
+                if evidence and any(isinstance(v, Code) for v in evidence.values()):
+                    evidence = {k: v.value if isinstance(v, Code) else v for k, v in evidence.items()}
                 target_of = subject_id if rule.official else unit.id
                 finding = Finding(
                     rule.check,
@@ -231,8 +260,16 @@ class Engine:
                     earlier,
                 )
                 decided.append((rule.order + (subject_id,), finding, recs, rule.key))
+                if traced is not None:
+                    matches = policy.explain(rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
+                    traced.setdefault(rule.key, []).append(
+                        FindingTrace(finding, rule.severity.value, category, leader if rule.official else None, tuple(matches))
+                    )
         decided.sort(key=lambda d: d[0])
         findings = tuple(d[1] for d in decided)
+        recorded = None
+        if traced is not None and notes is not None:
+            recorded = self._trace(visit, snapshot, visit_date, rules_date, moment, working, known, traced, notes)
         return Result(
             visit_id=visit.visit_id,
             unit_id=unit.id,
@@ -245,7 +282,81 @@ class Engine:
             sanctions=_visit_sanctions(decided),
             unit_name=unit.name,
             province=unit.province,
+        ), recorded
+
+    def _trace(
+        self,
+        visit: Visit,
+        snapshot: Any,
+        visit_date: date,
+        rules_date: date,
+        moment: datetime,
+        working: Any,
+        known: History,
+        traced: Mapping[str, list[FindingTrace]],
+        notes: Sequence[Note],
+    ) -> Trace:
+        """The decisions of one evaluation, rule by rule, from what it recorded."""
+        by_rule: dict[str, list[Note]] = {}
+        for note in notes:
+            by_rule.setdefault(note.rule, []).append(note)
+        rules = []
+        checks = []
+        for info in self.checks:
+            check = info.check
+            checks.append(CheckTrace(check.id, dict(getattr(check, "title", {}) or {}), self._read(visit, check)))
+            in_force = snapshot.rules.get(check.id, {})
+            for rule_id, declared in check.rules.items():
+                key = f"{check.id}.{rule_id}"
+                version = in_force.get(rule_id)
+                findings = tuple(traced.get(key, ()))
+                status = "fired" if findings else ("not_fired" if version is not None else "not_in_force")
+                rules.append(
+                    RuleTrace(
+                        check=check.id,
+                        rule=rule_id,
+                        subject=declared.subject,
+                        summary=declared.summary,
+                        evidence_keys=tuple(declared.evidence),
+                        status=status,
+                        version=version,
+                        versions=tuple(
+                            (v.effective_from, v.effective_to) for v in self.ruleset.rules.get(check.id, {}).get(rule_id, ())
+                        ),
+                        findings=findings,
+                        notes=tuple(by_rule.get(rule_id, ())),
+                    )
+                )
+        return Trace(
+            visit_date=visit_date,
+            rules_date=rules_date,
+            local_time=moment.strftime("%Y-%m-%d %H:%M"),
+            working=working,
+            lookback_months=self.policy.lookback_months,
+            history_records=len(known),
+            checks=tuple(checks),
+            rules=tuple(rules),
         )
+
+    def _read(self, visit: Visit, check: Check) -> dict[str, Any]:
+        """The values of the observations `check` declares that the visit gives (not null)."""
+        out: dict[str, Any] = {}
+        for place, fragment in self.visit_format.fragments.get(check.id, {}).items():
+            names = list(fragment.model_fields)
+            if place == OFFICIAL:
+                officials = {
+                    o.id: shown for o in visit.personnel if (shown := _given(o, names))
+                }
+                if officials:
+                    out["personnel"] = officials
+            elif place == VISIT:
+                out.update(_given(visit, names))
+            else:
+                section = getattr(visit, place, None)
+                given = _given(section, names) if section is not None else {}
+                if given:
+                    out[place] = given
+        return out
 
     def history(self, priors: Iterable[PriorFinding]) -> History:
         """A `History` of `priors`, each checked: a misspelt rule or a date given as text would
@@ -322,6 +433,7 @@ class Engine:
         )
 
     def _observe(self, plan: _CheckPlan, visit: Visit, ctx: Context) -> list[Observation]:
+        # A failing check is reported with its plugin's name; a malformed observation too.
         info = plan.info
         check = info.check
         try:
@@ -351,7 +463,7 @@ class Engine:
                     # null while the message says "nan".
                     if (
                         type(key) is not str
-                        or (type(value) not in _PLAIN and type(value) not in CODE_TYPES)
+                        or (type(value) not in _PLAIN and not isinstance(value, Code))
                         or (type(value) is float and not math.isfinite(value))
                     ):
                         raise self._bad(
@@ -360,6 +472,15 @@ class Engine:
             if obs.severity is not None and not isinstance(obs.severity, Severity):
                 raise self._bad(plan, f"severity {obs.severity!r} of '{obs.rule}' is not a Severity")
         return observed
+
+
+def _given(model: Any, names: Sequence[str]) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        value = getattr(model, name, None)
+        if value is not None:
+            out[name] = value.value if isinstance(value, Code) else value.strftime("%H:%M") if hasattr(value, "strftime") else value
+    return out
 
 
 @dataclass(frozen=True, slots=True)

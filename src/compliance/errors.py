@@ -19,6 +19,16 @@ CATALOG: dict[str, tuple[str, str]] = {
         "trường không hợp lệ '{field}'{hint}",
         "unknown field '{field}'{hint}",
     ),
+    "unknown_observation": (
+        "trường không hợp lệ '{field}': không có kiểm tra nào đã cài đặt đọc trường này{hint}",
+        "unknown field '{field}': no installed check reads it{hint}",
+    ),
+    "invisible_character": (
+        "mã {found} chứa ký tự điều khiển hoặc ký tự ẩn ({character}, vị trí {position}); hai mã trông giống nhau "
+        "sẽ bị coi là hai đối tượng khác nhau",
+        "id {found} holds a control or invisible character ({character} at position {position}); two ids that look "
+        "the same would count as different subjects",
+    ),
     "missing": ("thiếu trường bắt buộc", "required field is missing"),
     "wrong_type": (
         "cần {expected}, nhận được {found}",
@@ -177,6 +187,12 @@ CATALOG: dict[str, tuple[str, str]] = {
     "plugin_name_clash": (
         "hai plugin cùng đăng ký tên '{plugin}' ({first} và {second}); gỡ bỏ hoặc đổi tên một trong hai",
         "two plugins are registered under the name '{plugin}' ({first} and {second}); uninstall or rename one",
+    ),
+    "observation_conflict": (
+        "hai kiểm tra khai báo cùng trường quan sát '{field}' theo hai cách khác nhau: {first} khai báo {first_type}, "
+        "{second} khai báo {second_type}; hai kiểm tra chỉ được cùng đọc một trường khi khai báo giống hệt nhau",
+        "two checks declare the observation '{field}' differently: {first} as {first_type}, {second} as {second_type}; "
+        "checks may share a field only when they declare it identically",
     ),
     "duplicate_check": (
         "kiểm tra '{check}' được khai báo hai lần ({first} và {second})",

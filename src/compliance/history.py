@@ -28,19 +28,25 @@ class History:
     repeat scope of the sanctions policy is one lookup.
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_count")
 
     def __init__(self, priors: Iterable[PriorFinding] = ()) -> None:
         self._entries: dict[_Key, list[tuple[date, str]]] = {}
+        self._count = 0
         for prior in priors:
             self.add(prior)
 
     def __bool__(self) -> bool:
         return bool(self._entries)
 
+    def __len__(self) -> int:
+        """How many earlier findings it holds."""
+        return self._count
+
     def add(self, prior: PriorFinding) -> None:
         unit, subject = _nfc(prior.unit_id), _nfc(prior.subject_id)
         entry = (prior.date, prior.visit_id)
+        self._count += 1
         self._file((unit, prior.subject_type, subject, prior.rule), entry)
         self._file((unit, prior.subject_type, subject, prior.rule.partition(".")[0]), entry)
 
@@ -50,6 +56,7 @@ class History:
             return
         entry = (date.fromisoformat(result.visit_date), result.visit_id)
         unit = _nfc(result.unit_id)
+        self._count += len(result.findings)
         for f in result.findings:
             subject = f.subject
             self._file((unit, subject.type, subject.id, f.key), entry)

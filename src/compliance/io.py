@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -20,7 +20,8 @@ import orjson
 from pydantic import ValidationError
 
 from .errors import InputError, Problem
-from .jsonkeys import data_keys, duplicate_key, visit_from_json
+from .jsonkeys import data_keys, duplicate_key
+from .observations import VisitFormat
 from .validation import describe
 from .validation import problems as validation_problems
 from .visit import Visit, nfc_data
@@ -60,13 +61,15 @@ class Record:
             return vid if isinstance(vid, str) else None
         return None
 
-    def parse(self) -> Visit:
-        """The validated visit, or InputError located at this record and field."""
+    def parse(self, visit_format: VisitFormat, context: Mapping[str, Any] | None = None) -> Visit:
+        """The visit validated in `visit_format` (an engine's: `engine.visit_format` and
+        `engine.parse_context`), or InputError located at this record and field."""
         if self.problem is not None:
             raise InputError([self.problem])
+        model = visit_format.model
         try:
             if self.raw is not None:
-                visit, repeated = visit_from_json(self.raw)
+                visit, repeated = visit_format.from_json(self.raw, context=context)
                 if repeated is not None:
                     # A record is one line of a JSONL file: its own line 1 is the record's line.
                     line = self.line + repeated.line - 1 if self.unit == "line" and repeated.line else self.line
@@ -76,10 +79,10 @@ class Record:
                 raise InputError(
                     [Problem("not_a_mapping", {"found": describe(self.data)}, file=self.source, line=self.line)]
                 )
-            return Visit.model_validate(nfc_data(self.data))
+            return model.model_validate(nfc_data(self.data), context=context)
         except ValidationError as exc:
             raise InputError(
-                validation_problems(exc, Visit, source=self.source, doc=self.doc, line=None if self.doc else self.line)
+                validation_problems(exc, model, source=self.source, doc=self.doc, line=None if self.doc else self.line)
             ) from None
 
 

@@ -19,18 +19,10 @@ import jiter
 from pydantic import BaseModel
 
 from .errors import Problem
-from .visit import Visit, nfc_bytes
 
 _DUPLICATE = re.compile(r'duplicate key "(?P<key>.*)" at line (?P<line>\d+) column (?P<column>\d+)', re.DOTALL)
 _NESTED: dict[type[BaseModel], tuple[str, ...]] = {}
 _SPACED_KEY = re.compile(rb'"[ \t\r\n]+:')
-
-
-def visit_from_json(raw: bytes) -> tuple[Visit, Problem | None]:
-    """A visit validated from its JSON text (ValidationError if it is not one), and the first
-    key the text gave twice, or None."""
-    visit = Visit.model_validate_json(nfc_bytes(raw))
-    return visit, duplicate_key(raw, model_keys(visit))
 
 
 def model_keys(model: BaseModel) -> int:

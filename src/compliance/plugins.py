@@ -17,6 +17,7 @@ import pluggy
 from . import hookspecs
 from .check import OFFICIAL_EVIDENCE, UNIT_EVIDENCE, Check, Rule, Thresholds
 from .errors import PluginError, Problem
+from .observations import CORE_FIELDS, OFFICIAL, VISIT, Observed
 from .validation import describe
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
@@ -178,6 +179,46 @@ def _validate_check(check: Any, plugin: str) -> None:
                 f"evidence of '{name}' declares {keys}, which the engine fills in itself",
                 f"bằng chứng của '{name}' khai báo {keys}, là khóa do engine tự điền",
             )
+    _validate_observes(cid, getattr(check, "observes", None), bad)
+
+
+def _validate_observes(cid: str, observes: Any, bad: Any) -> None:
+    """What a check declares it reads: places it may add to, fields that are optional and new."""
+    if observes is None:
+        return
+    if not isinstance(observes, Mapping):
+        raise bad(
+            f"observes of '{cid}' must map places to compliance.Observed models, not {describe(observes)}",
+            f"observes của '{cid}' phải ánh xạ vị trí tới các mô hình compliance.Observed, không phải {describe(observes)}",
+        )
+    for place, fragment in observes.items():
+        if not isinstance(place, str) or not place.isidentifier():
+            raise bad(f"place {place!r} in observes of '{cid}' must be an identifier", f"vị trí {place!r} trong observes của '{cid}' phải là một định danh")
+        if place not in (OFFICIAL, VISIT) and place in CORE_FIELDS[VISIT]:
+            raise bad(
+                f"'{cid}' cannot add a section '{place}': the visit's own field has that name "
+                f"(places: '{OFFICIAL}', '{VISIT}' or a section of its own)",
+                f"'{cid}' không thể thêm mục '{place}': trùng tên một trường của lần kiểm tra "
+                f"(vị trí: '{OFFICIAL}', '{VISIT}' hoặc một mục riêng)",
+            )
+        if not (isinstance(fragment, type) and issubclass(fragment, Observed)):
+            raise bad(
+                f"observes['{place}'] of '{cid}' must subclass compliance.Observed, not {describe(fragment)}",
+                f"observes['{place}'] của '{cid}' phải là lớp con của compliance.Observed, không phải {describe(fragment)}",
+            )
+        core = CORE_FIELDS.get(place, frozenset())
+        for field_name, info in fragment.model_fields.items():
+            where = f"{place}.{field_name}"
+            if field_name in core:
+                raise bad(
+                    f"'{cid}' declares '{where}', a field every visit has already",
+                    f"'{cid}' khai báo '{where}', là trường sẵn có của mọi lần kiểm tra",
+                )
+            if info.is_required() or info.default is not None:
+                raise bad(
+                    f"observation '{where}' of '{cid}' must default to None: a field not observed is never a violation",
+                    f"trường quan sát '{where}' của '{cid}' phải có mặc định None: trường không được quan sát không bao giờ là vi phạm",
+                )
 
 
 def installed_checks(extra: Sequence[Any] = (), *, entry_points: bool = True) -> list[CheckInfo]:

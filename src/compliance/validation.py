@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, hint_params
-from .visit import FIRST_YEAR, LAST_YEAR
+from .visit import FIRST_YEAR, ID_PATTERN, LAST_YEAR, Visit
 from .yamlsafe import YamlDocument
 
 PathStyle = Literal["dotted", "arrows"]
@@ -176,7 +176,8 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
     ctx = error.get("ctx") or {}
     if kind == "extra_forbidden":
         field = str(loc[-1]) if loc else "?"
-        return Problem("unknown_field", {"field": field, **hint_params(field, field_names_at(model, loc[:-1]))})
+        names = field_names_at(model, loc[:-1])
+        return Problem(_unknown_code(model, loc), {"field": field, **hint_params(field, names)})
     if kind == "missing":
         return Problem("missing")
     if kind in _TYPE_TO_EXPECTED:
@@ -201,6 +202,12 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
         return Problem("naive_datetime")
     if kind == "value_error":
         return _custom_problem(str(ctx.get("error", error.get("msg", ""))), value)
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN and isinstance(value, str):
+        position, char = next(((i, c) for i, c in enumerate(value, 1) if not (c.isprintable() or c == " ")), (0, "?"))
+        return Problem(
+            "invisible_character",
+            {"found": describe(value), "character": f"U+{ord(char):04X}", "position": position},
+        )
     if kind == "string_pattern_mismatch":
         return Problem("pattern_mismatch", {"found": describe(value), "pattern": ctx.get("pattern", "?")})
     # Kinds no model here produces today: pydantic's own text, with its kind named for Vietnamese.
@@ -208,6 +215,15 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
         "invalid_value",
         {"detail_en": error.get("msg", kind), "detail_vi": f"không đạt điều kiện '{kind}' của trường này"},
     )
+
+
+def _unknown_code(model: type[BaseModel], loc: Sequence[Any]) -> str:
+    """Anywhere in a visit but its unit (whose fields are the visit's own), an unknown field is
+    one no installed check reads: an observation of a check not installed here, or a misspelling
+    (the did-you-mean says which)."""
+    if not (isinstance(model, type) and issubclass(model, Visit)) or loc[:1] == ("unit",):
+        return "unknown_field"
+    return "unknown_observation"
 
 
 def wrong_type(expected: str, value: Any) -> Problem:

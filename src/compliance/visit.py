@@ -1,8 +1,11 @@
 """The visit document: what an inspection team observed at one unit at one moment.
 
-Field names follow the exchange contract (shared/spec). Every observation is optional:
-null or absent means "not observed", which is never a violation. Unknown fields are errors,
-because a misspelt field silently dropped would hide an observation.
+Field names follow the exchange contract (shared/spec). This module holds what every check
+shares: the visit, the unit and each official's identity. The observations themselves are
+declared by the checks that read them and composed into the visit format when the engine loads
+(`compliance.observations`). Every observation is optional: null or absent means "not
+observed", which is never a violation. Unknown fields are errors, because a misspelt field
+silently dropped would hide an observation.
 """
 
 from __future__ import annotations
@@ -21,80 +24,51 @@ from pydantic import (
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
+    ValidationInfo,
     StrictBool,
     StrictInt,
     field_validator,
-    model_validator,
 )
 from pydantic_core import core_schema
 
 
-class UnitLevel(StrEnum):
-    department = "department"
-    department_unit = "department_unit"
-    district = "district"
-    district_unit = "district_unit"
-    commune = "commune"
+class Code(StrEnum):
+    """A coded value of the visit format whose members carry the words a message shows.
+
+    Declared as ``present = "present", "có mặt", "present"``: the code, then its Vietnamese and
+    English words. A check passes the member (not its text) as evidence for its message to show
+    the words; the finding's evidence keeps the code.
+    """
+
+    def __new__(cls, value: str, vi: str | None = None, en: str | None = None) -> Code:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member._words = (vi or value, en or value)
+        return member
+
+    def word(self, lang: str) -> str:
+        """The code in `lang`'s words ('vi' or 'en')."""
+        words: tuple[str, str] = self._words  # type: ignore[attr-defined]
+        return words[0] if lang == "vi" else words[1]
 
 
-class Category(StrEnum):
-    cadre = "cadre"
-    civil_servant = "civil_servant"
-    public_employee = "public_employee"
-    worker = "worker"
+class UnitLevel(Code):
+    department = "department", "sở, ngành", "provincial department"
+    department_unit = "department_unit", "đơn vị thuộc sở, ngành", "unit under a department"
+    district = "district", "huyện", "district"
+    district_unit = "district_unit", "đơn vị thuộc huyện", "unit under a district"
+    commune = "commune", "xã", "commune"
 
 
-class Attendance(StrEnum):
-    present = "present"
-    late = "late"
-    absent = "absent"
-
-
-class AbsenceReason(StrEnum):
-    leave = "leave"
-    business_trip = "business_trip"
-    sick = "sick"
-    training = "training"
-    approved_other = "approved_other"
-
-
-class ReceivingSchedule(StrEnum):
-    full_day = "full_day"
-    mornings_only = "mornings_only"
-    afternoons_only = "afternoons_only"
-    closed = "closed"
+class Category(Code):
+    cadre = "cadre", "cán bộ", "cadre"
+    civil_servant = "civil_servant", "công chức", "civil servant"
+    public_employee = "public_employee", "viên chức", "public employee"
+    worker = "worker", "người lao động", "worker"
 
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 """The years a visit, or a date whose rules to apply, may have: anything else is a typo."""
-
-CODE_LABELS: dict[StrEnum, tuple[str, str]] = {
-    UnitLevel.department: ("sở, ngành", "provincial department"),
-    UnitLevel.department_unit: ("đơn vị thuộc sở, ngành", "unit under a department"),
-    UnitLevel.district: ("huyện", "district"),
-    UnitLevel.district_unit: ("đơn vị thuộc huyện", "unit under a district"),
-    UnitLevel.commune: ("xã", "commune"),
-    Category.cadre: ("cán bộ", "cadre"),
-    Category.civil_servant: ("công chức", "civil servant"),
-    Category.public_employee: ("viên chức", "public employee"),
-    Category.worker: ("người lao động", "worker"),
-    Attendance.present: ("có mặt", "present"),
-    Attendance.late: ("đi muộn", "late"),
-    Attendance.absent: ("vắng mặt", "absent"),
-    AbsenceReason.leave: ("nghỉ phép", "on leave"),
-    AbsenceReason.business_trip: ("đi công tác", "on a business trip"),
-    AbsenceReason.sick: ("nghỉ ốm", "sick"),
-    AbsenceReason.training: ("đi học", "in training"),
-    AbsenceReason.approved_other: ("được phép", "approved"),
-    ReceivingSchedule.full_day: ("cả ngày", "full day"),
-    ReceivingSchedule.mornings_only: ("chỉ buổi sáng", "mornings only"),
-    ReceivingSchedule.afternoons_only: ("chỉ buổi chiều", "afternoons only"),
-    ReceivingSchedule.closed: ("đóng cửa", "closed"),
-}
-"""The visit's codes in each language's words: a message shows `xã`, not `commune`. A check
-passes the enum member (not its text) as evidence for its message to be shown so; the
-finding's evidence keeps the code."""
-CODE_TYPES = frozenset({UnitLevel, Category, Attendance, AbsenceReason, ReceivingSchedule})
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -175,7 +149,15 @@ LocalTime = Annotated[time, BeforeValidator(_local_time)]
 """A wall-clock time "HH:MM" in the visit's local time."""
 
 Count = Annotated[StrictInt, Field(ge=0, le=1_000_000)]
-Id = Annotated[str, Field(min_length=1, max_length=200)]
+ID_PATTERN = (
+    r"^[^\x00-\x1f\x7f-\x9f\xa0\xad\u061c\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f"
+    r"\u3000\ufeff\ufff9-\ufffb]*$"
+)
+"""No control character, no zero-width, bidi or other invisible format character, no line
+separator and no space but the ASCII one: such a character makes two ids that look the same
+different subjects, which would defeat duplicate detection and repeat escalation. Written so
+that pydantic (Rust), Python and JSON Schema (ECMA-262) validators read it alike."""
+Id = Annotated[str, Field(min_length=1, max_length=200, pattern=ID_PATTERN)]
 Text = Annotated[str, Field(max_length=2000)]
 
 
@@ -193,6 +175,10 @@ class Unit(_Strict):
 
 
 class Official(_Strict):
+    """An official's identity, which every check shares. What was observed of the official is
+    declared by the checks that read it and added to this model when the engine composes the
+    visit format (`compliance.observations`)."""
+
     id: Id
     name: Text | None = None
     category: Category | None = None
@@ -202,81 +188,6 @@ class Official(_Strict):
         description="Holds a leadership post. When absent it is inferred from `position` "
         "using the leader titles of the sanctions policy.",
     )
-    attendance: Attendance | None = None
-    arrived_at: LocalTime | None = None
-    absence_reason: AbsenceReason | None = None
-    wearing_id_card: StrictBool | None = None
-    attire_proper: StrictBool | None = None
-    nameplate_on_desk: StrictBool | None = None
-    drinking_alcohol: StrictBool | None = None
-    smoking: StrictBool | None = None
-    signed_pledge: StrictBool | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Official:
-        if self.absence_reason is not None and self.attendance not in (Attendance.absent, None):
-            raise ValueError(
-                "inconsistent:absence_reason is set but attendance is not 'absent'"
-                "|có lý do vắng mặt nhưng attendance không phải 'absent'"
-            )
-        if self.arrived_at is not None and self.attendance == Attendance.absent:
-            raise ValueError(
-                "inconsistent:arrived_at is set for an absent official"
-                "|có giờ đến (arrived_at) cho người vắng mặt"
-            )
-        return self
-
-
-class Workplace(_Strict):
-    rooms_inspected: Count | None = None
-    rooms_untidy: Count | None = None
-    rooms_with_altar: Count | None = None
-    rooms_with_incense: Count | None = None
-    no_smoking_signs_posted: StrictBool | None = None
-    pledges_organized: StrictBool | None = None
-
-    @model_validator(mode="after")
-    def _rooms_within_inspected(self) -> Workplace:
-        if self.rooms_inspected is None:
-            return self
-        for name in ("rooms_untidy", "rooms_with_altar", "rooms_with_incense"):
-            value = getattr(self, name)
-            if value is not None and value > self.rooms_inspected:
-                raise ValueError(
-                    f"inconsistent:{name} ({value}) exceeds rooms_inspected ({self.rooms_inspected})"
-                    f"|{name} ({value}) lớn hơn số phòng được kiểm tra ({self.rooms_inspected})"
-                )
-        return self
-
-
-class OneStop(_Strict):
-    exists: StrictBool | None = None
-    open_at_visit: StrictBool | None = None
-    receiving_schedule: ReceivingSchedule | None = None
-    uses_shared_software: StrictBool | None = None
-    procedures_in_scope: Count | None = None
-    procedures_posted: Count | None = None
-    posting_up_to_date: StrictBool | None = None
-
-    @model_validator(mode="after")
-    def _consistent(self) -> OneStop:
-        if (
-            self.procedures_in_scope is not None
-            and self.procedures_posted is not None
-            and self.procedures_posted > self.procedures_in_scope
-        ):
-            raise ValueError(
-                f"inconsistent:procedures_posted ({self.procedures_posted}) exceeds "
-                f"procedures_in_scope ({self.procedures_in_scope})"
-                f"|số TTHC niêm yết ({self.procedures_posted}) lớn hơn số TTHC thuộc phạm vi "
-                f"({self.procedures_in_scope})"
-            )
-        if self.exists is False and self.open_at_visit is True:
-            raise ValueError(
-                "inconsistent:the desk is marked open but does not exist"
-                "|bộ phận một cửa không tồn tại nhưng lại ghi là đang mở"
-            )
-        return self
 
 
 class _NullIsEmpty:
@@ -294,17 +205,27 @@ def _empty_if_none(value: list[Any] | None) -> list[Any]:
     return [] if value is None else value
 
 
+MAX_PERSONNEL = 10_000
+
+
+def personnel_of(official: type[Official]) -> Any:
+    """The annotation of a visit's `personnel` holding `official` models."""
+    return Annotated[list[official], Field(max_length=MAX_PERSONNEL), _NullIsEmpty()]  # type: ignore[valid-type]
+
+
 class Visit(_Strict):
-    """One inspection visit ("một lần kiểm tra") to one unit."""
+    """One inspection visit ("một lần kiểm tra") to one unit.
+
+    This is the part every check shares; the observations (attendance, rooms, the one-stop
+    desk, ...) are declared by the installed checks, and `Engine.visit_model` is this model
+    with them added."""
 
     visit_id: Id
     inspected_at: AwareDatetime
     plan_ref: Text | None = None
     inspectors: list[Text] | None = None
     unit: Unit
-    personnel: Annotated[list[Official], Field(max_length=10_000), _NullIsEmpty()] = Field(default_factory=list)
-    workplace: Workplace | None = None
-    one_stop: OneStop | None = None
+    personnel: personnel_of(Official) = Field(default_factory=list)  # type: ignore[valid-type]
     notes: Annotated[str, Field(max_length=100_000)] | None = None
 
     @field_validator("inspected_at", mode="before")
@@ -316,9 +237,15 @@ class Visit(_Strict):
 
     @field_validator("inspected_at")
     @classmethod
-    def _plausible_year(cls, value: datetime) -> datetime:
-        if not FIRST_YEAR <= value.year <= LAST_YEAR:
-            raise ValueError(f"year_range:{value.year}")
+    def _plausible_year(cls, value: datetime, info: ValidationInfo) -> datetime:
+        # The local date is what the rules go by: with the jurisdiction's offset in the
+        # validation context, its year is checked (2999-12-31T20:00-12:00 is 3000 in Vietnam).
+        offset = info.context.get("utc_offset") if info.context else None
+        year = value.year
+        if offset is not None and FIRST_YEAR - 1 <= year <= LAST_YEAR + 1:
+            year = value.astimezone(offset).year
+        if not FIRST_YEAR <= year <= LAST_YEAR:
+            raise ValueError(f"year_range:{year}")
         return value
 
     @field_validator("personnel")

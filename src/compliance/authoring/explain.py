@@ -1,10 +1,12 @@
 """`compliance explain`: for each rule, whether it fired on a visit and why.
 
-The visit is evaluated exactly as `evaluate` does (the plugins are not touched); then, for
-every rule, the explanation lays out the version in force on the rules date (dates, severity,
-thresholds, legal basis), each finding's evidence and message, and the sanction reasoning:
-which policies of the sanction policy applied and which did not (condition by condition),
-the earlier findings that made it a repeat, and forms replaced by the allowed milder one.
+The engine evaluates the visit and records what it did (`Engine.evaluate_traced`); this
+module renders that record, so `explain` and `evaluate` cannot disagree. For every rule: the
+version in force on the rules date (dates, severity, thresholds, legal basis), the observation
+values its check reads, why it did not fire where the check says so, each finding's evidence
+and message, and the sanction reasoning: which policies of the sanction policy applied and
+which did not (condition by condition), the earlier findings that made it a repeat, and forms
+replaced by the allowed milder one.
 """
 
 from __future__ import annotations
@@ -18,18 +20,12 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..calendar import parse_offset, working_time
-from ..common import Severity
-from ..engine import Engine, parse_visit
+from ..engine import Engine
 from ..errors import Lang
 from ..render import fine_text, plain, sanction_name, severity_name, target_name, word
-from ..result import Finding, PriorFinding, Result, sanction_data
-from ..ruleset.model import RuleVersion
-from ..sanctions.policy import ConditionCheck, PolicyMatch
+from ..result import PriorFinding, Result, sanction_data
 from ..visit import Visit
 from .words import yaml_value
-
-_RANK_TO_SEVERITY = {s.rank: s for s in Severity}
 
 W: dict[str, tuple[str, str]] = {
     "fired": ("PHÁT SINH", "FIRED"),
@@ -51,6 +47,7 @@ W: dict[str, tuple[str, str]] = {
     "basis": ("Căn cứ", "Legal basis"),
     "note": ("Ghi chú", "Note"),
     "looks_at": ("Bằng chứng quy tắc này ghi nhận", "Evidence this rule records"),
+    "reads": ("Kiểm tra '{check}' đọc", "Check '{check}' reads"),
     "not_fired_why": (
         "kiểm tra '{check}' không ghi nhận vi phạm này với các ngưỡng trên",
         "the '{check}' check observed no such violation at the thresholds above",
@@ -103,34 +100,6 @@ def _wanted(check_id: str, rule_id: str, selectors: Sequence[str] | None) -> boo
     return any(s in (check_id, rule_id, f"{check_id}.{rule_id}") for s in selectors)
 
 
-def _version_dict(v: RuleVersion[Any]) -> dict[str, Any]:
-    return {
-        "effective_from": v.effective_from.isoformat(),
-        "effective_to": v.effective_to.isoformat() if v.effective_to else None,
-        "severity": v.severity.value,
-        "thresholds": v.thresholds.model_dump(mode="json"),
-        "legal_basis": [ref.model_dump(mode="json", exclude_none=True) for ref in v.legal_basis],
-        "note": v.note,
-        "message": {"vi": v.message.vi, "en": v.message.en},
-    }
-
-
-def _condition_dict(c: ConditionCheck) -> dict[str, Any]:
-    expected, actual = c.expected, c.actual
-    if c.field == "day":
-        expected = date.fromordinal(expected).isoformat()
-        actual = date.fromordinal(actual).isoformat()
-    elif c.field == "severity":
-        expected = _RANK_TO_SEVERITY[expected].value
-        actual = _RANK_TO_SEVERITY[actual].value
-    elif c.field == "leader":
-        expected = [bool(x) for x in expected]
-        actual = bool(actual)
-    elif isinstance(expected, (list, tuple)):
-        expected = list(expected)
-    return {"field": c.field, "op": c.op, "expected": expected, "actual": actual, "ok": c.ok}
-
-
 def explain_visit(
     engine: Engine,
     visit: Visit | dict[str, Any],
@@ -139,67 +108,35 @@ def explain_visit(
     as_of: date | None = None,
     history: Iterable[PriorFinding] = (),
 ) -> dict[str, Any]:
-    """The explanation of one visit as plain data (what `--format json` prints)."""
-    visit = parse_visit(visit)
+    """The explanation of one visit as plain data (what `--format json` prints): the trace the
+    engine recorded while it evaluated the visit, never a second computation of it."""
+    visit = engine.parse_visit(visit)
     history = list(history)
-    result = engine.evaluate(visit, history=history, as_of=as_of)
+    result, trace = engine.evaluate_traced(visit, history=history, as_of=as_of)
     ruleset = engine.ruleset
-    tz = parse_offset(ruleset.calendar.utc_offset)
-    moment = visit.inspected_at.astimezone(tz)
-    visit_date = moment.date()
-    rules_date = as_of or visit_date
-    working = working_time(ruleset.in_force(visit_date).calendar, moment)
-    snapshot = ruleset.in_force(rules_date)
-    officials = {o.id: o for o in visit.personnel}
+    traced = trace.to_dict()
+    titles = {c["check"]: c["title"] for c in traced["checks"]}
     prior_dates: dict[str, str] = {p.visit_id: p.date.isoformat() for p in history}
-
     rules_out = []
-    for info in engine.checks:
-        check = info.check
-        for rule_id, rule in check.rules.items():
-            if not _wanted(check.id, rule_id, rules):
-                continue
-            version = snapshot.rules.get(check.id, {}).get(rule_id)
-            versions = ruleset.rules.get(check.id, {}).get(rule_id, ())
-            findings = [f for f in result.findings if f.check == check.id and f.rule == rule_id]
-            status = "fired" if findings else ("not_fired" if version is not None else "not_in_force")
-            rules_out.append(
-                {
-                    "rule": f"{check.id}.{rule_id}",
-                    "check": check.id,
-                    "check_title": dict(check.title),
-                    "subject": rule.subject,
-                    "summary": rule.summary,
-                    "evidence_keys": list(rule.evidence),
-                    "status": status,
-                    "version": _version_dict(version) if version is not None else None,
-                    "versions": [
-                        {"effective_from": v.effective_from.isoformat(), "effective_to": v.effective_to.isoformat() if v.effective_to else None}
-                        for v in versions
-                    ],
-                    "findings": [
-                        _explain_finding(engine, f, result, officials, rules_date, prior_dates, version) for f in findings
-                    ],
-                }
-            )
-    session = working.sessions[working.session_index] if working.session_index is not None else None
+    for rule in traced["rules"]:
+        if not _wanted(rule["check"], rule["rule"].partition(".")[2], rules):
+            continue
+        for finding in rule["findings"]:
+            finding["repeat_of"] = [{"visit_id": v, "date": prior_dates.get(v)} for v in finding["repeat_of"]]
+            finding["recommended"] = [_recommended(ref, rule["rule"], result) for ref in finding.pop("sanctions")]
+        rules_out.append({**rule, "check_title": titles.get(rule["check"], {})})
     return {
         "visit_id": visit.visit_id,
         "unit": {"id": visit.unit.id, "name": visit.unit.name, "level": visit.unit.level.value},
         "inspected_at": visit.inspected_at.isoformat(),
-        "local_time": moment.strftime("%Y-%m-%d %H:%M"),
-        "visit_date": visit_date.isoformat(),
-        "rules_date": rules_date.isoformat(),
-        "working_time": {
-            "working_day": working.working_day,
-            "season": working.season,
-            "in_working_hours": working.in_working_hours,
-            "session": [session[0].strftime("%H:%M"), session[1].strftime("%H:%M")] if session else None,
-            "sessions": [[a.strftime("%H:%M"), b.strftime("%H:%M")] for a, b in working.sessions],
-        },
+        "local_time": traced["local_time"],
+        "visit_date": traced["visit_date"],
+        "rules_date": traced["rules_date"],
+        "working_time": traced["working_time"],
         "ruleset": {"name": ruleset.name, "version": ruleset.version, "digest": ruleset.digest},
-        "lookback_months": engine.policy.lookback_months,
-        "history_records": len(history),
+        "lookback_months": traced["lookback_months"],
+        "history_records": traced["history_records"],
+        "checks": traced["checks"],
         "grade": {"code": result.grade.code, "label": result.grade.label, "points": result.grade.points},
         "rules": rules_out,
         "sanctions": [
@@ -211,69 +148,17 @@ def explain_visit(
     }
 
 
-def _explain_finding(
-    engine: Engine,
-    finding: Finding,
-    result: Result,
-    officials: dict[str, Any],
-    rules_date: date,
-    prior_dates: dict[str, str],
-    version: RuleVersion[Any] | None,
-) -> dict[str, Any]:
-    category: str | None = None
-    leader = False
-    if finding.subject.type == "official":
-        official = officials.get(finding.subject.id)
-        if official is not None:
-            category = official.category.value if official.category else None
-            leader = engine.policy.is_leader(official.position, official.leader)
-    severity = Severity(finding.severity)
-    matches: list[PolicyMatch] = engine.policy.explain(
-        finding.key, severity, finding.subject.type, category, leader, rules_date, len(finding.repeat_of)
+def _recommended(ref: dict[str, Any], rule: str, result: Result) -> dict[str, Any]:
+    """A finding's sanction with what the visit's merged entry adds (the form it replaced, the fine)."""
+    full = next(
+        (
+            s
+            for s in result.sanctions
+            if s.code == ref["code"] and s.target == ref["target"] and s.subject_id == ref["subject_id"] and rule in s.because
+        ),
+        None,
     )
-    recommended = []
-    for ref in finding.sanctions:
-        full = next(
-            (
-                s
-                for s in result.sanctions
-                if s.code == ref.code and s.target == ref.target and s.subject_id == ref.subject_id and finding.key in s.because
-            ),
-            None,
-        )
-        recommended.append(
-            {
-                "code": ref.code,
-                "target": ref.target,
-                "subject_id": ref.subject_id,
-                "policy": ref.policy,
-                "replaces": full.replaces if full else None,
-                "fine": full.fine if full else None,
-            }
-        )
-    return {
-        "subject": {"type": finding.subject.type, "id": finding.subject.id},
-        "severity": finding.severity,
-        "version_severity": version.severity.value if version is not None else None,
-        "category": category,
-        "leader": leader if finding.subject.type == "official" else None,
-        "evidence": finding.evidence,
-        "message": finding.message,
-        "legal_basis": finding.legal_basis,
-        "rule_version": finding.rule_version,
-        "repeat_of": [{"visit_id": v, "date": prior_dates.get(v)} for v in finding.repeat_of],
-        "policies": [
-            {
-                "id": m.policy.id,
-                "applies": m.matched,
-                "reason": {"vi": m.policy.reason.vi, "en": m.policy.reason.en},
-                "recommend": [{"code": r.code, "target": r.target} for r in m.policy.recommend],
-                "conditions": [_condition_dict(c) for c in m.conditions],
-            }
-            for m in matches
-        ],
-        "recommended": recommended,
-    }
+    return {**ref, "replaces": full.replaces if full else None, "fine": full.fine if full else None}
 
 
 # ---- terminal rendering
@@ -353,6 +238,22 @@ def _policy_lines(finding: dict[str, Any], lang: Lang, verbose: bool = False) ->
 
 
 _SEASONS = {"summer": "hè", "winter": "đông"}
+_FEW_SUBJECTS = 5
+
+
+def _observed(read: dict[str, Any], verbose: bool) -> str:
+    """What a check read of the visit, compactly: each official's values, then each section's
+    (the first few officials unless verbose)."""
+    parts = []
+    officials = list((read.get("personnel") or {}).items())
+    shown = officials if verbose else officials[:_FEW_SUBJECTS]
+    parts.extend(f"{oid} ({_values(values)})" for oid, values in shown)
+    if len(shown) < len(officials):
+        parts.append(f"… (+{len(officials) - len(shown)})")
+    for place, values in read.items():
+        if place != "personnel":
+            parts.append(f"{place}: {_values(values) if isinstance(values, dict) else yaml_value(values)}")
+    return "; ".join(parts)
 
 
 def render_rich(data: dict[str, Any], lang: Lang, console: Console, *, verbose: bool = False) -> None:
@@ -373,7 +274,14 @@ def render_rich(data: dict[str, Any], lang: Lang, console: Console, *, verbose: 
         (f"{w('grade', lang)}: {data['grade']['label'][lang]} ({data['grade']['points']} {w('points', lang)})", "bold"),
     )
     console.print(Panel(header, expand=True))
+    read = {c["check"]: c["read"] for c in data.get("checks", ())}
+    shown_checks: set[str] = set()
     for rule in data["rules"]:
+        if rule["check"] not in shown_checks:
+            shown_checks.add(rule["check"])
+            observed = _observed(read.get(rule["check"]) or {}, verbose)
+            if observed:
+                console.print(Text(f"{w('reads', lang, check=rule['check'])}: {observed}", style="dim"))
         status = rule["status"]
         style = {"fired": "bold red", "not_fired": "green", "not_in_force": "dim"}[status]
         title = Text("● ", style=style)
@@ -398,8 +306,12 @@ def render_rich(data: dict[str, Any], lang: Lang, console: Console, *, verbose: 
         console.print(f"  {w('basis', lang)}: {_basis(v['legal_basis'])}", markup=False, highlight=False)
         if v.get("note"):
             console.print(f"  {w('note', lang)}: {v['note']}", markup=False, highlight=False)
+        notes = rule.get("notes") or []
+        for note in notes:
+            console.print(Text(f"  → {note['subject_id']}: {note['message'][lang]}", style="green" if status == "not_fired" else "dim"))
         if status == "not_fired":
-            console.print(Text("  → " + w("not_fired_why", lang, check=rule["check"]), style="green"))
+            if not notes:
+                console.print(Text("  → " + w("not_fired_why", lang, check=rule["check"]), style="green"))
             if verbose and rule["evidence_keys"]:
                 console.print(f"  {w('looks_at', lang)}: {', '.join(rule['evidence_keys'])}", markup=False)
             continue

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cases import CaseFile, CaseOutcome, Coverage, case_files, coverage, merge, run_case
-from ..engine import Engine, parse_visit
+from ..engine import Engine
 from ..errors import ComplianceError, Lang, Problem
 from ..yamlsafe import YamlDocument
 from .validate import validate_case_file
@@ -31,6 +31,7 @@ class TestReport:
     specs: dict[str, tuple[CaseFile, YamlDocument]] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     """Cases not run because of errors in their file, by check id: counted, never hidden."""
+    engine: Engine | None = None
 
     @property
     def failed(self) -> list[CaseOutcome]:
@@ -77,7 +78,7 @@ class TestReport:
 
 def run_rule_tests(engine: Engine, paths: Sequence[str | Path] | None = None) -> TestReport:
     """Run every case file of the engine's ruleset (or the given files)."""
-    report = TestReport(engine.ruleset.directory)
+    report = TestReport(engine.ruleset.directory, engine=engine)
     installed = {info.check.id: info.check for info in engine.checks}
     for path in list(paths) if paths is not None else case_files(engine):
         path = Path(path)
@@ -207,14 +208,14 @@ def render_text(report: TestReport, lang: Lang, *, verbose: bool = False) -> lis
 def _visit_failure(report: TestReport, outcome: CaseOutcome, lang: Lang) -> str | None:
     """The case's visit problems in the reader's language (the runner says them in English)."""
     loaded = report.specs.get(outcome.file)
-    if loaded is None:
+    if loaded is None or report.engine is None:
         return None
     spec, _ = loaded
     case = next((c for c in spec.cases if c.name == outcome.name), None)
     if case is None:
         return None
     try:
-        parse_visit(merge(spec.base, case.visit))
+        report.engine.parse_visit(merge(spec.base, case.visit))
     except ComplianceError as exc:
         head = translate("the case's visit is not valid: ", lang)
         return head + "; ".join(p.render(lang) for p in exc.problems)

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from ..cases import MAX_CASE_FILE_BYTES, Case, CaseFile, find_case_files, merge
 from ..check import Check
 from ..errors import InputError, Problem, RulesError, hint_params
+from ..observations import compose
 from ..plugins import CheckInfo, installed_checks
 from ..ruleset.loader import (
     Ruleset,
@@ -198,6 +199,7 @@ class _CaseProblems:
     def __init__(self, doc: YamlDocument, installed: Mapping[str, Check], ruleset: Ruleset | None):
         self.doc = doc
         self.installed = installed
+        self.visit_model = compose(list(installed.values())).model
         self.ruleset = ruleset
         self.problems: list[Problem] = []
         self.broken: set[int] = set()
@@ -254,7 +256,7 @@ class _CaseProblems:
                 self.unknown("unknown_rule_ref", _mapping(entry).get("rule"), self.rule_ids, where + ("history", j, "rule"))
             self.unknown("case_unknown_grade", case.get("grade"), self.grades, where + ("grade",))
             if visits:
-                for problem, at in _visit_problems(base, _mapping(case.get("visit")), i, self.doc):
+                for problem, at in _visit_problems(base, _mapping(case.get("visit")), i, self.doc, self.visit_model):
                     self.add_located(problem, at)
 
     def expectation(self, expected: Mapping[str, Any], where: tuple[Any, ...]) -> None:
@@ -301,11 +303,11 @@ def _path_at(doc: YamlDocument, line: int | None, column: int | None) -> tuple[A
 
 
 def _visit_problems(
-    base: Mapping[str, Any], visit: Mapping[str, Any], index: int, doc: YamlDocument
+    base: Mapping[str, Any], visit: Mapping[str, Any], index: int, doc: YamlDocument, model: type[Visit]
 ) -> list[tuple[Problem, tuple[Any, ...]]]:
     """Problems of the visit case `index` builds, each with where it stands: in the case or in `base`."""
     try:
-        Visit.model_validate(merge(dict(base), dict(visit)))
+        model.model_validate(merge(dict(base), dict(visit)))
     except ValidationError as exc:
         out = []
         for error in exc.errors(include_url=False):
@@ -315,7 +317,7 @@ def _visit_problems(
             else:
                 where = ("base", *loc)
             line, column = doc.locate(where, key=error.get("type") == "extra_forbidden")
-            out.append((problem_from_error(error, Visit).at(file=doc.source, line=line, column=column), where))
+            out.append((problem_from_error(error, model).at(file=doc.source, line=line, column=column), where))
         return out
     return []
 

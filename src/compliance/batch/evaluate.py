@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ..engine import Engine
+from ..api import Engine
 from ..errors import ComplianceError, InputError, Problem
 from ..history import History
 from ..io import Record
@@ -196,7 +196,7 @@ def _evaluate_lines(
                     raw = inputs.read(src, reference)
                 record = Record(task.sources[src], int(line_no), raw=raw, unit=unit.decode())  # type: ignore[arg-type]
                 try:
-                    visit = record.parse()
+                    visit = engine.parse_record(record)
                 except InputError as exc:
                     error_lines.append(error_line(src, record, exc.problems))
                     counts["errors"] += 1

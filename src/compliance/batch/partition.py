@@ -26,6 +26,7 @@ from typing import IO, Any
 import orjson
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
+from ..api import installed_format
 from ..errors import InputError, Problem
 from ..io import Record, jsonl_spans, read_path, splittable
 from . import executors
@@ -330,7 +331,7 @@ def _route(
         problem = Problem("invalid_value", {"detail": str(exc)}, file=record.source, line=record.line)
     if keyed is None:
         try:
-            record.parse()
+            record.parse(installed_format())
             return [problem or Problem("missing", path="unit.id", file=record.source, line=record.line)]
         except InputError as exc:
             return exc.problems

@@ -75,7 +75,7 @@ def evaluate(
         try:
             for record in read_path(path):
                 try:
-                    visit = record.parse()
+                    visit = engine.parse_record(record)
                 except InputError as exc:
                     problems.extend(exc.problems)
                     continue

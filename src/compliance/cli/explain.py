@@ -78,7 +78,7 @@ def explain(
     problems: list[Problem] = []
     for record in read_path(visit_file):
         try:
-            visit = record.parse()
+            visit = engine.parse_record(record)
         except InputError as exc:
             problems.extend(exc.problems)
             continue

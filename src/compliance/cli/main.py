@@ -10,6 +10,7 @@ from .evaluate import checks, evaluate
 from .explain import explain
 from .report import report
 from .rules import rules
+from .schema import schema
 from .serve import serve
 
 
@@ -30,3 +31,4 @@ main.add_command(batch)
 main.add_command(rules)
 main.add_command(explain)
 main.add_command(report)
+main.add_command(schema)

@@ -201,7 +201,7 @@ def diff(
             try:
                 for record in read_path(path):
                     try:
-                        visits.append(record.parse())
+                        visits.append(old.parse_record(record))
                     except InputError as exc:
                         problems.extend(exc.problems)
             except InputError as exc:

@@ -43,20 +43,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..api import (
-    EvaluationRequest,
     RuleInfo,
     RulesetInfo,
     list_checks,
     parse_request,
-    patch_visit_schema,
+    request_model,
     request_schema,
     result_schema,
     ruleset_info,
     visit_schema,
 )
-from ..engine import Engine, checked_as_of
+from ..api import Engine, checked_as_of
 from ..errors import ComplianceError, InputError, Lang, Problem, hint_params
 from ..jsonkeys import data_keys, duplicate_key
+from ..observations import patch_schema
 from ..privacy import Redactor, redaction_key
 from ..result import Result
 from ..validation import describe, format_path, problem_from_error
@@ -77,23 +77,6 @@ _CHUNK_LINES = 32
 _CHUNK_BYTES = 64 * 1024
 
 log = logging.getLogger(SERVICE_LOGGER)
-
-# A small visit that touches every check: evaluated once at start-up, so that the first real
-# request does not pay for compiling the sanction rules and readiness means "can evaluate".
-WARM_UP_VISIT: dict[str, Any] = {
-    "visit_id": "warm-up",
-    "inspected_at": "2018-06-12T07:50:00+07:00",
-    "unit": {"id": "warm-up.unit", "level": "commune"},
-    "personnel": [
-        {"id": "w1", "category": "civil_servant", "attendance": "absent", "signed_pledge": False},
-        {"id": "w2", "category": "cadre", "position": "Phó Chủ tịch UBND", "attendance": "late",
-         "arrived_at": "08:25", "wearing_id_card": False, "smoking": True},
-    ],
-    "workplace": {"rooms_inspected": 2, "rooms_untidy": 1, "rooms_with_altar": 1, "no_smoking_signs_posted": False},
-    "one_stop": {"exists": True, "open_at_visit": True, "receiving_schedule": "afternoons_only",
-                 "uses_shared_software": False, "procedures_in_scope": 10, "procedures_posted": 5},
-}
-
 
 # --------------------------------------------------------------------------- documents
 
@@ -167,9 +150,9 @@ class Service:
         self.checks_json = orjson.dumps(ChecksDocument(self.ruleset_id, tuple(list_checks(engine))))
         self.rulesets_json = orjson.dumps(RulesetsDocument((info,)))
         self.schemas = {
-            "visit": orjson.dumps(visit_schema()),
+            "visit": orjson.dumps(visit_schema(engine)),
             "result": orjson.dumps(result_schema()),
-            "request": orjson.dumps(request_schema()),
+            "request": orjson.dumps(request_schema(engine)),
         }
         self.ready = False
         self.redactor: Redactor | None = None
@@ -199,14 +182,16 @@ class Service:
         return self.redactor.visit(visit) if self.redactor is not None else visit
 
     def warm_up(self) -> None:
-        self.engine.evaluate(WARM_UP_VISIT)
+        """Evaluate a visit showing every observation once, so that the first real request does
+        not pay for compiling the sanction rules and readiness means "can evaluate"."""
+        self.engine.evaluate(self.engine.visit_format.example())
         self.ready = True
 
     # --- evaluation (runs in the threadpool) --------------------------------------------
 
     def evaluate_body(self, body: bytes, as_of: date | None) -> bytes:
         data = decode_json(body)
-        visit, history = parse_object(data)
+        visit, history = parse_object(data, self.engine)
         return self.engine.evaluate(self.private(visit), history=history, as_of=as_of).to_json()
 
     def batch(
@@ -230,7 +215,7 @@ class Service:
         data: Any = None
         try:
             data = decode_json(raw)
-            visit, history = parse_object(data)
+            visit, history = parse_object(data, self.engine)
             return self.engine.evaluate(self.private(visit), history=history, as_of=as_of).to_json()
         except InputError as exc:
             kind, problems = P.kind_of(exc.problems), exc.problems
@@ -281,10 +266,10 @@ def decode_json(body: bytes) -> Any:
     return data
 
 
-def parse_object(data: Any) -> tuple[Visit, list[Any]]:
+def parse_object(data: Any, engine: Engine) -> tuple[Visit, list[Any]]:
     if not isinstance(data, dict):
         raise InputError([Problem("not_a_mapping", {"found": describe(data)})])
-    visit, history = parse_request(data)
+    visit, history = parse_request(data, engine)
     return visit, history
 
 
@@ -428,11 +413,13 @@ def _ok(schema: dict[str, Any], description: str, media: str = JSON_MEDIA_TYPE) 
     return {200: {"description": description, "content": {media: {"schema": schema}}}}
 
 
-def component_schemas() -> dict[str, Any]:
-    """JSON Schemas of every document the service reads or writes, as OpenAPI components."""
+def component_schemas(engine: Engine) -> dict[str, Any]:
+    """JSON Schemas of every document the service reads or writes, as OpenAPI components: the
+    visit in the engine's own format (the installed checks' observations), as `compliance
+    schema visit` prints it."""
     inputs: list[tuple[str, Literal["validation", "serialization"], TypeAdapter[Any]]] = [
-        ("Visit", "validation", TypeAdapter(Visit)),
-        ("EvaluationRequest", "validation", TypeAdapter(EvaluationRequest)),
+        ("Visit", "validation", TypeAdapter(engine.visit_model)),
+        ("EvaluationRequest", "validation", TypeAdapter(request_model(engine.visit_model))),
         ("Result", "serialization", TypeAdapter(Result)),
         ("ProblemDocument", "serialization", TypeAdapter(P.ProblemDocument)),
         ("BatchError", "serialization", TypeAdapter(P.BatchError)),
@@ -443,7 +430,7 @@ def component_schemas() -> dict[str, Any]:
     ]
     _, defs = TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}")
     schemas: dict[str, Any] = defs.get("$defs", {})
-    patch_visit_schema(schemas)
+    patch_schema(schemas)
     return schemas
 
 
@@ -465,7 +452,7 @@ def build_openapi(app: FastAPI, service: Service) -> dict[str, Any]:
             for parameter in operation.get("parameters", ()):
                 _not_null(parameter)
     components = schema.setdefault("components", {})
-    components.setdefault("schemas", {}).update(component_schemas())
+    components.setdefault("schemas", {}).update(component_schemas(service.engine))
     if service.auth:
         components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         for path, operations in schema.get("paths", {}).items():
