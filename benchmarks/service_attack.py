@@ -16,8 +16,8 @@ its log on a temporary file, and stops it. Every phase is bounded in time and in
   how long the server held them (capped at `--slow-cap` seconds).
 - lines: one batch of L lines `ab` (3 bytes each); prints the status, the time to answer,
   the server's peak RSS and the slowest /healthz answer meanwhile (is the loop blocked?).
-- answer: a visit of 10,000 officials each with findings, and a visit with 170,000 unknown
-  keys; prints the status, the answer's size and the time.
+- answer: visits of 10,000 and of 1,000 officials each with findings, and a visit with
+  170,000 unknown keys; prints the status, the answer's size and the time.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def free_port() -> int:
 class Server:
     """`compliance serve` in a subprocess; its stderr (the log) goes to a temporary file."""
 
-    def __init__(self, args: list[str], startup_timeout: float = 90):
+    def __init__(self, args: list[str], fds: int = 0, startup_timeout: float = 90):
         import httpx
 
         self.port = free_port()
@@ -64,6 +64,7 @@ class Server:
             [sys.executable, "-c", "from compliance.cli import main; main()", "serve",
              "--host", HOST, "--port", str(self.port), *args],
             stdout=subprocess.DEVNULL, stderr=self.log, env=env,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))) if fds else None,
         )
         deadline = time.monotonic() + startup_timeout
         while time.monotonic() < deadline and self.proc.poll() is None:
@@ -169,9 +170,10 @@ def _hold_idle(port: int, count: int, hold: float, source: str, out: Any) -> Non
 
 
 def idle(args: argparse.Namespace) -> None:
-    server = Server(args.server_arg)
-    print(f"idle: {args.idle} connections held {args.hold:.0f} s; fd limit (soft/hard) "
-          f"{resource.getrlimit(resource.RLIMIT_NOFILE)}; server fds at start {server.fds()}")
+    server = Server(args.server_arg, args.server_fds)
+    limit = args.server_fds or resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    print(f"idle: {args.idle} connections held {args.hold:.0f} s; server fd limit {limit}; "
+          f"server fds at start {server.fds()}")
     try:
         queue: Any = multiprocessing.Queue()
         workers = []
@@ -317,7 +319,10 @@ def answer(args: argparse.Namespace) -> None:
     stray = orjson.dumps(keys)
     server = Server(args.server_arg)
     try:
-        for name, body in (("10,000 officials, each with findings", many), ("170,000 unknown keys", stray)):
+        largest = orjson.dumps({**base_visit, "personnel": [_official(i) for i in range(1000)]})
+        cases = (("10,000 officials, each with findings", many), ("1,000 officials, each with findings", largest),
+                 ("170,000 unknown keys", stray))
+        for name, body in cases:
             start = time.perf_counter()
             response = httpx.post(server.base + "/v1/evaluations", content=body, timeout=300,
                                   headers={"content-type": "application/json"})
@@ -343,6 +348,7 @@ def main() -> None:
     parser.add_argument("--slow-cap", type=float, default=60.0, help="seconds after which a slow body gives up")
     parser.add_argument("--lines", type=int, default=20_000_000, help="lines in the short-line batch")
     parser.add_argument("--server-arg", action="append", default=[], help="extra argument for `compliance serve`")
+    parser.add_argument("--server-fds", type=int, default=0, help="the server's fd limit (default: this shell's)")
     args = parser.parse_args()
     args.idle = max(1, min(args.idle, 40_000))
     args.hold = max(1.0, min(args.hold, 120.0))

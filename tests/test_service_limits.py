@@ -453,3 +453,15 @@ def test_any_json_syntax_error_is_said_in_vietnamese(raw: bytes) -> None:
     except orjson.JSONDecodeError as exc:
         message = Problem("bad_json", {"detail": exc.msg}).message("vi")
         assert message.startswith("JSON không hợp lệ: ") and not _ENGLISH.search(message), message
+
+
+def test_the_connection_limit_fits_under_the_fd_limit() -> None:
+    code = (
+        "import resource\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+        "from compliance.service.server import fit_to_fds\n"
+        "print(fit_to_fds(1000), fit_to_fds(100))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    # room for the listen backlog's refused connections and the process's own files
+    assert run.stdout.split() == ["(832,", "128)", "(100,", "128)"]

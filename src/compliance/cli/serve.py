@@ -102,7 +102,7 @@ def serve(
         from ..service.accesslog import configure, logging_config
         from ..service.app import create_app
         from ..service.auth import load_tokens
-        from ..service.server import PROTOCOL, Limits, connection_limit
+        from ..service.server import PROTOCOL, Limits, fit_to_fds
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise click.ClickException(
             f"'compliance serve' cần gói bổ sung: pip install 'compliance[service]' / "
@@ -118,7 +118,7 @@ def serve(
             err=True,
         )
     configure(log_level)
-    connections = connection_limit(limit_connections)
+    connections, backlog = fit_to_fds(limit_connections)
     if connections < limit_connections:
         logging.getLogger("compliance.service").warning(
             "connection limit lowered to fit the file-descriptor limit",
@@ -154,6 +154,7 @@ def serve(
         "server_header": False,
         "http": PROTOCOL,
         "limit_concurrency": connections,
+        "backlog": backlog,
         "timeout_keep_alive": keep_alive_timeout,
         "h11_max_incomplete_event_size": DEFAULT_MAX_HEADER_BYTES,
     }

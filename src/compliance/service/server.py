@@ -78,17 +78,23 @@ def _number(name: str, default: float) -> float:
     return value if value > 0 else default
 
 
-def connection_limit(requested: int) -> int:
-    """`requested`, lowered so that the connections fit under the process's fd limit."""
+def fit_to_fds(requested: int) -> tuple[int, int]:
+    """(connections, listen backlog) that fit under the process's fd limit.
+
+    Connections refused for being one too many still hold an fd for a moment, and the event
+    loop accepts up to `backlog` of them at once: the limit leaves room for a backlog's worth.
+    """
+    backlog = 2048  # uvicorn's default
     try:
         import resource
 
         soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     except (ImportError, OSError, ValueError):  # pragma: no cover - not POSIX
-        return requested
+        return requested, backlog
     if soft == resource.RLIM_INFINITY:
-        return requested
-    return max(1, min(requested, soft - FD_RESERVE))
+        return requested, backlog
+    backlog = min(backlog, max(16, soft // 8))
+    return max(1, min(requested, soft - FD_RESERVE - backlog)), backlog
 
 
 # --------------------------------------------------------------------------- canned answers
@@ -268,7 +274,7 @@ __all__ = [
     "GuardedH11Protocol",
     "Limits",
     "PROTOCOL",
-    "connection_limit",
+    "fit_to_fds",
     "current_limits",
     "use_limits",
 ]
