@@ -153,6 +153,7 @@ def serve(
         "timeout_graceful_shutdown": graceful_timeout,
         "server_header": False,
         "http": PROTOCOL,
+        "ws": "none",  # no WebSocket endpoint: an upgrade must not slip past the connection deadlines
         "limit_concurrency": connections,
         "backlog": backlog,
         "timeout_keep_alive": keep_alive_timeout,
