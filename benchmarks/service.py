@@ -1,10 +1,11 @@
 """Benchmark the HTTP service and the in-process engine on single-visit evaluation.
 
     python benchmarks/service.py                      # 1 and N=min(cpus, 4) workers
-    python benchmarks/service.py --workers 2 --requests 2000 --concurrency 16
+    python benchmarks/service.py --workers 2 --requests 2000 --concurrency 8,16,32
 
-Prints, for `compliance serve` on 127.0.0.1 at 1 and N uvicorn workers, the requests/s and
-p50/p99 latency of `POST /v1/evaluations` under an async httpx client, and the in-process
+Prints, for `compliance serve` on 127.0.0.1 at 1 and N uvicorn workers and for each number of
+concurrent clients (default 8, 16 and 32), the requests/s and p50/p99 latency of
+`POST /v1/evaluations` under an async httpx client, and the in-process
 evaluations/s of one thread. The script starts and stops its own servers (127.0.0.1 only, a
 free port) and every phase is bounded in request count and in time. The client runs on the
 same machine, so it takes CPU from the server: figures are a lower bound.
@@ -65,14 +66,14 @@ def in_process(bodies: list[bytes], max_evaluations: int, max_seconds: float) ->
 class Server:
     """`compliance serve` in a subprocess on 127.0.0.1; always stopped by `stop`."""
 
-    def __init__(self, workers: int, startup_timeout: float = 90):
+    def __init__(self, workers: int, extra: list[str] = [], startup_timeout: float = 90):  # noqa: B006
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         self.log = tempfile.TemporaryFile()
         env = {k: v for k, v in os.environ.items() if not k.startswith("COMPLIANCE_TOKEN")}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from compliance.cli import main; main()", "serve",
-             "--host", HOST, "--port", str(self.port), "--workers", str(workers), "--log-level", "warning"],
+             "--host", HOST, "--port", str(self.port), "--workers", str(workers), "--log-level", "warning", *extra],
             stdout=subprocess.DEVNULL,
             stderr=self.log,
             env=env,
@@ -163,13 +164,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=max(2, min(os.cpu_count() or 2, 4)),
                         help="N for the multi-worker run (default: CPUs, 2..4)")
     parser.add_argument("--requests", type=int, default=3000, help="requests per server run (at most)")
-    parser.add_argument("--concurrency", type=int, default=8, help="concurrent client connections")
+    parser.add_argument("--concurrency", default="8,16,32", help="concurrent client connections, comma-separated")
+    parser.add_argument("--server-arg", action="append", default=[], help="extra argument for `compliance serve`")
     parser.add_argument("--max-seconds", type=float, default=30.0, help="time limit of each timed phase")
     parser.add_argument("--distinct", type=int, default=200, help="distinct generated visits to cycle through")
     parser.add_argument("--seed", type=int, default=2018)
     args = parser.parse_args()
     requests = max(1, min(args.requests, 100_000))
-    concurrency = max(1, min(args.concurrency, 256))
+    levels = [max(1, min(int(c), 256)) for c in args.concurrency.split(",") if c.strip()]
     max_seconds = max(1.0, min(args.max_seconds, 300.0))
     workers = max(1, min(args.workers, 16))
 
@@ -180,18 +182,19 @@ def main() -> None:
     local = in_process(bodies, max_evaluations=max(requests, 5000), max_seconds=max_seconds)
     print(f"in-process (1 thread): {local['per_second']:8.0f} evaluations/s  ({local['evaluations']} in {local['seconds']:.2f} s)")
 
-    print(f"HTTP POST /v1/evaluations, async httpx client, {concurrency} connections, up to {requests} requests:")
-    print(f"{'workers':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'requests':>9} {'errors':>7}")
+    print(f"HTTP POST /v1/evaluations, async httpx client, up to {requests} requests per row:")
+    print(f"{'workers':>8} {'clients':>8} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'requests':>9} {'errors':>7}")
     batches = []
     for count in dict.fromkeys([1, workers]):
-        server = Server(count)
+        server = Server(count, args.server_arg)
         try:
-            stats = asyncio.run(load(server.base, bodies, requests, concurrency, max_seconds))
+            for concurrency in levels:
+                stats = asyncio.run(load(server.base, bodies, requests, concurrency, max_seconds))
+                print(f"{count:>8} {concurrency:>8} {stats['per_second']:>9.0f} {stats['p50_ms']:>8.1f} "
+                      f"{stats['p99_ms']:>8.1f} {stats['mean_ms']:>8.1f} {stats['requests']:>9} {stats['errors']:>7}")
             batches.append((count, batch(server.base, bodies, min(requests, 5000))))
         finally:
             server.stop()
-        print(f"{count:>8} {stats['per_second']:>9.0f} {stats['p50_ms']:>8.1f} {stats['p99_ms']:>8.1f} "
-              f"{stats['mean_ms']:>8.1f} {stats['requests']:>9} {stats['errors']:>7}")
     for count, result in batches:
         print(f"batch (NDJSON, one request, {count} worker(s)): {result['per_second']:8.0f} visits/s "
               f"({result['visits']} in {result['seconds']:.2f} s)")

@@ -7,7 +7,8 @@ so that a user fixes them in one pass instead of one per run.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,9 +55,9 @@ CATALOG: dict[str, tuple[str, str]] = {
     ),
     "inconsistent": ("dữ liệu mâu thuẫn: {detail_vi}", "inconsistent data: {detail_en}"),
     "duplicate_id": ("mã bị trùng '{found}'", "duplicate id '{found}'"),
-    "empty_input": ("tệp rỗng, không có lần kiểm tra nào", "empty input: no visit in it"),
+    "empty_input": ("dữ liệu đầu vào rỗng, không có lần kiểm tra nào", "empty input: no visit in it"),
     "not_utf8": (
-        "tệp không phải UTF-8 (byte lỗi tại vị trí {position})",
+        "dữ liệu đầu vào không phải UTF-8 (byte lỗi tại vị trí {position})",
         "input is not UTF-8 (bad byte at offset {position})",
     ),
     "bad_json": ("JSON không hợp lệ: {detail}", "malformed JSON: {detail}"),
@@ -199,6 +200,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "check '{check}' is declared twice ({first} and {second})",
     ),
     "bad_date": ("ngày không hợp lệ {found}; cần YYYY-MM-DD", "invalid date {found}; expected YYYY-MM-DD"),
+    "more_problems": (
+        "còn {count} lỗi khác không được liệt kê: mỗi tài liệu chỉ báo tối đa {limit} lỗi",
+        "{count} more problems not listed: at most {limit} are reported per document",
+    ),
     # Rule files, said for the policy staff who write them.
     "unknown_key": (
         "khóa không hợp lệ '{field}'{hint}; các khóa được phép ở đây: {allowed}",
@@ -280,6 +285,71 @@ YAML_SYNTAX: dict[str, tuple[str, str]] = {
 }
 
 
+# What the JSON parsers (orjson, json, jiter/pydantic) say, in Vietnamese: the first pattern found
+# in the parser's message. Their English words are kept as the English detail.
+JSON_SYNTAX_VI: tuple[tuple[str, str], ...] = (
+    ("zero-length|empty document", "tài liệu rỗng"),
+    ("end of data|eof while parsing|unterminated", "dữ liệu kết thúc giữa chừng: còn chuỗi, đối tượng hoặc danh sách chưa được đóng"),
+    ("trailing comma", "dấu phẩy thừa trước dấu đóng ngoặc"),
+    ("after document|trailing characters|extra data", "còn dữ liệu thừa sau giá trị JSON"),
+    ("expected ':'|expected `:`|':' delimiter", "thiếu dấu ':' sau khóa"),
+    ("string key|key must be a string|property name", "khóa phải là chuỗi đặt trong dấu nháy kép"),
+    ("expected ','|expected `,`|',' delimiter", "thiếu dấu phẩy hoặc dấu đóng ngoặc"),
+    ("surrogate|hex escape|uxxxx", "mã thoát \\u không hợp lệ"),
+    ("escape", "chuỗi thoát (bắt đầu bằng dấu \\) không hợp lệ"),
+    ("control character", "chuỗi chứa ký tự điều khiển chưa được thoát"),
+    ("depth|recursion", "dữ liệu lồng nhau quá sâu"),
+    ("utf-8|utf8", "dữ liệu không phải UTF-8"),
+    ("number|infinity", "số không hợp lệ hoặc vượt quá giới hạn"),
+    ("value|unexpected character", "ký tự không hợp lệ ở chỗ cần một giá trị JSON"),
+)
+_JSON_SYNTAX_VI = tuple((re.compile(pattern, re.IGNORECASE), vi) for pattern, vi in JSON_SYNTAX_VI)
+_POSITION = re.compile(r"line (\d+),? column (\d+)", re.IGNORECASE)
+
+
+def json_syntax_vi(raw: str) -> str:
+    """A JSON parser's message said in Vietnamese, with its line and column when it gave them."""
+    said = next((vi for pattern, vi in _JSON_SYNTAX_VI if pattern.search(raw)), "cú pháp JSON sai")
+    at = _POSITION.search(raw)
+    return f"{said} (dòng {at.group(1)}, cột {at.group(2)})" if at else said
+
+
+# Codes whose Vietnamese detail, when a producer gave only the English one, is derived from it.
+_DETAIL_VI: dict[str, Callable[[str], str]] = {"bad_json": json_syntax_vi}
+
+ECHO_LIMIT = 80
+"""Characters of a user's text (a key, a value) a message quotes."""
+PARAM_LIMIT = 500
+"""Characters of any text filled into a message."""
+
+
+def shorten(text: str, limit: int = ECHO_LIMIT) -> str:
+    """`text` cut to `limit` characters, the cut marked with '…': a message quotes what the
+    user wrote, and a key a megabyte long must not come back five times in an answer."""
+    return text if len(text) <= limit else text[: max(1, limit - 1)] + "…"
+
+
+MAX_PROBLEMS = 100
+"""Problems reported for one document; the rest are counted in one `more_problems`."""
+
+
+def cap_problems(problems: Iterable[Problem], limit: int = MAX_PROBLEMS, *, more: int = 0) -> list[Problem]:
+    """The first `limit` problems, then one saying how many more were found (`more` counts
+    those a caller did not even build). Applying it twice changes nothing."""
+    kept: list[Problem] = []
+    for problem in problems:
+        if problem.code == "more_problems":
+            more += int(problem.params.get("count", 0))
+        elif len(kept) < limit:
+            kept.append(problem)
+        else:
+            more += 1
+    if more > 0:
+        first = kept[0] if kept else Problem("more_problems")
+        kept.append(Problem("more_problems", {"count": more, "limit": limit}, file=first.file, record=first.record))
+    return kept
+
+
 def yaml_syntax(kind: str, raw: str, **params: Any) -> dict[str, Any]:
     """Params of a `bad_yaml` problem: the parser's words as `detail`, said for people in vi and en."""
     vi, en = YAML_SYNTAX[kind]
@@ -330,7 +400,10 @@ class Problem:
 
     def message(self, lang: Lang = "en") -> str:
         vi, en = CATALOG.get(self.code, ("{detail}", "{detail}"))
-        params = {k: visible(v) if isinstance(v, str) else v for k, v in self.params.items()}
+        params = {k: visible(shorten(v, PARAM_LIMIT)) if isinstance(v, str) else v for k, v in self.params.items()}
+        derive = _DETAIL_VI.get(self.code)
+        if derive is not None and "detail_vi" not in params and isinstance(params.get("detail"), str):
+            params["detail_vi"] = derive(params["detail"])
         suffix = f"_{lang}"
         for key, value in list(params.items()):
             if key.endswith(suffix):
@@ -405,7 +478,10 @@ class ComplianceError(Exception):
 
 
 class InputError(ComplianceError):
-    """A visit document cannot be read or is not a valid visit."""
+    """A visit document cannot be read or is not a valid visit (at most MAX_PROBLEMS problems)."""
+
+    def __init__(self, problems: Sequence[Problem]):
+        super().__init__(cap_problems(problems))
 
 
 class RulesError(ComplianceError):

@@ -14,7 +14,17 @@ import click
 
 from ..errors import Lang
 from ..privacy import KEY_ENV, redaction_key
-from ..service import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_LINES, DEFAULT_MAX_BODY_BYTES
+from ..service import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE_TIMEOUT,
+    DEFAULT_LIMIT_CONNECTIONS,
+    DEFAULT_MAX_BATCH_BYTES,
+    DEFAULT_MAX_BATCH_LINES,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_HEADER_BYTES,
+    DEFAULT_MAX_OFFICIALS,
+)
 from .common import handle_errors, lang_option, load_engine, redact_option, rules_option
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -45,6 +55,17 @@ _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
               help="Largest batch body (413 beyond).")
 @click.option("--max-batch-lines", type=click.IntRange(1), default=DEFAULT_MAX_BATCH_LINES, show_default=True,
               help="Most visits in one batch (413 beyond).")
+@click.option("--max-officials", type=click.IntRange(1, 10_000), default=DEFAULT_MAX_OFFICIALS, show_default=True,
+              help="Most officials in one visit (413 beyond): bounds the size of an answer.")
+@click.option("--limit-connections", type=click.IntRange(1), default=DEFAULT_LIMIT_CONNECTIONS, show_default=True,
+              help="Open connections per worker; one more is answered 503 and closed. Lowered to fit "
+              "the process's file-descriptor limit.")
+@click.option("--header-timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_HEADER_TIMEOUT,
+              show_default=True, help="Seconds for a request's headers to arrive (408 and closed beyond).")
+@click.option("--body-timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_BODY_TIMEOUT,
+              show_default=True, help="Seconds for a request's body to arrive after its headers (408 and closed beyond).")
+@click.option("--keep-alive-timeout", type=click.FloatRange(0, min_open=True), default=DEFAULT_KEEP_ALIVE_TIMEOUT,
+              show_default=True, help="Seconds an idle connection is kept open after an answer.")
 @click.option("--graceful-timeout", type=click.FloatRange(0), default=30.0, show_default=True,
               help="Seconds to let in-flight requests finish on shutdown (SIGTERM/SIGINT).")
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]), default="info",
@@ -61,6 +82,11 @@ def serve(
     max_body_bytes: int,
     max_batch_bytes: int,
     max_batch_lines: int,
+    max_officials: int,
+    limit_connections: int,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive_timeout: float,
     graceful_timeout: float,
     log_level: str,
     redact_names: bool,
@@ -76,6 +102,7 @@ def serve(
         from ..service.accesslog import configure, logging_config
         from ..service.app import create_app
         from ..service.auth import load_tokens
+        from ..service.server import PROTOCOL, Limits, fit_to_fds
     except ImportError as exc:  # pragma: no cover - depends on the installed extras
         raise click.ClickException(
             f"'compliance serve' cần gói bổ sung: pip install 'compliance[service]' / "
@@ -91,6 +118,15 @@ def serve(
             err=True,
         )
     configure(log_level)
+    connections, backlog = fit_to_fds(limit_connections)
+    if connections < limit_connections:
+        logging.getLogger("compliance.service").warning(
+            "connection limit lowered to fit the file-descriptor limit",
+            extra={"fields": {"event": "limit", "requested": limit_connections, "limit": connections}},
+        )
+    # The protocol of every worker reads its limits from the environment.
+    os.environ.update(Limits(connections, header_timeout, body_timeout).environ())
+    os.environ["COMPLIANCE_LANG"] = lang
     logging.getLogger("compliance.service").info(
         "starting",
         extra={
@@ -103,6 +139,9 @@ def serve(
                 "ruleset_version": engine.ruleset.version,
                 "digest": engine.ruleset.digest,
                 "auth": bool(tokens),  # whether tokens are required, never the tokens
+                "limit_connections": connections,
+                "header_timeout": header_timeout,
+                "body_timeout": body_timeout,
             }
         },
     )
@@ -113,6 +152,12 @@ def serve(
         "access_log": False,  # the service writes its own JSON access log
         "timeout_graceful_shutdown": graceful_timeout,
         "server_header": False,
+        "http": PROTOCOL,
+        "ws": "none",  # no WebSocket endpoint: an upgrade must not slip past the connection deadlines
+        "limit_concurrency": connections,
+        "backlog": backlog,
+        "timeout_keep_alive": keep_alive_timeout,
+        "h11_max_incomplete_event_size": DEFAULT_MAX_HEADER_BYTES,
     }
     if workers == 1:
         app = create_app(
@@ -121,6 +166,7 @@ def serve(
             max_body_bytes=max_body_bytes,
             max_batch_bytes=max_batch_bytes,
             max_batch_lines=max_batch_lines,
+            max_officials=max_officials,
             lang=lang,
             redact_names=redact_names,
         )
@@ -134,7 +180,7 @@ def serve(
     os.environ["COMPLIANCE_MAX_BODY_BYTES"] = str(max_body_bytes)
     os.environ["COMPLIANCE_MAX_BATCH_BYTES"] = str(max_batch_bytes)
     os.environ["COMPLIANCE_MAX_BATCH_LINES"] = str(max_batch_lines)
-    os.environ["COMPLIANCE_LANG"] = lang
+    os.environ["COMPLIANCE_MAX_OFFICIALS"] = str(max_officials)
     if redact_names:
         # One key for every worker, so a name gets the same pseudonym whichever answers.
         os.environ["COMPLIANCE_REDACT_NAMES"] = "1"

@@ -3,16 +3,21 @@
 Logged: time, method, path (never the query string, headers or body), status, duration,
 bytes sent, client address and request id. Never logged: tokens (the Authorization header is
 not read here) and anything from a visit (officials' names live only in bodies).
+
+Every logger (uvicorn's, asyncio's, the root) writes JSON through one handler whose
+`RateLimit` filter keeps a flood of failures (refused connections, timeouts, bad requests,
+errors) from filling the disk; the answer to each successful request is always logged.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -47,20 +52,77 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(data, default=str).decode()
 
 
+class RateLimit(logging.Filter):
+    """At most `burst` records of one kind at once and `per_second` after that; the next record
+    of a kind that got through after some were dropped says how many (`suppressed`).
+
+    A kind is the logger, level and message, and an access record's status: 20,000 refused
+    connections or failed requests make a few hundred lines, not 20,000. Records below WARNING
+    pass, except access records of failed requests (status >= 400 or none).
+    """
+
+    MAX_KINDS = 1000
+
+    def __init__(self, per_second: float = 5.0, burst: int = 50, clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.clock = clock
+        self.per_second = per_second
+        self.burst = float(burst)
+        self._kinds: dict[tuple[Any, ...], list[float]] = {}  # kind -> [tokens, last time, dropped]
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        fields = getattr(record, "fields", None)
+        status = fields.get("status") if isinstance(fields, dict) and fields.get("event") == "access" else None
+        failed = isinstance(fields, dict) and fields.get("event") == "access" and (status is None or status >= 400)
+        if record.levelno < logging.WARNING and not failed:
+            return True
+        kind = (record.name, record.levelno, str(record.msg)[:200], status)
+        now = self.clock()
+        with self._lock:
+            state = self._kinds.get(kind)
+            if state is None:
+                if len(self._kinds) >= self.MAX_KINDS:
+                    self._kinds.clear()
+                state = self._kinds[kind] = [self.burst, now, 0.0]
+            state[0] = min(self.burst, state[0] + (now - state[1]) * self.per_second)
+            state[1] = now
+            if state[0] < 1:
+                state[2] += 1
+                return False
+            state[0] -= 1
+            dropped, state[2] = int(state[2]), 0.0
+        if dropped:
+            record.fields = {**(fields if isinstance(fields, dict) else {}), "suppressed": dropped}
+        return True
+
+
 def logging_config(level: str = "info") -> dict[str, Any]:
-    """A `logging.config.dictConfig` for uvicorn and the service: JSON lines on stderr."""
+    """A `logging.config.dictConfig` for uvicorn, asyncio and the service: rate-limited JSON
+    lines on stderr, whatever logger a record comes from."""
     upper = level.upper()
+    own = {"handlers": ["stderr"], "level": upper, "propagate": False}
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": "compliance.service.accesslog.JsonFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-        "loggers": {
-            "uvicorn": {"handlers": ["stderr"], "level": upper, "propagate": False},
-            "uvicorn.error": {"handlers": ["stderr"], "level": upper, "propagate": False},
-            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
-            SERVICE_LOGGER: {"handlers": ["stderr"], "level": upper, "propagate": False},
+        "filters": {"rate": {"()": "compliance.service.accesslog.RateLimit"}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "filters": ["rate"],
+                "stream": "ext://sys.stderr",
+            }
         },
+        "loggers": {
+            "uvicorn": own,
+            "uvicorn.error": own,
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            "asyncio": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+            SERVICE_LOGGER: own,
+        },
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
     }
 
 

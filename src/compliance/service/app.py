@@ -38,8 +38,10 @@ from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, TypeAdapter
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from .. import __version__
 from ..api import (
@@ -54,17 +56,17 @@ from ..api import (
     visit_schema,
 )
 from ..api import Engine, checked_as_of
-from ..errors import ComplianceError, InputError, Lang, Problem, hint_params
+from ..errors import ComplianceError, InputError, Lang, Problem, hint_params, shorten
 from ..jsonkeys import data_keys, duplicate_key
 from ..observations import patch_schema
 from ..privacy import Redactor, redaction_key
 from ..result import Result
 from ..validation import describe, format_path, problem_from_error
 from ..visit import Visit
-from . import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_LINES, DEFAULT_MAX_BODY_BYTES
+from . import DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_LINES, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_OFFICIALS
 from . import problems as P
 from .accesslog import ACCESS_LOGGER, SERVICE_LOGGER, AccessLog, request_id_of
-from .auth import PUBLIC_PATHS, BearerAuth, TokenChecker, load_tokens
+from .auth import DOCS_ASSETS, PUBLIC_PATHS, BearerAuth, TokenChecker, load_tokens
 
 JSON_MEDIA_TYPE = "application/json"
 NDJSON_MEDIA_TYPE = "application/x-ndjson"
@@ -138,11 +140,13 @@ class Service:
         lang: Lang,
         auth: bool,
         eval_threads: int = 4,
+        max_officials: int = DEFAULT_MAX_OFFICIALS,
     ):
         self.engine = engine
         self.max_body_bytes = max_body_bytes
         self.max_batch_bytes = max_batch_bytes
         self.max_batch_lines = max_batch_lines
+        self.max_officials = max_officials
         self.default_lang: Lang = lang
         self.auth = auth
         info = ruleset_info(engine)
@@ -191,11 +195,29 @@ class Service:
 
     def evaluate_body(self, body: bytes, as_of: date | None) -> bytes:
         data = decode_json(body)
+        self.check_size(data)
         visit, history = parse_object(data, self.engine)
         return self.engine.evaluate(self.private(visit), history=history, as_of=as_of).to_json()
 
+    def check_size(self, data: Any) -> None:
+        """Refuse (413) a visit with more officials than this service answers for: each official
+        with findings costs about 7 KB of answer, so 10,000 of them would cost 70 MB. More than
+        the format allows is the visit's own fault, said by its validation (422)."""
+        found = officials_in(data)
+        if self.max_officials < found <= FORMAT_MAX_OFFICIALS:
+            limit = self.max_officials
+            problem = P.service_problem(
+                "too_many_officials",
+                f"lần kiểm tra liệt kê {found} người, vượt quá giới hạn {limit} người mỗi lần kiểm tra của "
+                "dịch vụ này: hãy dùng lệnh 'compliance evaluate', hoặc đề nghị người vận hành tăng --max-officials",
+                f"the visit lists {found} officials, more than the {limit} per visit this service evaluates: "
+                "use 'compliance evaluate', or ask the operator to raise --max-officials",
+                path="personnel",
+            )
+            raise P.ServiceError("visit-too-large", [problem])
+
     def batch(
-        self, lines: Sequence[tuple[int, bytes]], as_of: date | None, lang: Lang, request_id: str | None
+        self, lines: Sequence[tuple[int, bytes | int]], as_of: date | None, lang: Lang, request_id: str | None
     ) -> Iterator[bytes]:
         """NDJSON output for the batch's lines, a few lines to a chunk."""
         chunk = bytearray()
@@ -211,12 +233,20 @@ class Service:
         if chunk:
             yield bytes(chunk)
 
-    def batch_line(self, number: int, raw: bytes, as_of: date | None, lang: Lang, request_id: str | None) -> bytes:
+    def batch_line(
+        self, number: int, raw: bytes | int, as_of: date | None, lang: Lang, request_id: str | None
+    ) -> bytes:
+        """A line's result or error object; `raw` is the line, or its size when it was too long to keep."""
         data: Any = None
         try:
+            if isinstance(raw, int):
+                raise line_too_large(raw, self.max_body_bytes)
             data = decode_json(raw)
+            self.check_size(data)
             visit, history = parse_object(data, self.engine)
             return self.engine.evaluate(self.private(visit), history=history, as_of=as_of).to_json()
+        except P.ServiceError as exc:
+            kind, problems = exc.kind, exc.problems
         except InputError as exc:
             kind, problems = P.kind_of(exc.problems), exc.problems
         except ComplianceError as exc:
@@ -240,7 +270,7 @@ class Service:
 def internal_problem() -> Problem:
     return P.service_problem(
         "internal_error",
-        "lỗi nội bộ của máy chủ; đã ghi nhật ký kèm mã yêu cầu",
+        "lỗi nội bộ của máy chủ; lỗi đã được ghi vào nhật ký cùng mã yêu cầu",
         "internal server error; it has been logged with the request id",
     )
 
@@ -273,6 +303,19 @@ def parse_object(data: Any, engine: Engine) -> tuple[Visit, list[Any]]:
     return visit, history
 
 
+FORMAT_MAX_OFFICIALS = next(
+    (int(m.max_length) for m in Visit.model_fields["personnel"].metadata if getattr(m, "max_length", None)), 10_000
+)
+
+
+def officials_in(data: Any) -> int:
+    """How many officials a visit (or an evaluation request) lists, before it is validated."""
+    if isinstance(data, dict) and isinstance(data.get("visit"), dict):
+        data = data["visit"]
+    personnel = data.get("personnel") if isinstance(data, dict) else None
+    return len(personnel) if isinstance(personnel, list) else 0
+
+
 def _visit_id(data: Any) -> str | None:
     if isinstance(data, dict):
         if isinstance(data.get("visit"), dict):
@@ -281,18 +324,6 @@ def _visit_id(data: Any) -> str | None:
         if isinstance(vid, str):
             return vid[:200]
     return None
-
-
-def split_lines(body: bytes) -> list[tuple[int, bytes]]:
-    """The non-blank lines of an NDJSON body with their 1-based numbers."""
-    out = []
-    for number, line in enumerate(body.split(b"\n"), start=1):
-        if number == 1 and line.startswith(_BOM):
-            line = line[3:]
-        stripped = line.strip()
-        if stripped:
-            out.append((number, stripped))
-    return out
 
 
 def parse_as_of(value: str | None) -> date | None:
@@ -322,7 +353,7 @@ def known_query(request: Request) -> None:
         raise P.ServiceError(
             "invalid-parameter",
             [
-                Problem("unknown_field", {"field": name[:100], **hint_params(name, allowed)}, path=name[:100])
+                Problem("unknown_field", {"field": shorten(name), **hint_params(name[:200], allowed)}, path=shorten(name))
                 for name in dict.fromkeys(unknown)
             ],
         )
@@ -355,34 +386,135 @@ def require_ndjson(request: Request) -> None:
 def _unsupported(found: str, expected: str) -> P.ServiceError:
     problem = P.service_problem(
         "unsupported_media_type",
-        f"kiểu nội dung '{found[:100]}' không được hỗ trợ; gửi 'Content-Type: {expected}'",
-        f"content type '{found[:100]}' is not supported; send 'Content-Type: {expected}'",
+        f"kiểu nội dung '{shorten(found)}' không được hỗ trợ; hãy gửi kèm tiêu đề 'Content-Type: {expected}'",
+        f"content type '{shorten(found)}' is not supported; send 'Content-Type: {expected}'",
     )
     return P.ServiceError("unsupported-media-type", [problem], headers={"Accept-Post": expected})
 
 
-def _too_large(kind: str, size: int | None, limit: int) -> P.ServiceError:
+# The rest of a body refused before it was read is not worth reading: the connection closes.
+_CLOSE = {"connection": "close"}
+
+
+def _too_large(size: int | None, limit: int) -> P.ServiceError:
     shown = f"{size} byte" if size is not None else f"hơn {limit} byte"
     shown_en = f"{size} bytes" if size is not None else f"more than {limit} bytes"
     problem = P.service_problem(
         "body_too_large",
-        f"nội dung yêu cầu quá lớn: {shown}, tối đa {limit} byte",
+        f"nội dung yêu cầu quá lớn: {shown}, vượt quá giới hạn {limit} byte",
         f"request body too large: {shown_en}, at most {limit} bytes",
     )
-    return P.ServiceError(kind, [problem])
+    return P.ServiceError("body-too-large", [problem], headers=_CLOSE)
+
+
+def line_too_large(size: int, limit: int) -> P.ServiceError:
+    problem = P.service_problem(
+        "line_too_large",
+        f"dòng dài {size} byte, vượt quá giới hạn {limit} byte của một lần kiểm tra",
+        f"the line is {size} bytes long, more than the {limit} bytes one visit may have",
+    )
+    return P.ServiceError("body-too-large", [problem])
+
+
+def _too_many_lines(limit: int) -> P.ServiceError:
+    problem = P.service_problem(
+        "too_many_lines",
+        f"lô có hơn {limit} dòng, vượt quá số dòng tối đa cho phép",
+        f"the batch has more than {limit} lines, the most allowed",
+    )
+    return P.ServiceError("batch-too-large", [problem], headers=_CLOSE)
+
+
+def _declared_length(request: Request, limit: int) -> None:
+    length = request.headers.get("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > limit:
+        raise _too_large(int(length), limit)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refusing (413) more than `limit` bytes without reading them all."""
-    length = request.headers.get("content-length")
-    if length is not None and length.strip().isdigit() and int(length) > limit:
-        raise _too_large("body-too-large", int(length), limit)
+    _declared_length(request, limit)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise _too_large("body-too-large", None, limit)
+            raise _too_large(None, limit)
     return bytes(body)
+
+
+class BatchLines:
+    """The non-blank lines of an NDJSON body with their 1-based numbers, gathered chunk by chunk
+    as the body arrives: a body over `max_bytes`, or its line `max_lines + 1`, is refused (413)
+    when it arrives, and a line over `max_line_bytes` is kept only as its size (its own error)."""
+
+    def __init__(self, max_bytes: int, max_lines: int, max_line_bytes: int):
+        self.max_bytes = max_bytes
+        self.max_lines = max_lines
+        self.max_line_bytes = max_line_bytes
+        self.lines: list[tuple[int, bytes | int]] = []
+        self.size = 0
+        self.number = 0
+        self._tail = bytearray()
+        self._tail_size = 0  # the unfinished line's length, also when it is too long to keep
+
+    def feed(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.max_bytes:
+            raise _too_large(None, self.max_bytes)
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            self._grow(chunk)
+            return
+        first = chunk.find(b"\n")
+        self._grow(chunk[:first])
+        self._end_line()
+        if end > first:
+            # Whole lines: only the non-blank ones cost Python work, so a body of blank lines is cheap.
+            parts = chunk[first + 1 : end].split(b"\n")
+            start = self.number + 1
+            self.number += len(parts)
+            for number, line in [(n, x) for n, x in enumerate(parts, start) if x.strip() or len(x) > self.max_line_bytes]:
+                self._add(number, line if len(line) <= self.max_line_bytes else len(line))
+        self._grow(chunk[end + 1 :])
+
+    def close(self) -> list[tuple[int, bytes | int]]:
+        if self._tail_size:
+            self._end_line()
+        return self.lines
+
+    def _grow(self, part: bytes) -> None:
+        self._tail_size += len(part)
+        if self._tail_size <= self.max_line_bytes:
+            self._tail += part
+        else:
+            self._tail.clear()
+
+    def _end_line(self) -> None:
+        line: bytes | int = bytes(self._tail) if self._tail_size <= self.max_line_bytes else self._tail_size
+        self._tail.clear()
+        self._tail_size = 0
+        self.number += 1
+        self._add(self.number, line)
+
+    def _add(self, number: int, line: bytes | int) -> None:
+        if isinstance(line, bytes):
+            if number == 1 and line.startswith(_BOM):
+                line = line[3:]
+            line = line.strip()
+            if not line:
+                return
+        if len(self.lines) >= self.max_lines:
+            raise _too_many_lines(self.max_lines)
+        self.lines.append((number, line))
+
+
+async def read_batch(request: Request, service: Service) -> list[tuple[int, bytes | int]]:
+    """The batch's lines (see BatchLines), never the whole body split at once."""
+    _declared_length(request, service.max_batch_bytes)
+    lines = BatchLines(service.max_batch_bytes, service.max_batch_lines, service.max_body_bytes)
+    async for chunk in request.stream():
+        lines.feed(chunk)
+    return lines.close()
 
 
 # --------------------------------------------------------------------------- OpenAPI
@@ -397,7 +529,7 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "Malformed body: not JSON, not UTF-8 or empty.",
         401: "Missing or invalid bearer token.",
         404: "Not found.",
-        413: "Body or batch over the configured limit.",
+        413: "Body, batch or visit (officials) over the configured limit.",
         415: "Unsupported Content-Type.",
         422: "Invalid visit or parameter; each problem names its field path.",
         500: "Server error (never for bad input).",
@@ -492,6 +624,7 @@ def create_app(
     access_logger: logging.Logger | None = None,
     eval_threads: int | None = None,
     redact_names: bool = False,
+    max_officials: int = DEFAULT_MAX_OFFICIALS,
 ) -> FastAPI:
     """The FastAPI application around `engine` (by default the base ruleset, or `rules_dir`).
 
@@ -510,6 +643,7 @@ def create_app(
         lang=lang or default_lang(),
         auth=bool(token_list),
         eval_threads=max(1, eval_threads or _env_int(ENV_EVAL_THREADS, DEFAULT_EVAL_THREADS)),
+        max_officials=max_officials,
     )
     if redact_names:
         service.redactor = Redactor(redaction_key())
@@ -523,7 +657,10 @@ def create_app(
         finally:
             service.ready = False
 
-    app = FastAPI(
+    # /docs is Swagger UI served from the files fastapi-offline installs (DOCS_ASSETS), not a CDN:
+    # it works on a network with no way out.
+    app = FastAPIOffline(
+        static_url=DOCS_ASSETS,
         title="compliance",
         version=__version__,
         description=(
@@ -572,6 +709,11 @@ def create_app(
     async def _compliance_error(request: Request, exc: ComplianceError) -> Response:
         return problem_response(request, "evaluation-failed", exc.problems)
 
+    @app.exception_handler(ClientDisconnect)
+    async def _client_left(request: Request, exc: ClientDisconnect) -> Response:
+        # Nobody is there to read an answer (the client left, or its body timed out).
+        return Response(status_code=499)
+
     @app.exception_handler(RequestValidationError)
     async def _bad_parameter(request: Request, exc: RequestValidationError) -> Response:
         problems = []
@@ -585,15 +727,17 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code == 404:
-            problem = P.service_problem("not_found", "không có tài nguyên này", "no such resource")
+            problem = P.service_problem("not_found", "không tìm thấy tài nguyên được yêu cầu", "no such resource")
             kind = "not-found"
         elif exc.status_code == 405:
             problem = P.service_problem(
-                "method_not_allowed", "phương thức HTTP không được hỗ trợ ở đây", "HTTP method not allowed here"
+                "method_not_allowed", "đường dẫn này không hỗ trợ phương thức HTTP đã dùng", "HTTP method not allowed here"
             )
             kind = "method-not-allowed"
         else:
-            problem = P.service_problem("http_error", str(exc.detail), str(exc.detail))
+            problem = P.service_problem(
+                "http_error", f"yêu cầu không hợp lệ (mã HTTP {exc.status_code})", shorten(str(exc.detail))
+            )
             kind = "bad-request"
         return problem_response(request, kind, [problem], status=exc.status_code, headers=dict(exc.headers or {}))
 
@@ -681,23 +825,9 @@ def create_app(
     async def post_batch(request: Request, as_of: AsOf = None, lang: LangParam = None) -> Response:
         require_ndjson(request)
         day = parse_as_of(as_of)
-        body = await read_body(request, service.max_batch_bytes)
-        lines = split_lines(body)
-        del body
+        lines = await read_batch(request, service)
         if not lines:
             raise InputError([Problem("empty_input")])
-        if len(lines) > service.max_batch_lines:
-            limit = service.max_batch_lines
-            raise P.ServiceError(
-                "batch-too-large",
-                [
-                    P.service_problem(
-                        "too_many_lines",
-                        f"lô có {len(lines)} dòng, tối đa {limit}",
-                        f"the batch has {len(lines)} lines, at most {limit}",
-                    )
-                ],
-            )
         chunks = service.batch(lines, day, lang or service.default_lang, request_id_of(request.scope))
         return StreamingResponse(service.in_threads(chunks), media_type=NDJSON_MEDIA_TYPE)
 
@@ -782,6 +912,7 @@ ENV_MAX_BODY = "COMPLIANCE_MAX_BODY_BYTES"
 ENV_MAX_BATCH_BYTES = "COMPLIANCE_MAX_BATCH_BYTES"
 ENV_MAX_BATCH_LINES = "COMPLIANCE_MAX_BATCH_LINES"
 ENV_EVAL_THREADS = "COMPLIANCE_EVAL_THREADS"
+ENV_MAX_OFFICIALS = "COMPLIANCE_MAX_OFFICIALS"
 DEFAULT_EVAL_THREADS = 4
 
 
@@ -794,7 +925,8 @@ def app_from_env() -> FastAPI:
     """The app configured from the environment (uvicorn factory for `serve --workers N`).
 
     $COMPLIANCE_RULES, $COMPLIANCE_TOKENS / $COMPLIANCE_TOKEN_FILE, $COMPLIANCE_LANG and the
-    limits $COMPLIANCE_MAX_BODY_BYTES, $COMPLIANCE_MAX_BATCH_BYTES, $COMPLIANCE_MAX_BATCH_LINES.
+    limits $COMPLIANCE_MAX_BODY_BYTES, $COMPLIANCE_MAX_BATCH_BYTES, $COMPLIANCE_MAX_BATCH_LINES,
+    $COMPLIANCE_MAX_OFFICIALS.
     """
     return create_app(
         Engine.load(None),
@@ -802,6 +934,7 @@ def app_from_env() -> FastAPI:
         max_body_bytes=_env_int(ENV_MAX_BODY, DEFAULT_MAX_BODY_BYTES),
         max_batch_bytes=_env_int(ENV_MAX_BATCH_BYTES, DEFAULT_MAX_BATCH_BYTES),
         max_batch_lines=_env_int(ENV_MAX_BATCH_LINES, DEFAULT_MAX_BATCH_LINES),
+        max_officials=_env_int(ENV_MAX_OFFICIALS, DEFAULT_MAX_OFFICIALS),
         redact_names=os.environ.get("COMPLIANCE_REDACT_NAMES") == "1",
     )
 

@@ -24,6 +24,8 @@ from .accesslog import request_id_of
 TOKENS_ENV = "COMPLIANCE_TOKENS"
 TOKEN_FILE_ENV = "COMPLIANCE_TOKEN_FILE"
 PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"})
+DOCS_ASSETS = "/docs/assets"
+"""Where the Swagger UI files of /docs are served (public, like /docs)."""
 MAX_TOKEN_FILE_BYTES = 1024 * 1024
 _SPLIT = re.compile(r"[\s,]+")
 
@@ -102,7 +104,8 @@ class BearerAuth:
         self.public_paths = frozenset(public_paths)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not self.checker.enabled or scope.get("path") in self.public_paths:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not self.checker.enabled or path in self.public_paths or path.startswith(DOCS_ASSETS + "/"):
             await self.app(scope, receive, send)
             return
         authorization = None
@@ -117,7 +120,7 @@ class BearerAuth:
         missing = authorization is None
         problem = P.service_problem(
             "unauthorized",
-            "thiếu mã xác thực: gửi 'Authorization: Bearer <mã>'" if missing else "mã xác thực không hợp lệ",
+            "thiếu mã xác thực: hãy gửi kèm tiêu đề 'Authorization: Bearer <mã>'" if missing else "mã xác thực không hợp lệ",
             "missing credentials: send 'Authorization: Bearer <token>'" if missing else "invalid token",
         )
         doc = P.document(

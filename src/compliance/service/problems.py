@@ -22,20 +22,23 @@ TYPE_PREFIX = "urn:compliance:problem:"
 # kind -> (status, title vi, title en)
 KINDS: dict[str, tuple[int, str, str]] = {
     "malformed-json": (400, "JSON không hợp lệ", "Malformed JSON"),
-    "not-utf8": (400, "Nội dung không phải UTF-8", "Body is not UTF-8"),
+    "not-utf8": (400, "Nội dung yêu cầu không phải UTF-8", "Body is not UTF-8"),
     "empty-body": (400, "Nội dung yêu cầu rỗng", "Empty request body"),
     "bad-request": (400, "Yêu cầu không hợp lệ", "Bad request"),
     "unauthorized": (401, "Chưa xác thực", "Authentication required"),
     "not-found": (404, "Không tìm thấy", "Not found"),
+    "request-timeout": (408, "Hết thời gian chờ yêu cầu", "Request timeout"),
     "method-not-allowed": (405, "Phương thức không được hỗ trợ", "Method not allowed"),
     "body-too-large": (413, "Nội dung yêu cầu quá lớn", "Request body too large"),
     "batch-too-large": (413, "Lô quá lớn", "Batch too large"),
+    "visit-too-large": (413, "Lần kiểm tra quá lớn", "Visit too large"),
     "unsupported-media-type": (415, "Kiểu nội dung không được hỗ trợ", "Unsupported media type"),
     "invalid-visit": (422, "Lần kiểm tra không hợp lệ", "Invalid visit"),
     "invalid-parameter": (422, "Tham số không hợp lệ", "Invalid parameter"),
-    "evaluation-failed": (500, "Đánh giá thất bại", "Evaluation failed"),
-    "internal": (500, "Lỗi máy chủ", "Internal server error"),
+    "evaluation-failed": (500, "Không đánh giá được", "Evaluation failed"),
+    "internal": (500, "Lỗi nội bộ máy chủ", "Internal server error"),
     "not-ready": (503, "Dịch vụ chưa sẵn sàng", "Service not ready"),
+    "overloaded": (503, "Dịch vụ đang quá tải", "Service overloaded"),
 }
 
 # The kind of an input problem, by the code of its first problem.
