@@ -38,7 +38,7 @@ def test_the_api_reports_at_most_a_hundred_problems_and_counts_the_rest(engine: 
         engine.evaluate(orjson.dumps(_stray_keys(STRAY)))
     problems = caught.value.problems
     assert len(problems) == MAX_PROBLEMS + 1
-    assert [p.code for p in problems[:-1]] == ["unknown_field"] * MAX_PROBLEMS
+    assert [p.code for p in problems[:-1]] == ["unknown_observation"] * MAX_PROBLEMS
     more = problems[-1]
     assert more.code == "more_problems" and more.params == {"count": STRAY - MAX_PROBLEMS, "limit": MAX_PROBLEMS}
     assert f"{STRAY - MAX_PROBLEMS} more problems not listed" in more.message("en")
@@ -59,7 +59,7 @@ def test_a_long_key_is_quoted_shortened(engine: Engine) -> None:
     with pytest.raises(InputError) as caught:
         engine.evaluate({**VISIT, key: 1})
     problem = caught.value.problems[0]
-    assert problem.code == "unknown_field"
+    assert problem.code == "unknown_observation"
     for text in (problem.message("vi"), problem.message("en"), problem.path or ""):
         assert len(text) < 200 and "…" in text
 

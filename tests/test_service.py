@@ -197,11 +197,14 @@ def test_wrong_types(client: TestClient) -> None:
 
 
 def test_unknown_fields(client: TestClient) -> None:
-    doc = assert_problem(post(client, orjson.dumps({**VISIT, "personel": []})), 422, "unknown_field", "personel")
+    doc = assert_problem(post(client, orjson.dumps({**VISIT, "personel": []})), 422, "unknown_observation", "personel")
     assert "did you mean 'personnel'" in doc["problems"][0]["message"]["en"]
     assert "ý bạn là 'personnel'" in doc["problems"][0]["message"]["vi"]
     envelope = {"visit": {**VISIT, "unit": {"id": "u", "level": "commune", "provence": "x"}}, "history": []}
     assert_problem(post(client, orjson.dumps(envelope)), 422, "unknown_field", "visit.unit.provence")
+    envelope = {"visit": {**VISIT, "personnel": [{"id": "o", "phone_gaming": True}]}, "history": []}
+    doc = assert_problem(post(client, orjson.dumps(envelope)), 422, "unknown_observation", "visit.personnel[0].phone_gaming")
+    assert "no installed check reads it" in doc["problems"][0]["message"]["en"]
 
 
 def test_not_utf8(client: TestClient) -> None:

@@ -223,6 +223,10 @@ def _unknown_code(model: type[BaseModel], loc: Sequence[Any]) -> str:
     """Anywhere in a visit but its unit (whose fields are the visit's own), an unknown field is
     one no installed check reads: an observation of a check not installed here, or a misspelling
     (the did-you-mean says which)."""
+    if loc[:1] == ("visit",) and "visit" in model.model_fields:  # the service's envelope
+        inner = model.model_fields["visit"].annotation
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return _unknown_code(inner, loc[1:])
     if not (isinstance(model, type) and issubclass(model, Visit)) or loc[:1] == ("unit",):
         return "unknown_field"
     return "unknown_observation"
