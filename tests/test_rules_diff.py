@@ -70,7 +70,7 @@ def test_terminal_and_markdown_output(tmp_path: Path, visits: Path) -> None:
     md = run("rules", "diff", RULES, new, "--visits", visits, "--format", "markdown", "--lang", "vi")
     assert md.exit_code == 0
     assert md.output.startswith("# So sánh bộ quy tắc:")
-    assert "| `working_hours.late_arrival` | 2016-09-05 → … | thresholds.grace_minutes (sửa ngay trong phiên bản) | 0 | 15 |" in md.output
+    assert "| working_hours.late_arrival | 2016-09-05 → … | thresholds.grace_minutes (sửa ngay trong phiên bản) | 0 | 15 |" in md.output
     assert "### Theo quy tắc" in md.output and "### Theo năm" in md.output
 
 
