@@ -50,7 +50,7 @@ SEVERITY_NAMES: dict[str, dict[str, str]] = {
 }
 
 TARGET_NAMES: dict[str, dict[str, str]] = {
-    "official": {"vi": "Cán bộ", "en": "Official"},
+    "official": {"vi": "Cá nhân", "en": "Official"},  # cán bộ, công chức or viên chức alike
     "unit": {"vi": "Đơn vị", "en": "Unit"},
     "unit_head": {"vi": "Người đứng đầu", "en": "Head of unit"},
 }
