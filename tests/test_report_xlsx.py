@@ -200,5 +200,5 @@ def test_subjects_and_targets_are_named_in_the_language(
     types = {r[findings[0].index("Loại đối tượng / Subject type")] for r in findings[1:]}
     assert types == {official, unit}
     sanctions = rows(book, "sanctions")
-    targets = {r[sanctions[0].index("Áp dụng với / Target")] for r in sanctions[1:]}
+    targets = {r[sanctions[0].index("Áp dụng đối với / Target")] for r in sanctions[1:]}
     assert official in targets and "Cán bộ" not in targets

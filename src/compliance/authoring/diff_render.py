@@ -31,7 +31,7 @@ W: dict[str, tuple[str, str]] = {
     "notes": ("Lưu ý", "Notes"),
     "impact": ("Tác động trên các lần kiểm tra trước đây", "Impact on past visits"),
     "no_impact": (
-        "Không có tệp lần kiểm tra nào (--visits): không đo được tác động.",
+        "Không có tệp các lần kiểm tra (--visits) nên không đo được tác động.",
         "No visits given (--visits): impact not measured.",
     ),
     "impact_intro": (
@@ -74,10 +74,10 @@ W: dict[str, tuple[str, str]] = {
     "severity": ("đổi mức độ", "severity changed"),
     "sanctions": ("Kiến nghị +/−", "Sanctions +/−"),
     "fired": ("Tỷ lệ phát sinh cũ → mới", "Fires on old → new"),
-    "level": ("Cấp", "Level"),
+    "level": ("Cấp đơn vị", "Level"),
     "year": ("Năm", "Year"),
-    "visits": ("Lần kiểm tra", "Visits"),
-    "changed": ("Khác kết quả", "Changed"),
+    "visits": ("Số lần kiểm tra", "Visits"),
+    "changed": ("Số lần khác kết quả", "Changed"),
     "sanction": ("Hình thức", "Sanction"),
     "count": ("Số lượng cũ → mới", "Count old → new"),
     "grade": ("Xếp loại", "Grade"),

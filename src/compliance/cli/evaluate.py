@@ -141,7 +141,7 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
         write_all(sys.stdout.buffer, orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
         return
     title = {"vi": "Các nội dung kiểm tra đã cài đặt", "en": "Installed checks"}[lang]
-    headers = {"vi": ("Quy tắc", "Đối tượng", "Các phiên bản", "Nguồn"), "en": ("Rule", "Subject", "Versions", "Source")}[lang]
+    headers = {"vi": ("Quy tắc", "Đối tượng", "Phiên bản", "Nguồn"), "en": ("Rule", "Subject", "Versions", "Source")}[lang]
     columns = [render.Column(h, "label" if h == headers[-1] else "id") for h in headers]
     table = [
         [
