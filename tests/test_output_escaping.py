@@ -324,3 +324,21 @@ def test_commands_put_no_escape_sequence_on_the_terminal(tmp_path: Path, command
     done = run(command[0], path, *command[1:])
     assert done.exit_code in (0, 2)
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", done.output), done.output
+
+
+def test_rules_test_shows_a_case_name_with_bidi_controls_escaped(tmp_path: Path) -> None:
+    """A case name may hold what YAML allows but the terminal would act on: a right-to-left
+    override turns the rest of the line around, a zero-width space hides."""
+    rules = copy_rules(tmp_path, cases=False)
+    (rules / "cases").mkdir()
+    (rules / "cases" / "working_hours.yaml").write_text(
+        "check: working_hours\n"
+        "base:\n  visit_id: T-1\n  inspected_at: \"2018-06-12T08:00:00+07:00\"\n  unit: {id: xa-a, level: commune}\n"
+        "cases:\n  - name: \"absent \u202eevil\u200b\"\n    visit:\n      personnel: [{id: a1, attendance: absent}]\n"
+        "    expect: []\n",
+        encoding="utf-8",
+    )
+    done = run("rules", "test", rules)
+    assert done.exit_code == 1, done.output
+    assert "absent \\u202eevil\\u200b" in done.output
+    _assert_no_control(done.output)
