@@ -276,7 +276,7 @@ def table(results: Sequence[Result], lang: Lang, console: Console) -> None:
         if result.findings:
             columns = [Column(word("severity", lang), "label"), Column(word("rule", lang)), Column(word("subject", lang)),
                        Column(word("message", lang), "text"), Column(word("basis", lang), "text", optional=True)]
-            rows = [
+            rows: list[list[str | Text]] = [
                 [Text(severity_name(f.severity, lang), style=_SEVERITY_STYLE.get(f.severity, "")), f.key, f.subject.id,
                  f.message[lang], _basis(f.legal_basis)]
                 for f in result.findings

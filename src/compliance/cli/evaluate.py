@@ -6,8 +6,12 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from typing import Any
+
 import click
 import orjson
+from rich.text import Text
+
 from .. import render
 from ..common import Severity
 from ..errors import ComplianceError, InputError, Lang, Problem
@@ -114,7 +118,7 @@ def _emit(results: list[Result], fmt: str, lang: Lang) -> None:
 def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
     """List installed checks, their rule ids and where each came from."""
     engine = load_engine(rules_dir)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for info in engine.checks:
         check = info.check
         for rule_id, rule in check.rules.items():
@@ -143,7 +147,7 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
     title = {"vi": "Các nội dung kiểm tra đã cài đặt", "en": "Installed checks"}[lang]
     headers = {"vi": ("Quy tắc", "Đối tượng", "Phiên bản", "Nguồn"), "en": ("Rule", "Subject", "Versions", "Source")}[lang]
     columns = [render.Column(h, "label" if h == headers[-1] else "id") for h in headers]
-    table = [
+    table: list[list[str | Text]] = [
         [
             f"{row['check']}.{row['rule']}",
             render.target_name(row["subject"], lang),

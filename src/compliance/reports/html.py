@@ -122,12 +122,12 @@ def figures(summary: Mapping[str, Any], lang: Lang) -> list[tuple[str, Any]]:
 
     by_level = summary.get("by_level") or {}
     levels = [k for k, _ in ordered({k: 0 for k in by_level}, LEVELS)]
-    names = [_label(level_name(k, lang), 18) for k in levels]
+    level_labels = [_label(level_name(k, lang), 18) for k in levels]
     fig = go.Figure(
         [
-            go.Bar(x=names, y=[_int(by_level[k].get("visits")) for k in levels], name=word("visits", lang),
+            go.Bar(x=level_labels, y=[_int(by_level[k].get("visits")) for k in levels], name=word("visits", lang),
                    marker_color=_COLORS["visits"]),
-            go.Bar(x=names, y=[_findings(by_level[k]) for k in levels], name=word("findings", lang),
+            go.Bar(x=level_labels, y=[_findings(by_level[k]) for k in levels], name=word("findings", lang),
                    marker_color=_COLORS["findings"]),
         ]
     )

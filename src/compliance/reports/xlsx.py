@@ -180,7 +180,7 @@ class _Pages:
 
     def filter(self) -> None:
         """Put an autofilter over every sheet's header and rows (known once all are written)."""
-        from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+        from openpyxl.utils import get_column_letter
 
         last = get_column_letter(len(self._columns))
         for sheet in self.sheets:
