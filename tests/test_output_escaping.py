@@ -174,10 +174,12 @@ def test_evaluate_table_prints_no_control_character(example: Result, text: str, 
 @settings(max_examples=100, deadline=None)
 @given(cells=st.lists(TEXT, min_size=3, max_size=3), width=st.integers(40, 160))
 def test_any_cell_reaches_the_terminal_without_control_characters(cells: list[str], width: int) -> None:
-    """Through `Records` (every table the commands print), in either layout."""
+    """Through `Records` (every table the commands print), in either layout, its title and
+    headers too (a ruleset's name is in a title; '[/b]' in it was a traceback)."""
     out = io.StringIO()
     console = Console(file=out, width=width, color_system=None, force_terminal=False)
-    console.print(Records("t", [Column("id"), Column("label", "label"), Column("text", "text")], [cells, cells[::-1]]))
+    columns = [Column(cells[1] + "[/i]"), Column("label", "label"), Column("text", "text")]
+    console.print(Records(cells[0] + "[/b]", columns, [cells, cells[::-1]]))
     _assert_no_control(out.getvalue())
 
 

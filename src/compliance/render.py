@@ -221,15 +221,15 @@ class Records:
                 given = min(want, spare // (len(wants) - n))
                 widths[i] += given
                 spare -= given
-        table = Table(title=self.title)
+        table = Table(title=plain(self.title)[0])
         for i in kept:
-            table.add_column(self.columns[i].header, width=widths[i], overflow="fold")
+            table.add_column(plain(self.columns[i].header)[0], width=widths[i], overflow="fold")
         for row in self.rows:
             table.add_row(*(row[i] for i in kept))
         return table
 
     def _stacked(self, width: int) -> Iterable[Any]:
-        yield Text(self.title, style="table.title", justify="center")
+        yield Text(visible(self.title), style="table.title", justify="center")
         label = min(max((cell_len(self.columns[i].header) for i in self.shown), default=0), max(10, width // 3))
         for number, row in enumerate(self.rows):
             block = Table.grid(padding=(0, 2), expand=True)
@@ -237,7 +237,7 @@ class Records:
             block.add_column(overflow="fold", ratio=1)
             for i in self.shown:
                 if row[i].plain:
-                    block.add_row(Text(self.columns[i].header), row[i])
+                    block.add_row(plain(self.columns[i].header)[0], row[i])
             yield block
             if number < len(self.rows) - 1:
                 yield Text("─" * min(width, 40), style="dim")
