@@ -163,3 +163,20 @@ def test_a_reader_that_goes_away_is_exit_141_not_success(tmp_path: Path, command
     stderr = proc.stderr.read()
     assert proc.wait(timeout=120) == 141
     assert b"Traceback" not in stderr and b"Exception ignored" not in stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_the_vietnamese_header_names_the_unit_level_in_vietnamese(fmt: str) -> None:
+    runner = CliRunner()
+    vi = runner.invoke(main, ["evaluate", str(EXAMPLE), "--lang", "vi", "--format", fmt], env={"COLUMNS": "120"})
+    assert vi.exit_code == 0
+    assert "(UBND cấp xã)" in vi.output and "commune" not in vi.output
+    en = runner.invoke(main, ["evaluate", str(EXAMPLE), "--lang", "en", "--format", fmt], env={"COLUMNS": "120"})
+    assert "(commune people's committee)" in en.output
+
+
+def test_checks_speaks_the_language_asked() -> None:
+    vi = CliRunner().invoke(main, ["checks", "--lang", "vi"], env={"COLUMNS": "120"})
+    assert vi.exit_code == 0
+    assert "Các nội dung kiểm tra đã cài đặt" in vi.output and "Quy tắc" in vi.output and "cá nhân" in vi.output
+    assert "official" not in vi.output

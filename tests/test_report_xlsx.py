@@ -145,3 +145,60 @@ def test_rows_beyond_the_sheet_limit_go_on_in_further_sheets(
     if sheets > 1:
         what = "các phát hiện" if kind == "findings" else "các kiến nghị xử lý"
         assert any(f"nên {what} được ghi tiếp qua {sheets} trang" in str(r[0]) for r in summary if r)
+
+
+def _data_sheets(book: Any) -> list[str]:
+    return [n for n in book.sheetnames if n != "summary"]
+
+
+@pytest.mark.parametrize(("lang", "shown"), [("vi", "dd/mm/yyyy"), ("en", "yyyy-mm-dd")])
+def test_visit_dates_are_dates_and_every_data_sheet_has_a_filter(
+    report_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, lang: str, shown: str
+) -> None:
+    """Dates sort and filter as dates, shown as the language writes them; the findings and
+    sanctions sheets, and the sheets they go on in, filter on their header row."""
+    import datetime
+
+    from compliance.reports import xlsx
+
+    summary = orjson.loads((report_dir / "summary.json").read_bytes())
+    monkeypatch.setattr(xlsx, "MAX_ROWS", summary["findings"] // 2 + 1)
+    out = tmp_path / "dates.xlsx"
+    done = CliRunner().invoke(main, ["report", str(report_dir), "--format", "xlsx", "--lang", lang, "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    book = openpyxl.load_workbook(out)
+    sheets = _data_sheets(book)
+    assert "findings (2)" in sheets and "sanctions (2)" in sheets
+    for name in sheets:
+        sheet = book[name]
+        assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(sheet.max_column)}{sheet.max_row}", name
+        header = [c.value for c in sheet[1]]
+        dates = [row[header.index("Ngày / Date")] for row in sheet.iter_rows(min_row=2)]
+        assert dates and all(c.is_date and c.number_format == shown for c in dates), name
+        assert all(isinstance(c.value, datetime.datetime) for c in dates)
+    first = book["findings"].cell(row=2, column=2).value
+    assert first.date() in {datetime.date.fromisoformat(d) for d in _visit_dates(report_dir)}
+
+
+def _visit_dates(report_dir: Path) -> set[str]:
+    return {orjson.loads(line)["visit_date"] for line in (report_dir / "results.jsonl").read_bytes().splitlines() if line}
+
+
+@pytest.mark.parametrize(
+    ("lang", "official", "unit"), [("vi", "Cá nhân", "Đơn vị"), ("en", "Official", "Unit")]
+)
+def test_subjects_and_targets_are_named_in_the_language(
+    report_dir: Path, tmp_path: Path, lang: str, official: str, unit: str
+) -> None:
+    """An official is "cá nhân" whatever the category (cán bộ, công chức, viên chức), as the
+    terminal says it; the findings sheet names subject types too, not `official`/`unit`."""
+    out = tmp_path / "names.xlsx"
+    done = CliRunner().invoke(main, ["report", str(report_dir), "--format", "xlsx", "--lang", lang, "-o", str(out)])
+    assert done.exit_code == 0, done.output
+    book = openpyxl.load_workbook(out, read_only=True)
+    findings = rows(book, "findings")
+    types = {r[findings[0].index("Loại đối tượng / Subject type")] for r in findings[1:]}
+    assert types == {official, unit}
+    sanctions = rows(book, "sanctions")
+    targets = {r[sanctions[0].index("Áp dụng đối với / Target")] for r in sanctions[1:]}
+    assert official in targets and "Cán bộ" not in targets

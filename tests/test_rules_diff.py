@@ -70,8 +70,12 @@ def test_terminal_and_markdown_output(tmp_path: Path, visits: Path) -> None:
     md = run("rules", "diff", RULES, new, "--visits", visits, "--format", "markdown", "--lang", "vi")
     assert md.exit_code == 0
     assert md.output.startswith("# So sánh bộ quy tắc:")
-    assert "| `working_hours.late_arrival` | 2016-09-05 → … | thresholds.grace_minutes (sửa ngay trong phiên bản) | 0 | 15 |" in md.output
+    assert "| working_hours.late_arrival | 2016-09-05 → … | thresholds.grace_minutes (sửa ngay trong phiên bản) | 0 | 15 |" in md.output
     assert "### Theo quy tắc" in md.output and "### Theo năm" in md.output
+    # Unit levels are named in the report's language, not by their keys.
+    assert "| UBND xã, phường, thị trấn |" in md.output and "| commune |" not in md.output
+    vi = run("rules", "diff", RULES, new, "--visits", visits, "--lang", "vi")
+    assert "UBND xã, phường, thị trấn" in vi.output and "commune" not in vi.output
 
 
 def test_a_grading_change_counts_the_visits_whose_grade_changes(tmp_path: Path, visits: Path) -> None:

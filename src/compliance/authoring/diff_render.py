@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from ..errors import Lang
-from ..render import plain, sanction_name
+from ..errors import Lang, visible
+from ..render import Column, Kind, Records, md, sanction_name
+from ..reports.data import level_name
 
 W: dict[str, tuple[str, str]] = {
     "title": ("So sánh bộ quy tắc: {old} → {new}", "Rules diff: {old} → {new}"),
@@ -31,7 +31,7 @@ W: dict[str, tuple[str, str]] = {
     "notes": ("Lưu ý", "Notes"),
     "impact": ("Tác động trên các lần kiểm tra trước đây", "Impact on past visits"),
     "no_impact": (
-        "Không có tệp lần kiểm tra nào (--visits): không đo được tác động.",
+        "Không có tệp các lần kiểm tra (--visits) nên không đo được tác động.",
         "No visits given (--visits): impact not measured.",
     ),
     "impact_intro": (
@@ -74,10 +74,10 @@ W: dict[str, tuple[str, str]] = {
     "severity": ("đổi mức độ", "severity changed"),
     "sanctions": ("Kiến nghị +/−", "Sanctions +/−"),
     "fired": ("Tỷ lệ phát sinh cũ → mới", "Fires on old → new"),
-    "level": ("Cấp", "Level"),
+    "level": ("Cấp đơn vị", "Level"),
     "year": ("Năm", "Year"),
-    "visits": ("Lần kiểm tra", "Visits"),
-    "changed": ("Khác kết quả", "Changed"),
+    "visits": ("Số lần kiểm tra", "Visits"),
+    "changed": ("Số lần khác kết quả", "Changed"),
     "sanction": ("Hình thức", "Sanction"),
     "count": ("Số lượng cũ → mới", "Count old → new"),
     "grade": ("Xếp loại", "Grade"),
@@ -162,10 +162,11 @@ def rule_rows(impact: Mapping[str, Any], lang: Lang) -> list[list[str]]:
     return rows
 
 
-def bucket_rows(buckets: Mapping[str, Any]) -> list[list[str]]:
+def bucket_rows(buckets: Mapping[str, Any], lang: Lang | None = None) -> list[list[str]]:
+    """One row per bucket; with `lang`, the buckets are unit levels, named in that language."""
     return [
         [
-            name,
+            level_name(name, lang) if lang else name,
             str(b["visits"]),
             str(b["changed"]),
             f"{b['findings_old']} → {b['findings_new']}",
@@ -226,106 +227,113 @@ def _title(data: Mapping[str, Any], lang: Lang) -> str:
     )
 
 
-def _rule_headers(lang: Lang) -> list[str]:
-    return [w(k, lang) for k in ("rule", "findings", "gained", "lost", "severity", "sanctions", "fired", "examples")]
+def _columns(lang: Lang, *specs: tuple[str, Kind]) -> list[Column]:
+    """Columns by key and kind (as `render.Column` says)."""
+    return [Column(w(key, lang), kind) for key, kind in specs]
 
 
-def _bucket_headers(first: str, lang: Lang) -> list[str]:
-    return [w(first, lang)] + [w(k, lang) for k in ("visits", "changed", "findings", "gained", "lost", "sanctions", "grade_changed")]
+def _bucket_columns(first: str, lang: Lang) -> list[Column]:
+    return _columns(
+        lang, (first, "label"), ("visits", "id"), ("changed", "id"), ("findings", "id"), ("gained", "id"),
+        ("lost", "id"), ("sanctions", "id"), ("grade_changed", "id"),
+    )
 
 
-def _sanction_headers(lang: Lang) -> list[str]:
-    return [w(k, lang) for k in ("sanction", "count", "gained", "lost", "examples")]
-
-
-def _impact_tables(impact: Mapping[str, Any], lang: Lang) -> list[tuple[str, list[str], list[list[str]]]]:
-    """Title, headers and rows of each impact table, the same for the terminal and Markdown."""
+def _impact_tables(impact: Mapping[str, Any], lang: Lang) -> list[tuple[str, list[Column], list[list[str]]]]:
+    """Title, columns and rows of each impact table, the same for the terminal and Markdown."""
     return [
-        (w("per_rule", lang), _rule_headers(lang), rule_rows(impact, lang)),
-        (w("per_grade", lang), [w("grade", lang), w("grade_visits", lang)], grade_rows(impact["grades"], lang)),
-        (w("grade_moves", lang), [w(k, lang) for k in ("grade_move", "visits", "examples")], grade_move_rows(impact["grades"], lang)),
-        (w("per_level", lang), _bucket_headers("level", lang), bucket_rows(impact["per_level"])),
-        (w("per_year", lang), _bucket_headers("year", lang), bucket_rows(impact["per_year"])),
-        (w("per_sanction", lang), _sanction_headers(lang), sanction_rows(impact, lang)),
+        (
+            w("per_rule", lang),
+            _columns(lang, ("rule", "id"), ("findings", "id"), ("gained", "id"), ("lost", "id"), ("severity", "id"),
+                     ("sanctions", "label"), ("fired", "id"), ("examples", "label")),
+            rule_rows(impact, lang),
+        ),
+        (w("per_grade", lang), _columns(lang, ("grade", "label"), ("grade_visits", "id")), grade_rows(impact["grades"], lang)),
+        (
+            w("grade_moves", lang),
+            _columns(lang, ("grade_move", "label"), ("visits", "id"), ("examples", "label")),
+            grade_move_rows(impact["grades"], lang),
+        ),
+        (w("per_level", lang), _bucket_columns("level", lang), bucket_rows(impact["per_level"], lang)),
+        (w("per_year", lang), _bucket_columns("year", lang), bucket_rows(impact["per_year"])),
+        (
+            w("per_sanction", lang),
+            _columns(lang, ("sanction", "label"), ("count", "id"), ("gained", "id"), ("lost", "id"), ("examples", "label")),
+            sanction_rows(impact, lang),
+        ),
     ]
 
 
+def _change_columns(lang: Lang) -> list[Column]:
+    return _columns(lang, ("what", "id"), ("version", "id"), ("change", "text"), ("old", "text"), ("new", "text"))
+
+
+def _line(text: str, style: str = "") -> Text:
+    """A line for the terminal; its data escaped as table cells are (`plain`)."""
+    return Text(visible(text), style=style)
+
+
 def render_rich(data: Mapping[str, Any], lang: Lang, console: Console) -> None:
-    console.print(Text(_title(data, lang), style="bold"))
+    console.print(_line(_title(data, lang), "bold"))
     rows = change_rows(data, lang)
     if rows:
-        table = Table(title=w("changes", lang), expand=True, show_lines=False)
-        for h in ("what", "version", "change", "old", "new"):
-            table.add_column(w(h, lang), overflow="fold")
-        for row in rows:
-            table.add_row(*plain(*row))
-        console.print(table)
+        console.print(Records(w("changes", lang), _change_columns(lang), rows))
     else:
-        console.print(w("no_changes", lang), markup=False)
+        console.print(_line(w("no_changes", lang)))
     warnings = [x for x in data["warnings"] if x["level"] == "warning"]
     notes = [x for x in data["warnings"] if x["level"] != "warning"]
     if warnings:
-        console.print(Text(w("warnings", lang), style="bold yellow"))
+        console.print(_line(w("warnings", lang), "bold yellow"))
         for x in warnings:
-            console.print(Text(f"  ! {x['message'][lang]}", style="yellow"))
+            console.print(_line(f"  ! {x['message'][lang]}", "yellow"))
     if notes:
-        console.print(Text(w("notes", lang), style="bold"))
+        console.print(_line(w("notes", lang), "bold"))
         for x in notes:
-            console.print(Text(f"  · {x['message'][lang]}"))
+            console.print(_line(f"  · {x['message'][lang]}"))
     impact = data["impact"]
-    console.print(Text(w("impact", lang), style="bold"))
+    console.print(_line(w("impact", lang), "bold"))
     if impact is None:
-        console.print("  " + w("no_impact", lang), markup=False)
+        console.print(_line("  " + w("no_impact", lang)))
         return
     for line in _intro(data, lang):
-        console.print("  " + line, markup=False, highlight=False)
+        console.print(_line("  " + line))
     if impact["examples_changed"]:
-        console.print(f"  {w('examples', lang)}: {', '.join(impact['examples_changed'])}", markup=False, highlight=False)
-    for title, headers, body in _impact_tables(impact, lang):
-        if not body:
-            continue
-        table = Table(title=title, expand=True)
-        for h in headers:
-            table.add_column(h, overflow="fold")
-        for row in body:
-            table.add_row(*plain(*row))
-        console.print(table)
+        console.print(_line(f"  {w('examples', lang)}: {', '.join(impact['examples_changed'])}"))
+    for title, columns, body in _impact_tables(impact, lang):
+        if body:
+            console.print(Records(title, columns, body))
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    out = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+def _md_table(columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(md(c.header) for c in columns) + " |", "|" + "---|" * len(columns)]
+    out += ["| " + " | ".join(md(c) for c in row) + " |" for row in rows]
     return out + [""]
 
 
 def render_markdown(data: Mapping[str, Any], lang: Lang) -> str:
-    out = [f"# {_title(data, lang)}", "", f"## {w('changes', lang)}", ""]
+    out = [f"# {md(_title(data, lang))}", "", f"## {md(w('changes', lang))}", ""]
     rows = change_rows(data, lang)
     if rows:
-        out += _md_table([w(h, lang) for h in ("what", "version", "change", "old", "new")], [[f"`{r[0]}`", *r[1:]] for r in rows])
+        out += _md_table(_change_columns(lang), rows)
     else:
-        out += [w("no_changes", lang), ""]
+        out += [md(w("no_changes", lang)), ""]
     if data["warnings"]:
-        out += [f"## {w('warnings', lang)}", ""]
+        out += [f"## {md(w('warnings', lang))}", ""]
         for x in data["warnings"]:
             mark = "⚠️" if x["level"] == "warning" else "ℹ️"
-            out.append(f"- {mark} {x['message'][lang]}")
+            out.append(f"- {mark} {md(x['message'][lang])}")
         out.append("")
-    out += [f"## {w('impact', lang)}", ""]
+    out += [f"## {md(w('impact', lang))}", ""]
     impact = data["impact"]
     if impact is None:
-        return "\n".join(out + [w("no_impact", lang), ""])
-    out += [f"- {line}" for line in _intro(data, lang)]
+        return "\n".join(out + [md(w("no_impact", lang)), ""])
+    out += [f"- {md(line)}" for line in _intro(data, lang)]
     if impact["examples_changed"]:
-        out.append(f"- {w('examples', lang)}: {', '.join(impact['examples_changed'])}")
+        out.append(f"- {md(w('examples', lang))}: {md(', '.join(impact['examples_changed']))}")
     out.append("")
-    for title, headers, body in _impact_tables(impact, lang):
-        out += [f"### {title}", ""]
-        out += _md_table(headers, body) if body else [w("no_difference", lang), ""]
+    for title, columns, body in _impact_tables(impact, lang):
+        out += [f"### {md(title)}", ""]
+        out += _md_table(columns, body) if body else [md(w("no_difference", lang)), ""]
     return "\n".join(out)
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableType, RenderHook, RenderResult
+from rich.segment import Segment
 
 from ..engine import Engine
-from ..errors import ComplianceError, Lang, Problem
+from ..errors import ComplianceError, Lang, Problem, visible
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,9 +27,41 @@ EXIT_PIPE_CLOSED = 141
 the command's own verdict was never reached, so it must not read as success."""
 
 
+def shown(text: str) -> str:
+    """Text for the terminal with its line breaks kept and everything else that does not print
+    escaped as error messages quote it (`errors.visible`)."""
+    return text if text.isprintable() else "\n".join(visible(part) for part in text.split("\n"))
+
+
+class _Shown:
+    """A renderable whose text reaches the terminal escaped (`errors.visible`, line by line):
+    the last guard behind `render.plain`, for text a renderer printed without it."""
+
+    def __init__(self, renderable: RenderableType):
+        self.renderable = renderable
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.renderable, options):
+            if segment.control or segment.text.isprintable():
+                yield segment
+            else:
+                yield Segment(shown(segment.text), segment.style)
+
+
+class _Escape(RenderHook):
+    def process_renderables(self, renderables: list[ConsoleRenderable]) -> list[ConsoleRenderable]:
+        return [_Shown(r) for r in renderables]
+
+
 class _Console(Console):
     """rich's console, except that a closed pipe reaches `handle_errors` (exit 141): rich's own
-    handling exits 1, which reads as "a finding at or above --fail-on"."""
+    handling exits 1, which reads as "a finding at or above --fail-on"; and that no control
+    character of the data printed reaches the terminal (an escape sequence in an id would
+    recolour, retitle or clear it)."""
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self.push_render_hook(_Escape())
 
     def on_broken_pipe(self) -> None:
         self.quiet = True

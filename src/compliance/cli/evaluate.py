@@ -6,9 +6,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+from typing import Any
+
 import click
 import orjson
-from rich.table import Table
 from rich.text import Text
 
 from .. import render
@@ -117,7 +118,7 @@ def _emit(results: list[Result], fmt: str, lang: Lang) -> None:
 def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
     """List installed checks, their rule ids and where each came from."""
     engine = load_engine(rules_dir)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for info in engine.checks:
         check = info.check
         for rule_id, rule in check.rules.items():
@@ -143,14 +144,19 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
     if fmt == "json":
         write_all(sys.stdout.buffer, orjson.dumps(rows, option=orjson.OPT_INDENT_2) + b"\n")
         return
-    title = {"vi": "Các kiểm tra đã cài đặt", "en": "Installed checks"}[lang]
-    table = Table(title=Text(f"{title} — {engine.ruleset.name} {engine.ruleset.version}", style="table.title"))
-    for column in ("check", "rule", "subject", "versions", "source"):
-        table.add_column(column)
-    for row in rows:
-        versions = ", ".join(f"{v['effective_from']}→{v['effective_to'] or '…'}" for v in row["versions"])
-        table.add_row(*render.plain(row["check"], row["rule"], row["subject"], versions, row["source"]))
-    output_console().print(table)
+    title = {"vi": "Các nội dung kiểm tra đã cài đặt", "en": "Installed checks"}[lang]
+    headers = {"vi": ("Quy tắc", "Đối tượng", "Phiên bản", "Nguồn"), "en": ("Rule", "Subject", "Versions", "Source")}[lang]
+    columns = [render.Column(h, "label" if h == headers[-1] else "id") for h in headers]
+    table: list[list[str | Text]] = [
+        [
+            f"{row['check']}.{row['rule']}",
+            render.target_name(row["subject"], lang),
+            render.lines(f"{v['effective_from']} → {v['effective_to'] or '…'}" for v in row["versions"]),
+            row["source"],
+        ]
+        for row in rows
+    ]
+    output_console().print(render.Records(f"{title} — {engine.ruleset.name} {engine.ruleset.version}", columns, table))
 
 
 __all__ = ["checks", "evaluate", "ComplianceError"]

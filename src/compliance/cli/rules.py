@@ -25,6 +25,7 @@ from .common import (
     load_engine,
     output_console,
     parse_date,
+    shown,
     write_all,
 )
 
@@ -145,9 +146,9 @@ def test_cmd(directory: Path | None, fmt: str, verbose: bool, require_coverage: 
     else:
         for line, colour in render_text(report, lang, verbose=verbose):
             if colour == "bold":
-                click.secho(line, bold=True)
+                click.secho(shown(line), bold=True)
             else:
-                click.secho(line, fg=colour)
+                click.secho(shown(line), fg=colour)
     failed = not report.passed or (require_coverage and report.coverage is not None and not report.coverage.complete)
     sys.exit(EXIT_FINDINGS if failed else EXIT_OK)
 

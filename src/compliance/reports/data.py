@@ -52,7 +52,7 @@ SEVERITY_NAMES: dict[str, dict[str, str]] = {
 }
 
 TARGET_NAMES: dict[str, dict[str, str]] = {
-    "official": {"vi": "Cán bộ", "en": "Official"},
+    "official": {"vi": "Cá nhân", "en": "Official"},  # cán bộ, công chức or viên chức alike
     "unit": {"vi": "Đơn vị", "en": "Unit"},
     "unit_head": {"vi": "Người đứng đầu", "en": "Head of unit"},
 }
@@ -262,7 +262,7 @@ WORDS: dict[str, dict[str, str]] = {
     "top_units": {"vi": "Đơn vị có nhiều phát hiện nhất", "en": "Units with the most findings"},
     "unit": {"vi": "Đơn vị", "en": "Unit"},
     "unit_id": {"vi": "Mã đơn vị", "en": "Unit id"},
-    "worst": {"vi": "Mức độ cao nhất", "en": "Worst severity"},
+    "worst": {"vi": "Mức độ nặng nhất", "en": "Worst severity"},
     "charts": {"vi": "Biểu đồ", "en": "Charts"},
     "narrative": {"vi": "Báo cáo", "en": "Report"},
     "generated": {

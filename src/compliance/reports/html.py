@@ -11,7 +11,7 @@ import textwrap
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ComplianceError, Lang, Problem
+from ..errors import ComplianceError, Lang, Problem, visible
 from .data import LEVELS, ReportDir, level_name, ordered, rule_name, rule_names, word
 from .narrative import Narrative, month_text, narrative
 from .tables import Cell, Table, tables
@@ -61,6 +61,13 @@ def _plotly() -> Any:
     return go
 
 
+def _h(text: str) -> str:
+    """Text, ours or from the data, for HTML: what does not print escaped as on the terminal
+    (`errors.visible`: a control character is not allowed in HTML, and the report may be
+    printed to a terminal), then HTML-escaped, quotes included."""
+    return html.escape(visible(text))
+
+
 def _int(value: Any) -> int:
     try:
         return int(value or 0)
@@ -71,7 +78,7 @@ def _int(value: Any) -> int:
 def _label(text: str, width: int = 0) -> str:
     """Chart text from data: HTML-escaped (plotly reads a few tags in labels), optionally
     wrapped onto lines of about `width` characters."""
-    safe = html.escape(text, quote=False)
+    safe = html.escape(visible(text), quote=False)
     if not width or len(safe) <= width:
         return safe
     return "<br>".join(textwrap.wrap(safe, width)) or safe
@@ -115,12 +122,12 @@ def figures(summary: Mapping[str, Any], lang: Lang) -> list[tuple[str, Any]]:
 
     by_level = summary.get("by_level") or {}
     levels = [k for k, _ in ordered({k: 0 for k in by_level}, LEVELS)]
-    names = [_label(level_name(k, lang), 18) for k in levels]
+    level_labels = [_label(level_name(k, lang), 18) for k in levels]
     fig = go.Figure(
         [
-            go.Bar(x=names, y=[_int(by_level[k].get("visits")) for k in levels], name=word("visits", lang),
+            go.Bar(x=level_labels, y=[_int(by_level[k].get("visits")) for k in levels], name=word("visits", lang),
                    marker_color=_COLORS["visits"]),
-            go.Bar(x=names, y=[_findings(by_level[k]) for k in levels], name=word("findings", lang),
+            go.Bar(x=level_labels, y=[_findings(by_level[k]) for k in levels], name=word("findings", lang),
                    marker_color=_COLORS["findings"]),
         ]
     )
@@ -167,14 +174,14 @@ def _cell(value: Cell) -> str:
         return "<td>—</td>"
     if isinstance(value, int):
         return f'<td class="num">{value}</td>'
-    return f"<td>{html.escape(str(value))}</td>"
+    return f"<td>{_h(str(value))}</td>"
 
 
 def table_html(table: Table) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+    head = "".join(f"<th>{_h(h)}</th>" for h in table.headers)
     body = "".join("<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in table.rows)
     return (
-        f'<section id="table-{html.escape(table.key)}"><h3>{html.escape(table.title)}</h3>'
+        f'<section id="table-{_h(table.key)}"><h3>{_h(table.title)}</h3>'
         f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></section>"
     )
 
@@ -193,7 +200,7 @@ def html_text(story: Narrative, summary: Mapping[str, Any], lang: Lang) -> str:
         )
         charts.append(f'<div class="chart">{snippet}</div>')
     paragraphs = "\n".join(
-        f'<p data-part="{html.escape(key)}">{html.escape(text)}</p>' for key, text in story.paragraphs
+        f'<p data-part="{_h(key)}">{_h(text)}</p>' for key, text in story.paragraphs
     )
     figures_html = "\n".join(table_html(t) for t in tables(summary, lang))
     ruleset = summary.get("ruleset") or {}
@@ -204,22 +211,22 @@ def html_text(story: Narrative, summary: Mapping[str, Any], lang: Lang) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data: blob:; font-src data:">
-<title>{html.escape(story.title)}</title>
+<title>{_h(story.title)}</title>
 <style>{_CSS}</style>
 </head>
 <body>
 <main>
-<header><h1>{html.escape(story.title)}</h1></header>
+<header><h1>{_h(story.title)}</h1></header>
 <section id="narrative">
 {paragraphs}
 </section>
-<h2>{html.escape(word("charts", lang))}</h2>
+<h2>{_h(word("charts", lang))}</h2>
 <section class="charts" id="charts">
 {"".join(charts)}
 </section>
-<h2>{html.escape(word("annex", lang))}</h2>
+<h2>{_h(word("annex", lang))}</h2>
 {figures_html}
-<footer>{html.escape(word("generated", lang))}{" — " + html.escape(word("ruleset", lang)) + ": " + html.escape(ruleset_text) if ruleset_text else ""}</footer>
+<footer>{_h(word("generated", lang))}{" — " + _h(word("ruleset", lang)) + ": " + _h(ruleset_text) if ruleset_text else ""}</footer>
 </main>
 </body>
 </html>

@@ -4,13 +4,16 @@ The workbook is written in openpyxl's write-only mode and the results are stream
 results.jsonl one visit at a time, so memory stays flat however large the batch. Header rows
 are bilingual ("Đơn vị / Unit"); the text of findings and sanctions is in the chosen language.
 Findings or sanctions beyond Excel's row limit go on in "findings (2)", "sanctions (2)"...,
-each with the header row, and the summary sheet lists those sheets.
+each with the header row, and the summary sheet lists those sheets. Every per-row sheet has
+an autofilter over its header row, and a visit's date is a date (sorted and filtered as one),
+shown as the language writes it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,27 +54,30 @@ FINDING_COLUMNS: tuple[tuple[str, str, int], ...] = VISIT_COLUMNS + (
     ("Loại đối tượng", "Subject type", 12),
     ("Đối tượng", "Subject", 30),
     ("Nội dung", "What was found", 60),
-    ("Căn cứ", "Legal basis", 40),
-    ("Kiến nghị", "Sanctions", 36),
+    ("Căn cứ pháp lý", "Legal basis", 40),
+    ("Kiến nghị xử lý", "Sanctions", 36),
     ("Tái phạm sau", "Repeat of", 16),
     ("Xếp loại lần kiểm tra", "Visit grade", 16),
 )
 SANCTION_COLUMNS: tuple[tuple[str, str, int], ...] = VISIT_COLUMNS + (
     ("Mã hình thức", "Code", 22),
     ("Hình thức", "Sanction", 28),
-    ("Áp dụng với", "Target", 14),
+    ("Áp dụng đối với", "Target", 14),
     ("Đối tượng", "Subject", 30),
-    ("Do", "Because of", 40),
+    ("Do vi phạm", "Because of", 40),
     ("Mức phạt tối thiểu", "Fine min", 12),
     ("Mức phạt tối đa", "Fine max", 12),
-    ("Đơn vị tiền", "Currency", 8),
+    ("Đơn vị tiền tệ", "Currency", 8),
     ("Thay cho", "Instead of", 16),
     ("Tái phạm sau", "Repeat of", 16),
-    ("Chính sách", "Policy", 24),
+    ("Chính sách kiến nghị", "Policy", 24),
     ("Lý do", "Reason", 60),
 )
 
 _ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+DATE_FORMATS: dict[str, str] = {"vi": "dd/mm/yyyy", "en": "yyyy-mm-dd"}
+"""How a date cell is shown: as Vietnamese writes a date, and in English unambiguously."""
 
 
 def _openpyxl() -> Any:
@@ -94,9 +100,9 @@ def _openpyxl() -> Any:
 
 class _Sheet:
     """A write-only sheet that writes safe cells: no control characters, and text that
-    starts with "=" stays text (never a formula)."""
+    starts with "=" stays text (never a formula); a date is a date cell in `date_format`."""
 
-    def __init__(self, workbook: Any, title: str, widths: Sequence[int] = ()):
+    def __init__(self, workbook: Any, title: str, widths: Sequence[int] = (), date_format: str = DATE_FORMATS["vi"]):
         from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
         from openpyxl.styles import Alignment, Font, PatternFill  # type: ignore[import-untyped]
         from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
@@ -107,6 +113,7 @@ class _Sheet:
         self._bold = Font(bold=True)
         self._fill = PatternFill("solid", fgColor="EEF1F5")
         self._wrap = Alignment(wrap_text=True, vertical="top")
+        self._date_format = date_format
         for index, width in enumerate(widths, start=1):
             self.ws.column_dimensions[get_column_letter(index)].width = width
 
@@ -116,6 +123,8 @@ class _Sheet:
         cell = self._cell(self.ws, value=value)
         if isinstance(value, str) and value.startswith("="):
             cell.data_type = "s"
+        elif isinstance(value, date):
+            cell.number_format = self._date_format
         if header:
             cell.font = self._bold
             cell.fill = self._fill
@@ -143,10 +152,11 @@ class _Pages:
     """The rows of one kind ("findings") over as many sheets as MAX_ROWS needs: "findings",
     "findings (2)"..., each opening with the header row, so no row is lost to Excel's limit."""
 
-    def __init__(self, workbook: Any, kind: str, columns: Sequence[tuple[str, str, int]]):
+    def __init__(self, workbook: Any, kind: str, columns: Sequence[tuple[str, str, int]], lang: Lang):
         self._workbook = workbook
         self.kind = kind
         self._columns = columns
+        self._date_format = DATE_FORMATS[lang]
         self.sheets: list[_Sheet] = []
         self.count = 0
         self._open()
@@ -154,7 +164,7 @@ class _Pages:
     def _open(self) -> None:
         number = len(self.sheets) + 1
         title = self.kind if number == 1 else f"{self.kind} ({number})"
-        sheet = _Sheet(self._workbook, title, [w for _, _, w in self._columns])
+        sheet = _Sheet(self._workbook, title, [w for _, _, w in self._columns], self._date_format)
         sheet.ws.freeze_panes = "A2"
         sheet.header(_bilingual(self._columns))
         self.sheets.append(sheet)
@@ -167,6 +177,14 @@ class _Pages:
 
     def titles(self) -> list[str]:
         return [sheet.ws.title for sheet in self.sheets]
+
+    def filter(self) -> None:
+        """Put an autofilter over every sheet's header and rows (known once all are written)."""
+        from openpyxl.utils import get_column_letter
+
+        last = get_column_letter(len(self._columns))
+        for sheet in self.sheets:
+            sheet.ws.auto_filter.ref = f"A1:{last}{sheet.rows}"
 
 
 def _basis(refs: Any) -> str:
@@ -235,7 +253,7 @@ def _continued(sheet: _Sheet, pages: Sequence[_Pages], lang: Lang) -> None:
 
 
 def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> _Pages:
-    sheet = _Pages(workbook, "findings", FINDING_COLUMNS)
+    sheet = _Pages(workbook, "findings", FINDING_COLUMNS, lang)
     names = rule_names(report.summary)
     for result in report.results():
         visit = _visit_cells(result, lang)
@@ -251,7 +269,7 @@ def _findings_sheet(workbook: Any, report: ReportDir, lang: Lang) -> _Pages:
                     key,
                     rule_name(key, lang, names),
                     name(SEVERITY_NAMES, str(finding.get("severity")), lang),
-                    subject.get("type"),
+                    name(TARGET_NAMES, str(subject.get("type")), lang),
                     subject.get("id"),
                     _text(finding.get("message"), lang),
                     _basis(finding.get("legal_basis")),
@@ -267,7 +285,7 @@ def _visit_cells(result: Mapping[str, Any], lang: Lang) -> list[Any]:
     """The cells of VISIT_COLUMNS for one result."""
     return [
         result.get("visit_id"),
-        result.get("visit_date"),
+        _date(result.get("visit_date")),
         result.get("unit_id"),
         result.get("unit_name"),
         level_name(str(result.get("unit_level")), lang),
@@ -275,8 +293,16 @@ def _visit_cells(result: Mapping[str, Any], lang: Lang) -> list[Any]:
     ]
 
 
+def _date(value: Any) -> date | Any:
+    """A visit's ISO date as a date; anything else as it is."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
 def _sanctions_sheet(workbook: Any, report: ReportDir, lang: Lang) -> _Pages:
-    sheet = _Pages(workbook, "sanctions", SANCTION_COLUMNS)
+    sheet = _Pages(workbook, "sanctions", SANCTION_COLUMNS, lang)
     for result in report.results():
         visit = _visit_cells(result, lang)
         for s in result.get("sanctions") or ():
@@ -311,6 +337,8 @@ def write_xlsx(report: ReportDir, target: str | Path | IO[bytes], lang: Lang = "
         summary = _Sheet(workbook, "summary", (44, 40, 16, 16, 16, 18))
         pages = [_findings_sheet(workbook, report, lang), _sanctions_sheet(workbook, report, lang)]
         _summary_sheet(summary, report, lang, pages)
+        for page in pages:
+            page.filter()
         counts = {"findings": pages[0].count, "sanctions": pages[1].count}
     except BaseException:
         _discard(workbook)
