@@ -217,7 +217,7 @@ def test_explain_prints_no_control_character() -> None:
 
 
 def engine_visit(raw: dict[str, Any]) -> Any:
-    from compliance.engine import parse_visit
+    from compliance import parse_visit
 
     return parse_visit(raw)
 
@@ -236,7 +236,7 @@ def diff_data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A rules diff with changed visits, as its renderers receive it."""
     new = copy_rules(tmp_path_factory.mktemp("diff"), "new")
     replace_nth(new / "working_hours.yaml", "thresholds: {grace_minutes: 0}", "thresholds: {grace_minutes: 15}", -1)
-    from compliance.engine import parse_visit
+    from compliance import parse_visit
 
     visits = [parse_visit(v) for v in generated_visits(120)]
     data = diff_rulesets(Engine.load(RULES), Engine.load(new), visits).to_dict()
