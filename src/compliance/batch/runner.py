@@ -36,7 +36,7 @@ from .summary import combine, rule_titles
 WORK = ".work"
 OUTPUTS = ("results.jsonl", "errors.jsonl", "summary.json", "findings.parquet")
 """What a run writes besides manifest.json (findings.parquet with --parquet only)."""
-STATE_VERSION = 2
+STATE_VERSION = 3
 TARGET_PARTITION_BYTES = 24 * 1024 * 1024
 MAX_PARTITIONS = 512
 READS_PER_WORKER = 2
