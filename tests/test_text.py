@@ -321,7 +321,7 @@ def test_files_in_other_encodings_are_refused_naming_the_file(tmp_path: Path) ->
     assert "Traceback" not in err
     assert done.stdout == b""  # nothing was read as if it were text
     for path in paths:
-        mine = [line for line in err.splitlines() if line.startswith(str(path))]
+        mine = [line for line in err.splitlines() if line.startswith(f"Error: {path}")]
         assert mine, f"{path.name} is not named in:\n{err}"
         assert all("input is not UTF-8" in line for line in mine), mine
     # Vietnamese messages too

@@ -358,8 +358,8 @@ class Problem:
             return template
 
     def where(self, lang: Lang = "en") -> str:
-        """`file:line:column`, where the file has lines; else `file: record N`, which no one
-        can take for a line (a Parquet row, a visit of a service batch)."""
+        """`file:line:column` where the file has lines; else `file: record N` (a Parquet row),
+        which no one can take for a line; `#N` for the Nth visit of a list given to the API."""
         parts = []
         if self.file:
             loc = self.file
@@ -367,9 +367,11 @@ class Problem:
                 loc += f":{self.line}"
                 if self.column is not None:
                     loc += f":{self.column}"
+            elif self.record is not None:
+                loc += f": {_RECORD[lang]} {self.record}"
             parts.append(loc)
-        if self.record is not None and (self.line is None or not self.file):
-            parts.append(f"{_RECORD[lang]} {self.record}")
+        elif self.record is not None:
+            parts.append(f"#{self.record}")
         if self.path:
             parts.append(visible(self.path))
         return ": ".join(parts)

@@ -25,6 +25,7 @@ from .common import (
     load_engine,
     output_console,
     parse_date,
+    say_problems,
     write_all,
 )
 
@@ -215,8 +216,7 @@ def diff(
     else:
         render_rich(data, lang, output_console(soft_wrap=False))
     if problems:
-        for p in problems:
-            click.echo(p.render(lang), err=True)
+        say_problems(problems, lang)
         sys.exit(EXIT_BAD_INPUT)
 
 

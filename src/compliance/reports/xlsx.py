@@ -312,10 +312,10 @@ def write_xlsx(report: ReportDir, target: str | Path | IO[bytes], lang: Lang = "
         pages = [_findings_sheet(workbook, report, lang), _sanctions_sheet(workbook, report, lang)]
         _summary_sheet(summary, report, lang, pages)
         counts = {"findings": pages[0].count, "sanctions": pages[1].count}
+        workbook.save(target)
     except BaseException:
         _discard(workbook)
         raise
-    workbook.save(target)
     return counts
 
 
