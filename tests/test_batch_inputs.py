@@ -759,3 +759,53 @@ def test_a_problem_in_a_json_array_is_placed_at_the_line_and_column_of_the_bad_v
     assert (entry["line"], entry["record"]) == (lines.index("  {", 2) + 1, 2)
     evaluated = subprocess.run([sys.executable, "-m", "compliance", "evaluate", name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert evaluated.returncode == 2 and f"{name}:{line}:{column}: unit.level: " in evaluated.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Exit codes and missing extras
+# --------------------------------------------------------------------------------------------
+
+
+def test_refused_records_exit_0_unless_fail_on_errors_asks_for_3(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [pool[0], {"visit_id": "broken"}, pool[1]])
+    default = run_batch("in.jsonl", "--out", "a", "--workers", "1", cwd=tmp_path)
+    assert default.returncode == 0 and tally(default.stdout)["errors"] == 1
+    strict = run_batch("in.jsonl", "--out", "b", "--workers", "1", "--fail-on-errors", cwd=tmp_path)
+    assert strict.returncode == 3 and tally(strict.stdout)["errors"] == 1 and manifest(tmp_path / "b")["complete"]
+    write_jsonl(tmp_path / "good.jsonl", pool[:2])
+    clean = run_batch("good.jsonl", "--out", "c", "--workers", "1", "--fail-on-errors", cwd=tmp_path)
+    assert clean.returncode == 0, clean.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"[]", b"# only a comment\n"])
+def test_an_empty_input_says_there_is_no_visit_in_it(tmp_path: Path, pool: list[dict[str, Any]], content: bytes) -> None:
+    name = "empty.yaml" if content.startswith(b"#") else ("empty.json" if content == b"[]" else "empty.jsonl")
+    (tmp_path / name).write_bytes(content)
+    write_jsonl(tmp_path / "good.jsonl", pool[:2])
+    for lang, said in (("en", f"Warning: {name}: empty input: no visit in it"),
+                       ("vi", f"Cảnh báo: {name}: tệp rỗng, không có lần kiểm tra nào")):
+        done = run_batch(name, "good.jsonl", "--out", f"out-{lang}", "--workers", "1", "--lang", lang, cwd=tmp_path)
+        assert done.returncode == 0 and done.stderr.splitlines() == [said]
+    strict = run_batch(name, "--out", "strict", "--workers", "1", "--fail-on-errors", cwd=tmp_path)
+    assert strict.returncode == 3
+    evaluated = subprocess.run([sys.executable, "-m", "compliance", "evaluate", name], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+    assert evaluated.returncode == 2 and evaluated.stderr.splitlines() == [f"Error: {name}: empty input: no visit in it"]
+
+
+_WITHOUT_PYARROW = "import sys; sys.modules['pyarrow'] = None; from compliance.cli import main; sys.exit(main())"
+
+
+@pytest.mark.parametrize("use", ["--parquet", "a Parquet input"])
+def test_a_missing_extra_is_said_before_the_run_starts(tmp_path: Path, pool: list[dict[str, Any]], use: str) -> None:
+    write_jsonl(tmp_path / "in.jsonl", pool[:3])
+    pq.write_table(pa.Table.from_pylist(pool[3:5]), tmp_path / "in.parquet")
+    args = ["in.jsonl", "--parquet"] if use == "--parquet" else ["in.parquet"]
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_PYARROW, "batch", *args, "--out", "out", "--workers", "1"],
+                          cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("Error: ") and "needs the batch extra: pip install 'compliance[batch]' (pyarrow is missing)" in line
+    assert not (tmp_path / "out").exists()  # nothing the next run would refuse
+    again = run_batch("in.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr

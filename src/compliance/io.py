@@ -140,7 +140,7 @@ class Record:
             found = _PARSER_PLACE.search(detail)
         if found is not None:
             line, column = shift(self.line, self.column or 1, int(found[1]), int(found[2]))
-            params = {**problem.params, "detail": detail[: found.start()]}
+            params = {**problem.params, "detail": str(detail)[: found.start()]}
             return Problem(problem.code, params, file=self.source, line=line, column=column, record=self.number)
         if problem.line is None and problem.record is None:
             return problem.at(**self.where())
@@ -393,27 +393,27 @@ def _json_array(
     try:
         for item in array_items(chunks, MAX_RECORD_BYTES, line=line, column=column):
             count += 1
-            place = {"file": source, "line": item.line, "column": item.column, "record": item.number}
-            record = {"line": item.line, "column": item.column, "number": item.number}
+            line, column, number = item.line, item.column, item.number
+            problem = None
             if item.raw is None:
-                problem = (
-                    Problem("too_deep", {"limit": MAX_DEPTH}, **place)
-                    if item.too_deep
-                    else Problem("record_too_large", {"size": item.size, "limit": MAX_RECORD_BYTES}, **place)
-                )
-                yield Record(source, problem=problem, **record)
-                continue
-            try:
-                item.raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                yield Record(source, problem=Problem("not_utf8", {"position": item.offset + exc.start}, **place), **record)
-                continue
-            yield Record(source, raw=item.raw, offset=None if offset is None else offset + item.offset, **record)
+                code, params = ("too_deep", {"limit": MAX_DEPTH}) if item.too_deep else (
+                    "record_too_large", {"size": item.size, "limit": MAX_RECORD_BYTES})
+                problem = Problem(code, params, file=source, line=line, column=column, record=number)
+            else:
+                try:
+                    item.raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    problem = Problem("not_utf8", {"position": item.offset + exc.start}, file=source, line=line,
+                                      column=column, record=number)
+            if problem is not None:
+                yield Record(source, line, column=column, number=number, problem=problem)
+            else:
+                at = None if offset is None else offset + item.offset
+                yield Record(source, line, raw=item.raw, column=column, number=number, offset=at)
     except ArrayBroken as broken:
         count += 1
-        params = {"detail": broken.detail, "detail_vi": broken.detail_vi}
-        place = {"file": source, "line": broken.line, "column": broken.column, "record": broken.number}
-        problem = Problem("bad_json", params, **place)
+        said: dict[str, Any] = {"detail": broken.detail, "detail_vi": broken.detail_vi}
+        problem = Problem("bad_json", said, file=source, line=broken.line, column=broken.column, record=broken.number)
         yield Record(source, broken.line, column=broken.column, number=broken.number, problem=problem)
     if count == 0:
         raise InputError([Problem("empty_input", file=source)])

@@ -9,7 +9,10 @@ scalar ones is accepted: nothing in a file can construct an object or run code.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -515,14 +518,28 @@ def _has_content(piece: list[bytes]) -> bool:
 def read_at_most(path: Path, limit: int) -> bytes:
     """A YAML file's bytes, refused by its size before it is read: a 60 MB file must not cost
     60 MB of memory to reject. At most limit + 1 bytes are read, in case it grows meanwhile.
-    OSError (missing, unreadable) is the caller's to report."""
-    size = path.stat().st_size
-    if size <= limit:
-        with path.open("rb") as stream:
+
+    A file that is a symbolic link is not read at all: rules are echoed in error messages
+    (a key, a value, a line), and a rules directory someone else can write (a pull request
+    that `rules validate` checks) must not make the tool show what a link points at, such
+    as another file of the machine. OSError (missing, unreadable) is the caller's to report.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError([Problem("symlink_not_read", file=str(path))]) from None
+        raise
+    with os.fdopen(fd, "rb") as stream:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError([Problem("file_unreadable", {"detail_en": "not a regular file", "detail_vi": "không phải tệp thông thường"}, file=str(path))])
+        size = status.st_size
+        if size <= limit:
             raw = stream.read(limit + 1)
-        if len(raw) <= limit:
-            return raw
-        size = max(size, len(raw))
+            if len(raw) <= limit:
+                return raw
+            size = max(size, len(raw))
     raise InputError([Problem("file_too_large", {"size": size, "limit": limit}, file=str(path))])
 
 
