@@ -114,6 +114,10 @@ CATALOG: dict[str, tuple[str, str]] = {
         "tệp quy tắc là liên kết tượng trưng (symlink) nên không được đọc; hãy đặt chính tệp vào thư mục quy tắc",
         "a rules file that is a symbolic link is not read; put the file itself in the rules directory",
     ),
+    "symlink_not_written": (
+        "tệp này là liên kết tượng trưng (symlink); không ghi qua liên kết: hãy xóa liên kết rồi chạy lại",
+        "this file is a symbolic link, which is not written through: remove the link and run again",
+    ),
     "needs_extra": (
         "{feature_vi} cần gói bổ sung: pip install 'compliance[{extra}]' (thiếu {module})",
         "{feature_en} needs the {extra} extra: pip install 'compliance[{extra}]' ({module} is missing)",
