@@ -132,3 +132,45 @@ def test_a_symbolic_link_in_the_output_directory_is_refused_and_its_target_untou
     assert "is a symbolic link" in done.stderr and link.split("/")[-1] in done.stderr and "Traceback" not in done.stderr
     assert sorted(str(p.relative_to(victim)) for p in victim.rglob("*")) == before
     assert (victim / ".x.tmp-1").read_text() == "precious"
+
+
+def test_the_driver_holds_the_directory_while_dask_workers_write_in_it(
+    tmp_path: Path, visits: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Dask workers write partition files under --out; the lock is the driver's, held from
+    before pass 1 to after the manifest, so no other run can start while they write."""
+    pytest.importorskip("dask.distributed")
+    import fcntl
+
+    from compliance.batch import runner
+
+    write_jsonl(tmp_path / "in.jsonl", visits[:40])
+    out = tmp_path / "out"
+    seen: list[str] = []
+
+    def held(phase: str) -> None:
+        fd = os.open(out / LOCK, os.O_RDONLY)
+        try:
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        finally:
+            os.close(fd)
+        seen.append(phase)
+
+    evaluate, read_inputs = runner._evaluate, runner._read_inputs
+
+    def evaluating(tasks: Any, executor: Any) -> Any:
+        assert isinstance(executor, runner.executors.DaskCluster)
+        held("evaluate")
+        yield from evaluate(tasks, executor)
+        held("evaluated")
+
+    def reading(*args: Any) -> Any:
+        held("read")
+        return read_inputs(*args)
+
+    monkeypatch.setattr(runner, "_evaluate", evaluating)
+    monkeypatch.setattr(runner, "_read_inputs", reading)
+    outcome = runner.run([str(tmp_path / "in.jsonl")], out, runner.Options(engine="dask", workers=2))
+    assert outcome.complete and seen[:3] == ["read", "evaluate", "evaluated"]
+    assert not (out / LOCK).exists()
