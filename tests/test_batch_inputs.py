@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import json
 import os
 import pickle
 import pty
@@ -131,9 +132,9 @@ def test_broken_records_are_reported_where_they_stand_and_the_rest_is_evaluated(
     assert "Traceback" not in proc.stderr
     out = mixed["out"]
     errors = read_jsonl(out / "errors.jsonl")
-    by_place = {(e["source"], e["line"]): e for e in errors}
+    by_place = {(e["source"], _rank(e)): e for e in errors}
 
-    # (source, line) -> (visit_id, words both the English and the Vietnamese message must hold)
+    # (source, line or record) -> (visit_id, words both the English and the Vietnamese message must hold)
     expected = {
         ("a.jsonl", 2): (None, ["JSON"], ["JSON"]),
         ("a.jsonl", 4): (mixed["misspelt"], ["attendence", "unknown field"], ["attendence", "không hợp lệ"]),
@@ -145,7 +146,7 @@ def test_broken_records_are_reported_where_they_stand_and_the_rest_is_evaluated(
     }
     yaml_errors = [e for e in errors if e["source"] == "c.yaml"]
     assert len(yaml_errors) == 1, yaml_errors
-    assert set(by_place) - {(e["source"], e["line"]) for e in yaml_errors} == set(expected)
+    assert set(by_place) - {(e["source"], _rank(e)) for e in yaml_errors} == set(expected)
     for place, (vid, en_words, vi_words) in expected.items():
         entry = by_place[place]
         assert entry["visit_id"] == vid, place
@@ -154,9 +155,17 @@ def test_broken_records_are_reported_where_they_stand_and_the_rest_is_evaluated(
         for word in vi_words:
             assert word in entry["message"]["vi"], (place, entry["message"])
         assert entry["problems"] and all(p["message"]["vi"] and p["message"]["en"] for p in entry["problems"])
-    assert by_place[("b.json", 2)]["unit"] == "record"
-    assert by_place[("e.parquet", 4)]["unit"] == "record"
-    assert by_place[("a.jsonl", 4)]["unit"] == "line"
+    # A JSON array written on one line: record 2 is on line 1, where its text starts; a
+    # Parquet row has no line, only its record number.
+    first_item = orjson.loads((mixed["dir"] / "b.json").read_bytes())[0]
+    assert {k: by_place[("b.json", 2)][k] for k in ("line", "column", "record", "unit")} == {
+        "line": 1, "column": len(orjson.dumps(first_item).decode()) + 3, "record": 2, "unit": "line"}
+    assert {k: by_place[("e.parquet", 4)][k] for k in ("line", "column", "record", "unit")} == {
+        "line": None, "column": None, "record": 4, "unit": "record"}
+    assert "e.parquet: record 4: inspected_at" in by_place[("e.parquet", 4)]["message"]["en"]
+    assert "e.parquet: bản ghi 4: inspected_at" in by_place[("e.parquet", 4)]["message"]["vi"]
+    assert {k: by_place[("a.jsonl", 4)][k] for k in ("line", "column", "record", "unit")} == {
+        "line": 4, "column": None, "record": None, "unit": "line"}
     yaml_error = yaml_errors[0]
     assert yaml_error["visit_id"] is None
     assert "YAML" in yaml_error["message"]["en"] and "YAML" in yaml_error["message"]["vi"]
@@ -178,9 +187,15 @@ def test_broken_records_are_reported_where_they_stand_and_the_rest_is_evaluated(
     assert not (out / ".work").exists()
 
 
+def _rank(entry: dict[str, Any]) -> int:
+    """An errors.jsonl entry's place in its file: its record number where the file has
+    records (a JSON array, Parquet), else its line."""
+    return int(entry["record"] if entry["record"] is not None else entry["line"])
+
+
 def test_errors_are_listed_in_input_order(mixed: dict[str, Any]) -> None:
     errors = read_jsonl(mixed["out"] / "errors.jsonl")
-    order = [(mixed["inputs"].index(e["source"]), e["line"]) for e in errors]
+    order = [(mixed["inputs"].index(e["source"]), _rank(e)) for e in errors]
     assert order == sorted(order)
 
 
@@ -723,3 +738,77 @@ def test_the_pool_shows_what_running_tasks_have_read() -> None:
             if len(finished) == 1:
                 assert (800, 2) in seen, seen
     assert sorted(finished) == [0, 1]
+
+
+@pytest.mark.parametrize("name", ["arr.json", "arr.json.gz"])
+def test_a_problem_in_a_json_array_is_placed_at_the_line_and_column_of_the_bad_value(tmp_path: Path, name: str) -> None:
+    """Not at the record's number, which reads as a line: at the value itself, in the message
+    and errors.jsonl alike, whether pass 2 reads the record from the file or from a copy."""
+    good = _visit("A-1", "2018-06-12T08:00:00+07:00")
+    bad = _visit("A-2", "2018-06-13T08:00:00+07:00")
+    bad["unit"]["level"] = "comune"
+    text = json.dumps([good, bad], indent=2, ensure_ascii=False).encode()
+    lines = text.decode().splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if '"comune"' in t)
+    column = lines[line - 1].index('"comune"') + 1
+    (tmp_path / name).write_bytes(gzip.compress(text) if name.endswith(".gz") else text)
+    done = run_batch(name, "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (entry,) = read_jsonl(tmp_path / "out" / "errors.jsonl")
+    (problem,) = entry["problems"]
+    assert (problem["line"], problem["column"], problem["record"], problem["path"]) == (line, column, 2, "unit.level")
+    assert entry["message"]["en"].startswith(f"{name}:{line}:{column}: unit.level: ")
+    assert entry["message"]["vi"].startswith(f"{name}:{line}:{column}: unit.level: ")
+    assert (entry["line"], entry["record"]) == (lines.index("  {", 2) + 1, 2)
+    evaluated = subprocess.run([sys.executable, "-m", "compliance", "evaluate", name], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert evaluated.returncode == 2 and f"{name}:{line}:{column}: unit.level: " in evaluated.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# Exit codes and missing extras
+# --------------------------------------------------------------------------------------------
+
+
+def test_refused_records_exit_0_unless_fail_on_errors_asks_for_3(tmp_path: Path, pool: list[dict[str, Any]]) -> None:
+    write_jsonl(tmp_path / "in.jsonl", [pool[0], {"visit_id": "broken"}, pool[1]])
+    default = run_batch("in.jsonl", "--out", "a", "--workers", "1", cwd=tmp_path)
+    assert default.returncode == 0 and tally(default.stdout)["errors"] == 1
+    strict = run_batch("in.jsonl", "--out", "b", "--workers", "1", "--fail-on-errors", cwd=tmp_path)
+    assert strict.returncode == 3 and tally(strict.stdout)["errors"] == 1 and manifest(tmp_path / "b")["complete"]
+    write_jsonl(tmp_path / "good.jsonl", pool[:2])
+    clean = run_batch("good.jsonl", "--out", "c", "--workers", "1", "--fail-on-errors", cwd=tmp_path)
+    assert clean.returncode == 0, clean.stderr
+
+
+@pytest.mark.parametrize("content", [b"", b"\n\n", b"[]", b"# only a comment\n"])
+def test_an_empty_input_says_there_is_no_visit_in_it(tmp_path: Path, pool: list[dict[str, Any]], content: bytes) -> None:
+    name = "empty.yaml" if content.startswith(b"#") else ("empty.json" if content == b"[]" else "empty.jsonl")
+    (tmp_path / name).write_bytes(content)
+    write_jsonl(tmp_path / "good.jsonl", pool[:2])
+    for lang, said in (("en", f"Warning: {name}: empty input: no visit in it"),
+                       ("vi", f"Cảnh báo: {name}: tệp rỗng, không có lần kiểm tra nào")):
+        done = run_batch(name, "good.jsonl", "--out", f"out-{lang}", "--workers", "1", "--lang", lang, cwd=tmp_path)
+        assert done.returncode == 0 and done.stderr.splitlines() == [said]
+    strict = run_batch(name, "--out", "strict", "--workers", "1", "--fail-on-errors", cwd=tmp_path)
+    assert strict.returncode == 3
+    evaluated = subprocess.run([sys.executable, "-m", "compliance", "evaluate", name], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+    assert evaluated.returncode == 2 and evaluated.stderr.splitlines() == [f"Error: {name}: empty input: no visit in it"]
+
+
+_WITHOUT_PYARROW = "import sys; sys.modules['pyarrow'] = None; from compliance.cli import main; sys.exit(main())"
+
+
+@pytest.mark.parametrize("use", ["--parquet", "a Parquet input"])
+def test_a_missing_extra_is_said_before_the_run_starts(tmp_path: Path, pool: list[dict[str, Any]], use: str) -> None:
+    write_jsonl(tmp_path / "in.jsonl", pool[:3])
+    pq.write_table(pa.Table.from_pylist(pool[3:5]), tmp_path / "in.parquet")
+    args = ["in.jsonl", "--parquet"] if use == "--parquet" else ["in.parquet"]
+    done = subprocess.run([sys.executable, "-c", _WITHOUT_PYARROW, "batch", *args, "--out", "out", "--workers", "1"],
+                          cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("Error: ") and "needs the batch extra: pip install 'compliance[batch]' (pyarrow is missing)" in line
+    assert not (tmp_path / "out").exists()  # nothing the next run would refuse
+    again = run_batch("in.jsonl", "--out", "out", "--workers", "1", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr

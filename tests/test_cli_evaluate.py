@@ -180,3 +180,84 @@ def test_checks_speaks_the_language_asked() -> None:
     assert vi.exit_code == 0
     assert "Các nội dung kiểm tra đã cài đặt" in vi.output and "Quy tắc" in vi.output and "cá nhân" in vi.output
     assert "official" not in vi.output
+
+
+def test_an_error_is_one_line_starting_with_error_in_each_language(tmp_path: Path) -> None:
+    for lang, said in (("en", "Error: nope.yaml: no such file or directory"),
+                       ("vi", "Lỗi: nope.yaml: không tìm thấy tệp hoặc thư mục")):
+        done = subprocess.run([sys.executable, "-m", "compliance", "evaluate", "nope.yaml", "--lang", lang],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2 and done.stderr.splitlines() == [said]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize(
+    "command",
+    [["evaluate", str(EXAMPLE), "--format", "json"], ["evaluate", str(EXAMPLE), "--format", "jsonl"],
+     ["evaluate", str(EXAMPLE), "--format", "markdown"], ["evaluate", str(EXAMPLE)], ["explain", str(EXAMPLE)],
+     ["explain", str(EXAMPLE), "--format", "json"], ["checks"], ["rules", "validate", "--format", "json"]],
+)
+def test_a_full_disk_on_stdout_is_exit_2_and_one_line(command: list[str]) -> None:
+    """Not 141 ("the reader went away") with the output cut short, not 1 (a finding) with a traceback."""
+    for lang, said in (("en", "Error: cannot write the output to standard output: No space left on device"),
+                       ("vi", "Lỗi: không ghi được kết quả ra đầu ra chuẩn (stdout): hết chỗ trống trên đĩa (No space left on device)")):
+        with open("/dev/full", "wb") as full:
+            done = subprocess.run([sys.executable, "-m", "compliance", *command, "--lang", lang], stdout=full,
+                                  stderr=subprocess.PIPE, text=True, timeout=120)
+        assert done.returncode == 2
+        assert done.stderr.splitlines() == [said]
+
+
+def test_a_write_cut_short_is_written_again_so_the_system_says_why() -> None:
+    """A short write (a disk that just filled up) is not taken for a closed pipe."""
+    import errno
+
+    from compliance.cli.common import write_all
+
+    class Filling:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def write(self, piece: memoryview) -> int:
+            self.calls += 1
+            if self.calls == 1:
+                return len(piece) // 2
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OSError) as raised:
+        write_all(Filling(), b"x" * 1000)
+    assert raised.value.errno == errno.ENOSPC and not isinstance(raised.value, BrokenPipeError)
+
+
+def test_jsonl_goes_out_as_each_visit_is_evaluated(tmp_path: Path) -> None:
+    """JSONL output is streamed as `batch` writes it: the first result is out before the next
+    visit is even read, so memory does not grow with the input (table and JSON keep theirs)."""
+    import os
+    import select
+
+    visit = json.dumps(yaml_visit()) + "\n"
+    fifo = tmp_path / "visits.jsonl"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "compliance", "evaluate", str(fifo), "--format", "jsonl"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        with open(fifo, "w") as feed:
+            feed.write(visit)
+            feed.flush()
+            ready, _, _ = select.select([proc.stdout], [], [], 120)
+            assert ready, "no result before the input ended"
+            first = proc.stdout.readline()
+            assert json.loads(first)["visit_id"] == "VP-2018-0412"
+            feed.write(visit)
+        rest = proc.stdout.read()
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert proc.wait(timeout=120) == 0 and len(rest.splitlines()) == 1
+
+
+def yaml_visit() -> dict[str, object]:
+    import yaml
+
+    data: dict[str, object] = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+    return data

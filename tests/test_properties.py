@@ -453,7 +453,7 @@ def test_a_visit_nested_thousands_deep_is_refused_not_a_recursion_error(tmp_path
     assert evaluate_or_refuse({**data, "x\u0301": deep}) is None
     text = json.dumps(data)[:-1] + ', "notes": ' + "[" * 900 + "]" * 900 + ', "id\\u0301": 1}'
     assert evaluate_or_refuse(text.encode()) is None
-    # a JSON array file is streamed (ijson), so its items may be nested deeper than orjson allows
+    # a JSON array file is streamed item by item: an item nested deeper than the limit is refused by the scanner
     path = tmp_path / "deep.json"
     path.write_text("[" + json.dumps(data)[:-1] + ', "notes": ' + "[" * 5_000 + "]" * 5_000 + "}]")
     (record,) = list(read_path(path))

@@ -236,8 +236,10 @@ def test_a_failed_write_leaves_no_temporary_file(
     out = tmp_path / "report.md"
     done = CliRunner().invoke(main, ["report", str(report_dir), "--lang", "en", "-o", str(out)])
     assert done.exit_code == 2
-    assert done.output.splitlines()[-1] == f"{out}: cannot write the report to this file: No space left on device"
+    assert done.output.splitlines() == [f"Error: {out}: cannot write the report to this file: No space left on device"]
     assert list(tmp_path.iterdir()) == []
+    vi = CliRunner().invoke(main, ["report", str(report_dir), "--lang", "vi", "-o", str(out)])
+    assert vi.output.splitlines() == [f"Lỗi: {out}: không ghi được báo cáo vào tệp này: hết chỗ trống trên đĩa (No space left on device)"]
 
 
 @pytest.mark.parametrize(("n", "vi", "en"), [(0, "0", "0"), (1, "01", "1"), (9, "09", "9"), (10, "10", "10")])

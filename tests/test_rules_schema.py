@@ -66,6 +66,23 @@ def test_check_flag_reports_stale_schemas(tmp_path: Path) -> None:
     assert "grading" in done.output and "Lược đồ cũ hoặc thiếu" in done.output
 
 
+def test_a_schema_file_that_is_a_symbolic_link_is_not_written_through(tmp_path: Path) -> None:
+    """`rules schema` writes into a rules directory others may write: a link planted there
+    must not make it overwrite the file the link points at."""
+    victim = tmp_path / "authorized_keys"
+    victim.write_text("ssh-ed25519 AAAA precious\n", encoding="utf-8")
+    out = tmp_path / "schema"
+    out.mkdir()
+    (out / "grading.schema.json").symlink_to(victim)
+    done = run("rules", "schema", "--out", out)
+    assert done.exit_code == 2, done.output
+    assert done.output.splitlines() == [
+        f"Error: {out / 'grading.schema.json'}: this file is a symbolic link, which is not written through: remove the link and run again"
+    ]
+    assert victim.read_text(encoding="utf-8") == "ssh-ed25519 AAAA precious\n"
+    assert list(out.iterdir()) == [out / "grading.schema.json"]  # nothing half-written either
+
+
 @pytest.mark.parametrize("path", _shipped_files(), ids=lambda p: str(p.relative_to(RULES)))
 def test_each_shipped_file_names_its_schema_on_the_first_line(path: Path) -> None:
     first = path.read_text(encoding="utf-8").splitlines()[0]

@@ -310,3 +310,25 @@ def test_an_oversized_rules_file_is_refused_by_its_size_before_it_is_read(tmp_pa
     assert problem.code == "file_too_large" and problem.file == str(big)
     assert problem.params == {"size": 64 * 1024 * 1024, "limit": MAX_RULES_FILE_BYTES}
     assert peak < 16 * 1024 * 1024, peak
+
+
+@pytest.mark.parametrize("linked", ["grading.yaml", "cases/working_hours.yaml"])
+def test_a_rules_file_that_is_a_symbolic_link_is_not_read_and_nothing_of_its_target_is_shown(tmp_path: Path, linked: str) -> None:
+    """A rules directory others can write (a pull request that CI validates) must not make the
+    tool print what a link points at: here a file of secrets shaped like YAML keys."""
+    rules = copy_rules(tmp_path)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("AWS_SECRET_KEY_0xDEADBEEF: 1\nroot:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    target = rules / linked
+    target.unlink()
+    target.symlink_to(secret)
+    for lang, words in (("en", "a rules file that is a symbolic link is not read"),
+                        ("vi", "tệp quy tắc là liên kết tượng trưng (symlink) nên không được đọc")):
+        for args in (["rules", "validate", rules], ["rules", "validate", rules, "--format", "json"]):
+            done = run(*args, "--lang", lang)
+            assert done.exit_code == 1, done.output
+            assert "DEADBEEF" not in done.output and "root:x" not in done.output and "AWS" not in done.output
+            assert words in done.output and str(target) in done.output
+    if linked == "grading.yaml":
+        evaluated = run("evaluate", "--rules", rules, str(Path(__file__).parent / "fixtures" / "visit.example.yaml"))
+        assert evaluated.exit_code == 2 and "DEADBEEF" not in evaluated.output

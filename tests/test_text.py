@@ -321,7 +321,7 @@ def test_files_in_other_encodings_are_refused_naming_the_file(tmp_path: Path) ->
     assert "Traceback" not in err
     assert done.stdout == b""  # nothing was read as if it were text
     for path in paths:
-        mine = [line for line in err.splitlines() if line.startswith(str(path))]
+        mine = [line for line in err.splitlines() if line.startswith(f"Error: {path}")]
         assert mine, f"{path.name} is not named in:\n{err}"
         assert all("input is not UTF-8" in line for line in mine), mine
     # Vietnamese messages too
@@ -424,10 +424,20 @@ def test_square_brackets_are_shown_as_written(
     assert shown in done.output
 
 
-def test_a_problem_placed_by_record_number_shows_it_beside_the_file(tmp_path: Path) -> None:
-    """A JSON array cut short: the error names the record where it broke, not just the file."""
+def test_a_json_array_cut_short_is_placed_where_its_last_record_starts(tmp_path: Path) -> None:
+    """A JSON array cut short: the error names the line and column where the cut record starts."""
     path = tmp_path / "arr.json"
-    path.write_text('[{"visit_id": "A", "inspected_at": "2018-06-12T08:00:00+07:00", "unit": {"id": "u", "level": "commune"}},\n{"visit_id": "B", "insp')
+    path.write_text('[{"visit_id": "A", "inspected_at": "2018-06-12T08:00:00+07:00", "unit": {"id": "u", "level": "commune"}},\n {"visit_id": "B", "insp')
     records = list(read_path(path))
     problem = records[-1].problem
-    assert problem is not None and problem.render("en").startswith(f"{path} #2: ")
+    assert problem is not None and problem.render("en").startswith(f"{path}:2:2: malformed JSON: ")
+    assert problem.record == 2
+
+
+def test_a_problem_placed_by_record_number_says_record_in_each_language() -> None:
+    """A Parquet row has no line: its number must not read as one."""
+    from compliance.errors import Problem
+
+    problem = Problem("missing", file="e.parquet", record=4, path="unit.id")
+    assert problem.render("en") == "e.parquet: record 4: unit.id: required field is missing"
+    assert problem.render("vi") == "e.parquet: bản ghi 4: unit.id: thiếu trường bắt buộc"

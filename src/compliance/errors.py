@@ -98,8 +98,41 @@ CATALOG: dict[str, tuple[str, str]] = {
         "tệp quá lớn: {size} byte, tối đa {limit}",
         "file too large: {size} bytes, at most {limit}",
     ),
+    "record_too_large": (
+        "bản ghi quá lớn: {size} byte, tối đa {limit} byte",
+        "record too large: {size} bytes, at most {limit}",
+    ),
+    "too_deep": (
+        "dữ liệu lồng quá sâu (hơn {limit} cấp)",
+        "data nested too deeply (more than {limit} levels)",
+    ),
     "file_missing": ("không tìm thấy tệp hoặc thư mục", "no such file or directory"),
     "file_unreadable": ("không đọc được tệp: {detail}", "cannot read file: {detail}"),
+    "output_unwritable": ("không ghi được {target}: {detail}", "cannot write {target}: {detail}"),
+    "output_locked": (
+        "thư mục kết quả {out} đang được một lần chạy batch khác sử dụng (tiến trình {pid} trên máy {host}, bắt đầu lúc {started}); hãy chờ lần chạy đó kết thúc hoặc chọn --out khác",
+        "the output directory {out} is in use by another batch run (pid {pid} on {host}, started {started}); wait for it to finish or choose another --out",
+    ),
+    "input_is_output": (
+        "tệp đầu vào này chính là tệp {name} mà batch ghi vào {out}; hãy chọn --out khác, nếu không đầu vào sẽ bị xóa",
+        "this input is the file {name} the batch writes in {out}; choose another --out, or the input would be deleted",
+    ),
+    "symlink_in_output": (
+        "'{name}' trong thư mục kết quả là liên kết tượng trưng (symlink); batch chỉ ghi và xóa tệp, thư mục thật do nó tạo ra: hãy xóa liên kết này",
+        "'{name}' in the output directory is a symbolic link; the batch only writes and deletes real files and directories it made: remove the link",
+    ),
+    "symlink_not_read": (
+        "tệp quy tắc là liên kết tượng trưng (symlink) nên không được đọc; hãy đặt chính tệp vào thư mục quy tắc",
+        "a rules file that is a symbolic link is not read; put the file itself in the rules directory",
+    ),
+    "symlink_not_written": (
+        "tệp này là liên kết tượng trưng (symlink); không ghi qua liên kết: hãy xóa liên kết rồi chạy lại",
+        "this file is a symbolic link, which is not written through: remove the link and run again",
+    ),
+    "needs_extra": (
+        "{feature_vi} cần gói bổ sung: pip install 'compliance[{extra}]' (thiếu {module})",
+        "{feature_en} needs the {extra} extra: pip install 'compliance[{extra}]' ({module} is missing)",
+    ),
     "report_unwritable": ("không ghi được báo cáo vào tệp này: {detail}", "cannot write the report to this file: {detail}"),
     "scheduler_unreachable": (
         "không kết nối được với bộ lập lịch Dask {scheduler}: {detail_vi}",
@@ -417,7 +450,9 @@ class Problem:
         except (ValueError, IndexError):
             return template
 
-    def where(self) -> str:
+    def where(self, lang: Lang = "en") -> str:
+        """`file:line:column` where the file has lines; else `file: record N` (a Parquet row),
+        which no one can take for a line; `#N` for the Nth visit of a list given to the API."""
         parts = []
         if self.file:
             loc = self.file
@@ -426,7 +461,7 @@ class Problem:
                 if self.column is not None:
                     loc += f":{self.column}"
             elif self.record is not None:
-                loc += f" #{self.record}"
+                loc += f": {_RECORD[lang]} {self.record}"
             parts.append(loc)
         elif self.record is not None:
             parts.append(f"#{self.record}")
@@ -435,7 +470,7 @@ class Problem:
         return ": ".join(parts)
 
     def render(self, lang: Lang = "en") -> str:
-        where = self.where()
+        where = self.where(lang)
         return f"{where}: {self.message(lang)}" if where else self.message(lang)
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
@@ -452,6 +487,9 @@ class Problem:
         current = {k: getattr(self, k) for k in ("file", "line", "column", "path", "record")}
         current.update({k: v for k, v in where.items() if v is not None})
         return Problem(self.code, self.params, **current)
+
+
+_RECORD: dict[str, str] = {"vi": "bản ghi", "en": "record"}
 
 
 class _Defaults(dict[str, Any]):

@@ -1,15 +1,20 @@
 """Read visit documents from files or stdin as a stream of located records.
 
 Formats: JSONL (also `.jsonl.gz`), a JSON document or array, multi-document YAML, and
-(with pyarrow installed) Parquet. Each record remembers its source and 1-based line (JSONL,
-YAML) or record number (JSON arrays, Parquet), so that a bad one is reported where it stands
-while the others go on. Nothing is read whole that can be streamed.
+(with pyarrow installed) Parquet. Each record remembers its source and where it starts:
+the 1-based line (and, in a JSON array, column) of its first character, or its record
+number in a Parquet file, so that a bad one is reported where it stands while the others go
+on. Nothing is read whole that can be streamed, and no reader holds more than one record of
+bounded size and depth in memory, whatever the file: a JSONL line, an item of a JSON array
+and a JSON document at most MAX_RECORD_BYTES, a YAML document at most yamlsafe.MAX_BYTES,
+stdin at most MAX_STDIN_BYTES, nesting at most MAX_DEPTH levels.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import re
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,17 +25,27 @@ import orjson
 from pydantic import ValidationError
 
 from .errors import InputError, Problem
-from .jsonkeys import data_keys, duplicate_key
+from .jsontext import MAX_DEPTH, ArrayBroken, array_items, locate, shift
 from .observations import VisitFormat
 from .validation import describe
 from .validation import problems as validation_problems
 from .visit import Visit, nfc_data
-from .yamlsafe import YamlDocument, iter_documents, split_documents
+from .yamlsafe import MAX_BYTES as MAX_YAML_BYTES
+from .yamlsafe import Oversized, YamlDocument, bounded_lines, iter_documents, split_documents
 
 Format = Literal["jsonl", "json", "yaml", "parquet"]
 
-MAX_LINE_BYTES = 8 * 1024 * 1024
+MAX_RECORD_BYTES = 8 * 1024 * 1024
+"""A JSONL line, an item of a JSON array, a JSON document."""
+MAX_LINE_BYTES = MAX_RECORD_BYTES
 MAX_STDIN_BYTES = 256 * 1024 * 1024
+CHUNK_BYTES = 1 << 20
+PARQUET_EXPANSION = 64
+"""A Parquet column chunk may expand to at most this many times its stored size (past
+MAX_RECORD_BYTES): a few KB that decompress to gigabytes is a bomb, not visits."""
+_BOM = b"\xef\xbb\xbf"
+_SPACE = b" \t\r\n"
+_PARSER_PLACE = re.compile(r" at line (\d+) column (\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +54,32 @@ class Record:
 
     source: str
     line: int
+    """Where the record starts: its line, or (unit "record", Parquet) its record number."""
     raw: bytes | None = None
     data: Any = None
     doc: YamlDocument | None = None
     problem: Problem | None = None
     unit: Literal["line", "record"] = "line"
     offset: int | None = None
-    """Where `raw` starts in its file, when the file is plain JSONL (not compressed)."""
+    """Where `raw` starts in its file, when the file is plain JSONL or JSON (not compressed)."""
+    column: int | None = None
+    """The column `raw` starts at, when the record shares its line (an item of a JSON array)."""
+    number: int | None = None
+    """The record's number in a JSON array or a Parquet file."""
+
+    @property
+    def ordinal(self) -> int:
+        """The record's rank in its file (two items of a JSON array may share a line)."""
+        return self.number if self.number is not None else self.line
+
+    def where(self) -> dict[str, Any]:
+        """The file, line and column, or record number, for a Problem."""
+        if self.unit == "record":
+            return {"file": self.source, "record": self.line}
+        return {"file": self.source, "line": self.line, "column": self.column, "record": self.number}
+
+    def place(self) -> str:
+        return Problem("", **self.where()).where()
 
     @property
     def visit_id(self) -> str | None:
@@ -62,28 +96,58 @@ class Record:
         return None
 
     def parse(self, visit_format: VisitFormat, context: Mapping[str, Any] | None = None) -> Visit:
-        """The visit validated in `visit_format` (an engine's: `engine.visit_format` and
-        `engine.parse_context`), or InputError located at this record and field."""
+        """The visit validated in `visit_format` (an engine's: `engine.parse_record` gives its
+        format and context), or InputError located at this record and field."""
         if self.problem is not None:
             raise InputError([self.problem])
+        if self.raw is not None:
+            return self._parse_raw(self.raw, visit_format, context)
+        if not isinstance(self.data, dict):
+            raise InputError([Problem("not_a_mapping", {"found": describe(self.data)}, **self.where())])
         model = visit_format.model
         try:
-            if self.raw is not None:
-                visit, repeated = visit_format.from_json(self.raw, context=context)
-                if repeated is not None:
-                    # A record is one line of a JSONL file: its own line 1 is the record's line.
-                    line = self.line + repeated.line - 1 if self.unit == "line" and repeated.line else self.line
-                    raise InputError([repeated.at(file=self.source, line=line)])
-                return visit
-            if not isinstance(self.data, dict):
-                raise InputError(
-                    [Problem("not_a_mapping", {"found": describe(self.data)}, file=self.source, line=self.line)]
-                )
             return model.model_validate(nfc_data(self.data), context=context)
         except ValidationError as exc:
+            if self.doc is not None:
+                raise InputError(validation_problems(exc, model, source=self.source, doc=self.doc)) from None
+            where = self.where()
             raise InputError(
-                validation_problems(exc, model, source=self.source, doc=self.doc, line=None if self.doc else self.line)
+                validation_problems(exc, model, source=self.source, line=where.get("line"), record=where.get("record"))
             ) from None
+
+    def _parse_raw(self, raw: bytes, visit_format: VisitFormat, context: Mapping[str, Any] | None) -> Visit:
+        where = self.where()
+        model = visit_format.model
+        try:
+            visit, repeated = visit_format.from_json(raw, context=context)
+        except ValidationError as exc:
+            if self.unit == "line" and (self.column is not None or b"\n" in raw):
+                # Several lines, or not at the start of one: each problem at its own place.
+                doc = locate(raw, self.source, self.line, self.column or 1)
+                found = validation_problems(exc, model, source=self.source, doc=doc, record=self.number)
+            else:
+                found = validation_problems(exc, model, source=self.source, line=where.get("line"), record=where.get("record"))
+            raise InputError([self._placed(p) for p in found]) from None
+        if repeated is not None:
+            if self.unit == "record":  # the text is a copy made from the row: its lines are nobody's
+                raise InputError([Problem(repeated.code, repeated.params, **where)])
+            line, column = shift(self.line, self.column or 1, repeated.line, repeated.column)
+            raise InputError([repeated.at(file=self.source, line=line, column=column, record=self.number)])
+        return visit
+
+    def _placed(self, problem: Problem) -> Problem:
+        """A problem the JSON parser placed within the record's text, placed in the file instead."""
+        detail = problem.params.get("detail")
+        found = None
+        if problem.code == "bad_json" and isinstance(detail, str) and self.unit == "line":
+            found = _PARSER_PLACE.search(detail)
+        if found is not None:
+            line, column = shift(self.line, self.column or 1, int(found[1]), int(found[2]))
+            params = {**problem.params, "detail": str(detail)[: found.start()]}
+            return Problem(problem.code, params, file=self.source, line=line, column=column, record=self.number)
+        if problem.line is None and problem.record is None:
+            return problem.at(**self.where())
+        return problem
 
 
 def detect_format(name: str) -> Format | None:
@@ -133,11 +197,11 @@ def read_path(path: str | Path, fmt: Format | None = None, *, span: tuple[int, i
             if span is not None:
                 start, end, first_line = span
                 stream.seek(start)
-                yield from _jsonl(_lines_within(stream, end - start), source, first_line, start)
+                yield from _jsonl(stream, source, first_line, start, length=end - start)
             elif fmt == "jsonl":
                 yield from _jsonl(stream, source, offset=None if _compressed(path) else 0)
             elif fmt == "json":
-                yield from _json_stream(stream, source)
+                yield from _json_stream(stream, source, offset=None if _compressed(path) else 0)
             else:
                 yield from _yaml(stream, source)
     except InputError:
@@ -246,35 +310,28 @@ def jsonl_spans(path: str | Path, pieces: int, block: int = 1 << 23) -> list[tup
     return spans
 
 
-def _lines_within(stream: IO[bytes], length: int) -> Iterator[bytes]:
-    remaining = length
-    if remaining <= 0:
-        return
-    for line in stream:
-        yield line
-        remaining -= len(line)
-        if remaining <= 0:
-            return
-
-
-def _jsonl(stream: Iterable[bytes], source: str, first_line: int = 1, offset: int | None = None) -> Iterator[Record]:
-    """Records of JSON lines; with `offset` (where `stream` starts in a plain file), each
-    record also says where its text stands in the file."""
+def _jsonl(
+    stream: IO[bytes], source: str, first_line: int = 1, offset: int | None = None, length: int | None = None
+) -> Iterator[Record]:
+    """Records of JSON lines (the first `length` bytes of `stream`, when given); with `offset`
+    (where `stream` starts in a plain file), each record also says where its text stands."""
     seen_any = False
-    for number, line in enumerate(stream, start=first_line):
+    for number, (line, size) in enumerate(bounded_lines(stream, MAX_RECORD_BYTES, length), start=first_line):
         at = offset
         if offset is not None:
-            offset += len(line)
-        if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+            offset += size
+        if line is None:
+            seen_any = True
+            problem = Problem("record_too_large", {"size": size, "limit": MAX_RECORD_BYTES}, file=source, line=number)
+            yield Record(source, number, problem=problem)
+            continue
+        if number == 1 and line.startswith(_BOM):
             line = line[3:]
             at = None if at is None else at + 3
         stripped = line.strip()
         if not stripped:
             continue
         seen_any = True
-        if len(stripped) > MAX_LINE_BYTES:
-            yield Record(source, number, problem=Problem("file_too_large", {"size": len(stripped), "limit": MAX_LINE_BYTES}, file=source, line=number))
-            continue
         try:
             stripped.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -285,100 +342,100 @@ def _jsonl(stream: Iterable[bytes], source: str, first_line: int = 1, offset: in
         raise InputError([Problem("empty_input", file=source)])
 
 
-def _json_stream(stream: IO[bytes], source: str) -> Iterator[Record]:
-    """A JSON document (one visit) or an array of visits; arrays are streamed with ijson."""
-    head = stream.read(64 * 1024)
-    body = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not body:
+def _json_stream(stream: IO[bytes], source: str, offset: int | None = None) -> Iterator[Record]:
+    """A JSON document (one visit) or an array of visits, streamed item by item.
+
+    Leading whitespace is skipped in pieces and counted, so that lines stay right.
+    """
+    line, column = 1, 1
+    chunk = stream.read(CHUNK_BYTES)
+    if chunk.startswith(_BOM):
+        chunk = chunk[3:]
+        offset = None if offset is None else offset + 3
+    while chunk and not chunk.strip(_SPACE):
+        newlines = chunk.count(b"\n")
+        line += newlines
+        column = len(chunk) - chunk.rfind(b"\n") if newlines else column + len(chunk)
+        offset = None if offset is None else offset + len(chunk)
+        chunk = stream.read(CHUNK_BYTES)
+    if not chunk:
         raise InputError([Problem("empty_input", file=source)])
-    if not body.startswith(b"["):
-        rest = stream.read()
-        raw = (head + rest).lstrip(b"\xef\xbb\xbf")
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError([Problem("not_utf8", {"position": exc.start}, file=source)]) from None
-        try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InputError([Problem("bad_json", {"detail": str(exc)}, file=source, line=getattr(exc, "lineno", None))]) from None
-        repeated = duplicate_key(raw, data_keys(data))
-        if repeated is not None:
-            yield Record(source, 1, problem=repeated.at(file=source))
-        elif isinstance(data, list):
-            for index, item in enumerate(data, start=1):
-                yield Record(source, index, data=item, unit="record")
-        else:
-            yield Record(source, 1, data=data)
-        return
-    import ijson  # streamed parsing of large arrays
+    if chunk.lstrip(_SPACE).startswith(b"["):
+        yield from _json_array(chunk, stream, source, line, column, offset)
+    else:
+        yield _json_document(chunk, stream, source, line, offset)
 
-    chained = io.BufferedReader(_Prefixed(body, stream))  # type: ignore[arg-type]
-    index = 0
+
+def _json_document(chunk: bytes, stream: IO[bytes], source: str, line: int, offset: int | None) -> Record:
+    parts, size = [chunk], len(chunk)
+    while size <= MAX_RECORD_BYTES:
+        more = stream.read(CHUNK_BYTES)
+        if not more:
+            break
+        parts.append(more)
+        size += len(more)
+    if size > MAX_RECORD_BYTES:
+        parts.clear()
+        while more := stream.read(CHUNK_BYTES):  # the size it would have taken, read in pieces
+            size += len(more)
+        raise InputError([Problem("file_too_large", {"size": size, "limit": MAX_RECORD_BYTES}, file=source)])
+    raw = b"".join(parts)
     try:
-        for index, item in enumerate(ijson.items(chained, "item", use_float=True, map_type=_Object), start=1):
-            key = _repeated_key(item)
-            if key is not None:
-                problem = Problem("json_duplicate_key", {"key": key}, file=source, line=index)
-                yield Record(source, index, problem=problem, unit="record")
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem("not_utf8", {"position": exc.start}, file=source)]) from None
+    return Record(source, line, raw=raw, offset=offset)
+
+
+def _json_array(
+    chunk: bytes, stream: IO[bytes], source: str, line: int, column: int, offset: int | None
+) -> Iterator[Record]:
+    """The items of a JSON array, each as the raw text of one record at its line and column."""
+    chunks = _chained(chunk, stream)
+    count = 0
+    try:
+        for item in array_items(chunks, MAX_RECORD_BYTES, line=line, column=column):
+            count += 1
+            line, column, number = item.line, item.column, item.number
+            problem = None
+            if item.raw is None:
+                code, params = ("too_deep", {"limit": MAX_DEPTH}) if item.too_deep else (
+                    "record_too_large", {"size": item.size, "limit": MAX_RECORD_BYTES})
+                problem = Problem(code, params, file=source, line=line, column=column, record=number)
             else:
-                yield Record(source, index, data=item, unit="record")
-    except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError) as exc:
-        yield Record(
-            source,
-            index + 1,
-            problem=Problem("bad_json", {"detail": str(exc).splitlines()[0][:200]}, file=source, record=index + 1),
-            unit="record",
-        )
+                try:
+                    item.raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    problem = Problem("not_utf8", {"position": item.offset + exc.start}, file=source, line=line,
+                                      column=column, record=number)
+            if problem is not None:
+                yield Record(source, line, column=column, number=number, problem=problem)
+            else:
+                at = None if offset is None else offset + item.offset
+                yield Record(source, line, raw=item.raw, column=column, number=number, offset=at)
+    except ArrayBroken as broken:
+        count += 1
+        said: dict[str, Any] = {"detail": broken.detail, "detail_vi": broken.detail_vi}
+        problem = Problem("bad_json", said, file=source, line=broken.line, column=broken.column, record=broken.number)
+        yield Record(source, broken.line, column=broken.column, number=broken.number, problem=problem)
+    if count == 0:
+        raise InputError([Problem("empty_input", file=source)])
 
 
-class _Object(dict):  # type: ignore[type-arg]
-    """A JSON object that remembers a key set twice, which a dict keeps silently as its last value."""
-
-    repeated: str | None = None
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if self.repeated is None and key in self:
-            self.repeated = key
-        super().__setitem__(key, value)
-
-
-def _repeated_key(data: Any) -> str | None:
-    """The first key an `_Object` in `data` saw twice (iteratively: JSON may nest 1,000 deep)."""
-    pending = [data]
-    while pending:
-        value = pending.pop()
-        if isinstance(value, dict):
-            if value.repeated is not None:  # type: ignore[attr-defined]
-                return value.repeated  # type: ignore[attr-defined,no-any-return]
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-    return None
-
-
-class _Prefixed(io.RawIOBase):
-    def __init__(self, prefix: bytes, rest: IO[bytes]):
-        self._prefix = prefix
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._prefix:
-            n = min(len(buffer), len(self._prefix))
-            buffer[:n] = self._prefix[:n]
-            self._prefix = self._prefix[n:]
-            return n
-        chunk = self._rest.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        return len(chunk)
+def _chained(first: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    yield first
+    while more := stream.read(CHUNK_BYTES):
+        yield more
 
 
 def _yaml(stream: IO[bytes], source: str) -> Iterator[Record]:
     count = 0
-    for offset, piece in split_documents(stream):
+    for offset, piece in split_documents(stream, MAX_YAML_BYTES):
+        if isinstance(piece, Oversized):
+            count += 1
+            problem = Problem("record_too_large", {"size": piece.size, "limit": MAX_YAML_BYTES}, file=source, line=offset + 1)
+            yield Record(source, offset + 1, problem=problem)
+            continue
         try:
             for doc in iter_documents(piece, source, line_offset=offset):
                 count += 1
@@ -399,16 +456,50 @@ def _parquet(path: Path) -> Iterator[Record]:
     try:
         import pyarrow.parquet as pq
     except ImportError:  # pragma: no cover - pyarrow is an optional extra
-        raise InputError([Problem("file_unreadable", {"detail": "reading Parquet needs pyarrow (pip install 'compliance[batch]')", "detail_vi": "cần cài pyarrow để đọc Parquet (pip install 'compliance[batch]')"}, file=str(path))]) from None
+        raise InputError([Problem("needs_extra", {"feature_vi": "Đọc tệp Parquet", "feature_en": "Reading Parquet",
+                                                  "extra": "batch", "module": "pyarrow"}, file=str(path))]) from None
+    source = str(path)
     try:
-        parquet = pq.ParquetFile(path)
+        # Pages are read as they are decoded, not a whole row group at once.
+        parquet = pq.ParquetFile(path, pre_buffer=False, buffer_size=CHUNK_BYTES)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
-        raise InputError([Problem("file_unreadable", {"detail": str(exc)}, file=str(path))]) from None
+        raise InputError([Problem("file_unreadable", {"detail": str(exc)}, file=source)]) from None
+    _check_parquet(parquet, source)
     index = 0
     for batch in parquet.iter_batches(batch_size=1024):
         for row in batch.to_pylist():
             index += 1
-            yield Record(str(path), index, data=_drop_nulls(row), unit="record")
+            yield Record(source, index, data=_drop_nulls(row), unit="record", number=index)
+
+
+def _check_parquet(parquet: Any, source: str) -> None:
+    """Refuse, before reading any row, a schema nested deeper than MAX_DEPTH and a column
+    chunk that would expand far beyond its stored size (a few KB that decompress to GB)."""
+    depth = max((_type_depth(field.type) for field in parquet.schema_arrow), default=0)
+    if depth > MAX_DEPTH:
+        raise InputError([Problem("too_deep", {"limit": MAX_DEPTH}, file=source)])
+    metadata = parquet.metadata
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in range(row_group.num_columns):
+            column = row_group.column(index)
+            expanded, stored = column.total_uncompressed_size, column.total_compressed_size
+            if expanded > max(MAX_RECORD_BYTES, PARQUET_EXPANSION * stored):
+                name = column.path_in_schema
+                raise InputError([Problem("file_unreadable", {
+                    "detail_en": f"column '{name}' of row group {group + 1} expands from {stored:,} to {expanded:,} bytes, more than {PARQUET_EXPANSION} times: refused as a decompression bomb",
+                    "detail_vi": f"cột '{name}' của nhóm hàng {group + 1} giải nén từ {stored:,} thành {expanded:,} byte, hơn {PARQUET_EXPANSION} lần: bị từ chối vì có thể là bom giải nén",
+                }, file=source)])
+
+
+def _type_depth(kind: Any) -> int:
+    """Levels of nesting of an Arrow type (a scalar is 0)."""
+    depth, pending = 0, [(kind, 0)]
+    while pending:
+        current, level = pending.pop()
+        depth = max(depth, level)
+        pending.extend((current.field(i).type, level + 1) for i in range(getattr(current, "num_fields", 0)))
+    return depth
 
 
 def _drop_nulls(value: Any) -> Any:

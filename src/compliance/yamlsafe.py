@@ -9,7 +9,10 @@ scalar ones is accepted: nothing in a file can construct an object or run code.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -426,28 +429,78 @@ _DOC_START = re.compile(rb"^---(?:[ \t\r]|$)")  # \r: a file with CRLF line endi
 _DOC_END = re.compile(rb"^\.\.\.(?:[ \t\r]|$)")
 
 
-def split_documents(stream: Any) -> Iterator[tuple[int, bytes]]:
+@dataclass(frozen=True)
+class Oversized:
+    """A document of a stream larger than allowed: only its size was counted, not kept."""
+
+    size: int
+
+
+def split_documents(stream: Any, max_bytes: int = MAX_BYTES) -> Iterator[tuple[int, bytes | Oversized]]:
     """Split a multi-document YAML byte stream at its `---` / `...` markers, line by line.
 
     A marker at column 0 always ends a document in YAML, so each piece parses on its own:
     one broken document cannot take the rest of the file down with it, and a large file is
-    never held in memory whole. An empty document (a marker with only comments or blank lines
-    after it) is not yielded. Yields (line offset of the piece, its bytes).
+    never held in memory whole: a document over `max_bytes` (or a line over it) is counted
+    to its end and given as `Oversized`. An empty document (a marker with only comments or
+    blank lines after it) is not yielded. Yields (line offset of the piece, its bytes).
     """
     piece: list[bytes] = []
+    size = 0
+    oversized = False
     start = 0
-    for number, line in enumerate(stream):
-        if number == 0 and line.startswith(b"\xef\xbb\xbf"):
+    lines = bounded_lines(stream, max_bytes) if hasattr(stream, "readline") else ((line, len(line)) for line in stream)
+    for number, (line, length) in enumerate(lines):
+        if line is not None and number == 0 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
-        if _DOC_START.match(line) or _DOC_END.match(line):
-            if _has_content(piece):
+        if line is not None and (_DOC_START.match(line) or _DOC_END.match(line)):
+            if oversized:
+                yield start, Oversized(size)
+            elif _has_content(piece):
                 yield start, b"".join(piece)
             piece = [line] if _DOC_START.match(line) else []
+            size, oversized = sum(map(len, piece)), False
             start = number if piece else number + 1
             continue
-        piece.append(line)
-    if _has_content(piece):
+        size += length
+        if line is None or size > max_bytes:
+            oversized = True
+            piece = []
+        elif not oversized:
+            piece.append(line)
+    if oversized:
+        yield start, Oversized(size)
+    elif _has_content(piece):
         yield start, b"".join(piece)
+
+
+def bounded_lines(stream: Any, limit: int, length: int | None = None) -> Iterator[tuple[bytes | None, int]]:
+    """(line, its size in bytes) for each line of a byte stream, the line None when longer
+    than `limit` (it is then read to its end in pieces, never held whole): a file that is one
+    line of gigabytes costs no more memory than a short one. With `length`, only that many
+    bytes are read (a piece of a file that ends at a line end)."""
+    remaining = length
+    while remaining is None or remaining > 0:
+        want = limit + 1 if remaining is None else min(limit + 1, remaining)
+        line = stream.readline(want)
+        if not line:
+            return
+        if remaining is not None:
+            remaining -= len(line)
+        if line.endswith(b"\n") or len(line) <= limit:
+            yield line, len(line)
+            continue
+        size = len(line)
+        while remaining is None or remaining > 0:
+            rest = stream.readline(1 << 20 if remaining is None else min(1 << 20, remaining))
+            if not rest:
+                break
+            size += len(rest)
+            if remaining is not None:
+                remaining -= len(rest)
+            if rest.endswith(b"\n"):
+                break
+        yield None, size
 
 
 def _has_content(piece: list[bytes]) -> bool:
@@ -465,14 +518,28 @@ def _has_content(piece: list[bytes]) -> bool:
 def read_at_most(path: Path, limit: int) -> bytes:
     """A YAML file's bytes, refused by its size before it is read: a 60 MB file must not cost
     60 MB of memory to reject. At most limit + 1 bytes are read, in case it grows meanwhile.
-    OSError (missing, unreadable) is the caller's to report."""
-    size = path.stat().st_size
-    if size <= limit:
-        with path.open("rb") as stream:
+
+    A file that is a symbolic link is not read at all: rules are echoed in error messages
+    (a key, a value, a line), and a rules directory someone else can write (a pull request
+    that `rules validate` checks) must not make the tool show what a link points at, such
+    as another file of the machine. OSError (missing, unreadable) is the caller's to report.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise InputError([Problem("symlink_not_read", file=str(path))]) from None
+        raise
+    with os.fdopen(fd, "rb") as stream:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            raise InputError([Problem("file_unreadable", {"detail_en": "not a regular file", "detail_vi": "không phải tệp thông thường"}, file=str(path))])
+        size = status.st_size
+        if size <= limit:
             raw = stream.read(limit + 1)
-        if len(raw) <= limit:
-            return raw
-        size = max(size, len(raw))
+            if len(raw) <= limit:
+                return raw
+            size = max(size, len(raw))
     raise InputError([Problem("file_too_large", {"size": size, "limit": limit}, file=str(path))])
 
 

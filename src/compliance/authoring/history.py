@@ -35,13 +35,12 @@ def read_history(paths: Iterable[str | Path], tz: tzinfo | None = None) -> list[
                 try:
                     data = orjson.loads(record.raw) if record.raw is not None else record.data
                 except orjson.JSONDecodeError as exc:
-                    problems.append(Problem("bad_json", {"detail": str(exc)}, file=record.source, line=record.line))
+                    problems.append(Problem("bad_json", {"detail": str(exc)}, **record.where()))
                     continue
                 try:
                     found.extend(prior_findings(data, tz))
                 except ValueError as exc:
-                    line, number = (record.line, None) if record.unit == "line" else (None, record.line)
-                    problems.append(Problem("invalid_value", {"detail": str(exc)}, file=record.source, line=line, record=number))
+                    problems.append(Problem("invalid_value", {"detail": str(exc)}, **record.where()))
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -19,6 +19,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
 from ..cases import CaseFile
+from ..errors import ComplianceError, Problem
 from ..check import Check
 from ..plugins import CheckInfo
 from ..ruleset import model as rules_model
@@ -122,9 +123,12 @@ def write_schemas(out_dir: str | Path, checks: Sequence[CheckInfo | Check]) -> l
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, schema in schema_documents(checks).items():
-        path = out / file_name(name)
-        text = render(schema)
+    documents = {out / file_name(name): render(schema) for name, schema in schema_documents(checks).items()}
+    # Written into a rules directory others may write too: never through a link they planted.
+    linked = [path for path in documents if path.is_symlink()]
+    if linked:
+        raise ComplianceError([Problem("symlink_not_written", file=str(path)) for path in linked])
+    for path, text in documents.items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
         written.append(path)

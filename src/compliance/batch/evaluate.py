@@ -21,11 +21,10 @@ import orjson
 from ..api import Engine
 from ..errors import ComplianceError, InputError, Problem
 from ..history import History
-from ..io import Record
 from ..privacy import Redactor
 from ..result import Result
 from .files import atomic_open, read_json, write_json
-from .partition import KEY_SEP, entry_json, error_line, position
+from .partition import KEY_SEP, entry_json, error_line, position, record_from_line
 from .summary import SummaryBuilder
 
 _ENGINES: dict[tuple[str, bool], Engine] = {}
@@ -190,28 +189,20 @@ def _evaluate_lines(
             unit_results: list[Result] = []
             plan_refs: list[str | None] = []
             for _, number, start, end in group:
-                sort_key, source_index, line_no, unit, reference, raw = maps[number][start:end].split(b"\t", 5)
-                src = int(source_index)
-                if reference:
-                    raw = inputs.read(src, reference)
-                record = Record(task.sources[src], int(line_no), raw=raw, unit=unit.decode())  # type: ignore[arg-type]
+                sort_key, src, record = record_from_line(maps[number][start:end], task.sources, inputs.read)
                 try:
                     visit = engine.parse_record(record)
                 except InputError as exc:
                     error_lines.append(error_line(src, record, exc.problems))
                     counts["errors"] += 1
                     continue
-                here = f"{record.source}:{record.line}"
-                at = position(src, record.line).encode()
+                here = record.place()
+                at = position(src, record.ordinal).encode()
                 first = excluded.get(at) or seen.get(visit.visit_id)
                 ids.append(_id_line(visit.visit_id, sort_key, at, task.index, first is None, here))
                 if first is not None:
                     problem = Problem(
-                        "duplicate_id",
-                        {"found": visit.visit_id},
-                        file=record.source,
-                        line=record.line,
-                        path=f"visit_id (first at {first})",
+                        "duplicate_id", {"found": visit.visit_id}, path=f"visit_id (first at {first})", **record.where()
                     )
                     error_lines.append(error_line(src, record, [problem], visit.visit_id))
                     counts["errors"] += 1
@@ -222,7 +213,7 @@ def _evaluate_lines(
                         visit = redactor.visit(visit)
                     result = engine.evaluate(visit, history=history)
                 except ComplianceError as exc:
-                    raise PartitionError([p.at(file=record.source, line=record.line) for p in exc.problems]) from None
+                    raise PartitionError([p.at(**record.where()) for p in exc.problems]) from None
                 history.add_result(result)
                 unit_results.append(result)
                 plan_refs.append(visit.plan_ref)

@@ -46,7 +46,10 @@ def atomic_open(path: Path, mode: str = "wb") -> Iterator[IO[Any]]:
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except BaseException:
-        handle.close()
+        # Closing flushes what is buffered, which fails again on a full disk: the temporary
+        # file must go all the same, or it keeps the disk full for the run that resumes.
+        with contextlib.suppress(OSError):
+            handle.close()
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise

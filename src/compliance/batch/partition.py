@@ -12,6 +12,7 @@ that the worker processes run in parallel, each into partition files of its own.
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import re
@@ -76,9 +77,15 @@ def sort_key(data: Any) -> tuple[str, str] | None:
 
 
 def error_entry(record: Record, problems: Sequence[Problem], visit_id: str | None = None) -> dict[str, Any]:
+    """An errors.jsonl entry: where the record starts (its line and, in a JSON array, column
+    and record number; in a Parquet file its record number alone), its visit id if it has
+    one, and its problems, each at its own place."""
+    where = record.where()
     return {
         "source": record.source,
-        "line": record.line,
+        "line": where.get("line"),
+        "column": where.get("column"),
+        "record": where.get("record"),
         "unit": record.unit,
         "visit_id": visit_id if visit_id is not None else record.visit_id,
         "problems": [p.to_dict() for p in problems],
@@ -213,7 +220,7 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
     try:
         with atomic_open(task.errors_path) as errors:
             for segment in task.segments:
-                last_line = segment.span[2] - 1 if segment.span else 0
+                last: Record | None = None
                 records = read_path(segment.path, span=segment.span)
                 while True:
                     try:
@@ -225,12 +232,12 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
                         if problems is None:
                             break
                         # The file broke off (truncated or corrupt): the unread rest is one error.
-                        broken = Record(segment.path, last_line + 1)
+                        broken = _next_record(last, segment.path, segment.span)
                         counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
                         counts.errors += 1
                         errors.write(error_line(segment.source_index, broken, problems))
                         break
-                    last_line = record.line
+                    last = record
                     counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
                     problems = _route(record, segment.source_index, handles, task.partitions, task.copy_records)
                     if problems is not None:
@@ -265,7 +272,49 @@ def _broken(path: str, exc: Exception) -> list[Problem] | None:
 def error_line(source_index: int, record: Record, problems: Sequence[Problem], visit_id: str | None = None) -> bytes:
     """An errors.jsonl entry keyed by the record's input position (the merge sorts by it)."""
     entry = error_entry(record, problems, visit_id)
-    return position(source_index, record.line).encode() + b"\t" + entry_json(entry) + b"\n"
+    return position(source_index, record.ordinal).encode() + b"\t" + entry_json(entry) + b"\n"
+
+
+def _next_record(record: Record | None, path: str, span: tuple[int, int, int] | None) -> Record:
+    """The place after `record` (or the start of a segment), for a file that broke off there."""
+    if record is None:
+        return Record(path, span[2] if span else 1)
+    if record.unit == "record":
+        return Record(path, record.line + 1, unit="record", number=record.ordinal + 1)
+    if record.number is not None:  # an item of a JSON array: the next one, where the last began
+        return Record(path, record.line, column=record.column, number=record.number + 1)
+    return Record(path, record.line + 1)
+
+
+def partition_line(head: str, record: Record, raw: bytes, reference: str | None) -> bytes:
+    """A record's line in a partition file: `head` (sort key, input), where the record
+    stands, and its text or the reference to it in its input (`offset+length`).
+
+    Partition files are split on newlines: text that holds one (an item of a JSON array
+    written over several lines, copied from a compressed file) is written in base64, marked
+    `~`, so that it is read back byte for byte and its problems keep their lines.
+    """
+    place = f"{record.line},{record.column or ''},{record.number or ''}\t{record.unit}"
+    if reference is not None:
+        return f"{head}\t{place}\t{reference}\t\n".encode()
+    if b"\n" in raw:
+        return f"{head}\t{place}\t~\t".encode() + base64.b64encode(raw) + b"\n"
+    return f"{head}\t{place}\t\t".encode() + raw + b"\n"
+
+
+def record_from_line(fields: bytes, sources: Sequence[str], read: Callable[[int, bytes], bytes]) -> tuple[bytes, int, Record]:
+    """(sort key, input index, record) of a partition line written by `partition_line`;
+    `read(input, reference)` reads a record left in its input."""
+    sort_key, source_index, place, unit, reference, raw = fields.split(b"\t", 5)
+    src = int(source_index)
+    if reference == b"~":
+        raw = base64.b64decode(raw)
+    elif reference:
+        raw = read(src, reference)
+    line, column, number = (int(v) if v else None for v in place.split(b","))
+    assert line is not None
+    record = Record(sources[src], line, raw=raw, unit=unit.decode(), column=column, number=number)  # type: ignore[arg-type]
+    return sort_key, src, record
 
 
 _UNIT = re.compile(rb'"unit"\s*:\s*\{([^{}]*)\}')
@@ -304,8 +353,9 @@ def _route(
 ) -> list[Problem] | None:
     """Write a record that names its unit to its unit's partition; otherwise say why not.
 
-    A partition line is `sort key, input, line, unit, reference, record` separated by tabs;
-    the reference (`offset+length` in the input) stands in for a record left in its file.
+    A partition line is `sort key, input, place, unit, reference, record` separated by tabs
+    (`partition_line`); the reference (`offset+length` in the input) stands in for a record
+    left in its file.
     """
     raw = record.raw
     data = record.data
@@ -336,9 +386,7 @@ def _route(
         except InputError as exc:
             return exc.problems
     assert raw is not None
-    head = f"{keyed[1]}{KEY_SEP}{position(source_index, record.line)}\t{source_index}\t{record.line}\t{record.unit}\t"
-    if record.offset is None or copy_records:
-        handles[index].write(head.encode() + b"\t" + raw + b"\n")
-    else:
-        handles[index].write(f"{head}{record.offset}+{len(raw)}\t\n".encode())
+    head = f"{keyed[1]}{KEY_SEP}{position(source_index, record.ordinal)}\t{source_index}"
+    reference = None if record.offset is None or copy_records else f"{record.offset}+{len(raw)}"
+    handles[index].write(partition_line(head, record, raw, reference))
     return None

@@ -29,6 +29,7 @@ from ..privacy import redaction_key
 from . import duplicates, executors
 from .evaluate import PartitionTask, findings_schema, remember_engine, run_partition
 from .executors import Executor
+from .lock import locked
 from .files import atomic_open, buffer_size, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
 from ..ruleset.words import vocabulary
@@ -37,7 +38,7 @@ from .summary import combine, rule_titles
 WORK = ".work"
 OUTPUTS = ("results.jsonl", "errors.jsonl", "summary.json", "findings.parquet")
 """What a run writes besides manifest.json (findings.parquet with --parquet only)."""
-STATE_VERSION = 2
+STATE_VERSION = 3
 TARGET_PARTITION_BYTES = 24 * 1024 * 1024
 MAX_PARTITIONS = 512
 READS_PER_WORKER = 2
@@ -77,6 +78,8 @@ class Outcome:
     seconds: float
     resumed_partitions: int = 0
     out: Path = field(default_factory=Path)
+    empty_inputs: tuple[str, ...] = ()
+    """Inputs that held no record at all."""
 
     @property
     def complete(self) -> bool:
@@ -146,6 +149,17 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     # Absolute paths: the workers of a remote Dask cluster do not share this process's cwd.
     rules_dir = str(Path(options.rules_dir).absolute()) if options.rules_dir else None
     remember_engine(rules_dir, engine)
+    # From here to the manifest, no other run may touch the directory (see lock.py).
+    with locked(out):
+        _refuse_links(out)
+        _refuse_inputs_in(out, paths)
+        return _run(paths, out, options, progress, engine, rules_dir, started, started_at)
+
+
+def _run(
+    paths: Sequence[str], out: Path, options: Options, progress: Progress, engine: Engine,
+    rules_dir: str | None, started: float, started_at: str,
+) -> Outcome:
     work = out / WORK
     state_path = work / "partition.json"
     manifest_path = out / "manifest.json"
@@ -160,7 +174,9 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
             shutil.rmtree(work, ignore_errors=True)
             clean_temporaries(out)
             counts = manifest["counts"]
-            return Outcome(counts["records"], counts["results"], counts["errors"], manifest["partitions"], 0.0, out=out)
+            empty = tuple(i["path"] for i in manifest["inputs"] if i["records"] == 0)
+            return Outcome(counts["records"], counts["results"], counts["errors"], manifest["partitions"], 0.0, out=out,
+                           empty_inputs=empty)
         raise BatchError([Problem("invalid_value", {"detail_en": f"{out} already holds a finished batch; use --overwrite to replace it",
                                                      "detail_vi": f"{out} đã có kết quả một lần chạy; dùng --overwrite để ghi đè"})])
     if work.exists() and not options.resume and not options.overwrite:
@@ -303,7 +319,8 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     changed = _inputs_unchanged(inputs)
     if changed:
         raise BatchError([Problem("file_unreadable", {"detail": "changed during the run; results may not match it", "detail_vi": "tệp đã thay đổi trong khi chạy; kết quả có thể không khớp với tệp"}, file=changed[0])])
-    outcome = Outcome(records, results, errors, partitions, time.time() - started, resumed, out)
+    outcome = Outcome(records, results, errors, partitions, time.time() - started, resumed, out,
+                      tuple(i.path for i in inputs if i.records == 0))
     write_json(
         out / "manifest.json",
         {
@@ -323,6 +340,40 @@ def run(paths: Sequence[str], out: Path, options: Options, progress: Progress | 
     )
     shutil.rmtree(work, ignore_errors=True)
     return outcome
+
+
+def _refuse_links(out: Path) -> None:
+    """The run writes and deletes only what it made: a symbolic link among its outputs or in
+    its work directory (where `--overwrite` and `--resume` delete files) would have it write
+    or delete elsewhere, so the run stops before touching anything."""
+    names = [*OUTPUTS, "manifest.json", WORK]
+    found = [name for name in names if (out / name).is_symlink()]
+    work = out / WORK
+    if not found and work.is_dir():
+        for root, dirs, files in os.walk(work):
+            found.extend(str(Path(root, name).relative_to(out)) for name in dirs + files if Path(root, name).is_symlink())
+    if found:
+        raise BatchError([Problem("symlink_in_output", {"name": name}, file=str(out / name)) for name in found])
+
+
+def _refuse_inputs_in(out: Path, paths: Sequence[str]) -> None:
+    """An input that is one of the files the run writes or deletes (`--out DIR` over
+    `DIR/results.jsonl`, or anything in the work directory) is refused before it is lost."""
+    ours = [out / name for name in (*OUTPUTS, "manifest.json")]
+    work = (out / WORK).resolve()
+    problems = []
+    for name in paths:
+        path = Path(name)
+        if name == "-" or not path.is_file():
+            continue
+        for target in ours:
+            with contextlib.suppress(OSError):
+                if target.exists() and os.path.samefile(path, target):
+                    problems.append(Problem("input_is_output", {"name": target.name, "out": str(out)}, file=name))
+        if path.resolve().is_relative_to(work):
+            problems.append(Problem("input_is_output", {"name": WORK, "out": str(out)}, file=name))
+    if problems:
+        raise BatchError(problems)
 
 
 def _with_exclusions(tasks: Sequence[PartitionTask], again: Iterable[int], directory: Path) -> list[PartitionTask]:

@@ -18,13 +18,17 @@ from rich.progress import (
 
 from ..batch import runner
 from ..errors import Lang, Problem
+from ..io import detect_format
 from .common import (
     EXIT_BAD_INPUT,
+    EXIT_ERRORS,
     EXIT_OK,
     fail,
     handle_errors,
     lang_option,
+    os_reason,
     redact_option,
+    require_extra,
     rules_option,
 )
 
@@ -69,14 +73,14 @@ def _progress(console: Console, lang: Lang) -> tuple[Progress, runner.Progress]:
 
 
 def _os_problem(exc: OSError, inputs: tuple[str, ...], out_dir: Path) -> Problem:
-    reason = exc.strerror or str(exc)
+    reason = os_reason(exc)
     name = str(exc.filename) if exc.filename is not None else str(out_dir)
     if name in inputs:
-        return Problem("file_unreadable", {"detail": reason}, file=name)
+        return Problem("file_unreadable", reason, file=name)
     return Problem(
         "output_unwritable",
-        {"detail_vi": f"không ghi được vào thư mục kết quả {out_dir} ({name}: {reason})",
-         "detail_en": f"cannot write to the output directory {out_dir} ({name}: {reason})"},
+        {"target_vi": f"vào thư mục kết quả {out_dir}", "target_en": f"to the output directory {out_dir}",
+         "detail_vi": f"{name}: {reason['detail_vi']}", "detail_en": f"{name}: {reason['detail_en']}"},
     )
 
 
@@ -91,6 +95,7 @@ def _os_problem(exc: OSError, inputs: tuple[str, ...], out_dir: Path) -> Problem
 @click.option("--engine", type=click.Choice(["local", "dask"]), default=None, help="Where partitions run: local (default) or dask.")
 @click.option("--scheduler", default=None, metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://HOST:8786 (implies --engine dask; default: a local cluster).")
 @click.option("--partitions", type=click.IntRange(min=1, max=runner.MAX_PARTITIONS), default=None, hidden=True)
+@click.option("--fail-on-errors", is_flag=True, help="Exit 3 when any record was refused (listed in errors.jsonl) or an input held no visit.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @redact_option
 @lang_option
@@ -106,6 +111,7 @@ def batch(
     engine: str | None,
     scheduler: str | None,
     partitions: int | None,
+    fail_on_errors: bool,
     quiet: bool,
     redact_names: bool,
     lang: Lang,
@@ -113,13 +119,20 @@ def batch(
     """Evaluate visits in INPUT files (JSONL, .jsonl.gz, JSON arrays, multi-document YAML,
     Parquet) into DIR: results.jsonl, errors.jsonl, summary.json, manifest.json.
 
-    Every input record ends up in exactly one of results.jsonl or errors.jsonl. Exit 0 when
-    that holds, 2 when the run could not proceed.
+    Every input record ends up in exactly one of results.jsonl or errors.jsonl. Exit codes:
+    0 the run finished (refused records are in errors.jsonl); 2 the run could not proceed;
+    3 with --fail-on-errors, the run finished but refused records or an input held no visit.
     """
     if scheduler is not None and engine == "local":
         # Said rather than ignored: the user meant one of the two and we cannot tell which.
         raise click.UsageError("--scheduler needs --engine dask (it names a Dask scheduler) / --scheduler cần --engine dask")
     engine = "dask" if scheduler is not None else engine or "local"
+    if parquet:
+        require_extra("pyarrow", "batch", "--parquet", "--parquet")
+    if any(detect_format(name) == "parquet" for name in inputs):
+        require_extra("pyarrow", "batch", "Đọc tệp Parquet", "Reading Parquet")
+    if engine == "dask":
+        require_extra("dask.distributed", "batch", "--engine dask", "--engine dask")
     options = runner.Options(
         workers=workers or 0,
         resume=resume,
@@ -156,4 +169,12 @@ def batch(
         "en": f"{outcome.records} records: {outcome.results} results, {outcome.errors} errors; {outcome.partitions} partitions; {outcome.seconds:.1f}s → {out_dir}",
     }[lang]
     click.echo(tally)
-    sys.exit(EXIT_OK if outcome.complete else EXIT_BAD_INPUT)
+    for name in outcome.empty_inputs:
+        click.echo(f"{_WARNING[lang]}: {Problem('empty_input', file=name).render(lang)}", err=True)
+    if not outcome.complete:
+        sys.exit(EXIT_BAD_INPUT)
+    refused = outcome.errors > 0 or bool(outcome.empty_inputs)
+    sys.exit(EXIT_ERRORS if fail_on_errors and refused else EXIT_OK)
+
+
+_WARNING = {"vi": "Cảnh báo", "en": "Warning"}

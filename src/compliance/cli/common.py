@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -22,6 +25,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
+EXIT_ERRORS = 3
+"""`batch --fail-on-errors`: the run finished, but refused records (errors.jsonl) or an input held no visit."""
 EXIT_PIPE_CLOSED = 141
 """128 + SIGPIPE, what a shell reports for a command whose reader went away (`... | head`):
 the command's own verdict was never reached, so it must not read as success."""
@@ -74,14 +79,19 @@ def output_console(**options: Any) -> Console:
 
 
 def write_all(out: Any, data: bytes) -> None:
-    """`data` to `out` in pieces, each checked: one large write into a pipe whose reader has
-    gone can come back short instead of raising, and the command would exit 0 cut short."""
+    """`data` to `out` in pieces, each checked: a write can come back short instead of
+    raising (a pipe whose reader has gone, a disk that just filled up), and the command
+    would exit 0 cut short. The rest is written again, so that the system says why."""
     view = memoryview(data)
     for start in range(0, len(view), 1 << 16):
         piece = view[start : start + (1 << 16)]
-        written = out.write(piece)
-        if written is not None and written < len(piece):
-            raise BrokenPipeError
+        while piece:
+            written = out.write(piece)
+            if written is None:
+                break
+            if written == 0:
+                raise BrokenPipeError
+            piece = piece[written:]
 
 
 def default_lang() -> Lang:
@@ -124,34 +134,80 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
         raise click.BadParameter(f"'{value}' is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
 
 
-def say_problems(problems: Iterable[Problem], lang: Lang) -> None:
+def say_problems(problems: Iterable[Problem], lang: Lang, title: tuple[str, str] = ("Lỗi", "Error")) -> None:
+    """Each problem on stderr as one line: "Error: file:line:column: path: message"."""
+    word = title[0] if lang == "vi" else title[1]
     for problem in problems:
-        click.echo(problem.render(lang), err=True)
+        click.echo(f"{word}: {problem.render(lang)}", err=True)
 
 
 def fail(error: ComplianceError, lang: Lang) -> None:
-    """Report a user-facing error on stderr and exit 2; never a traceback."""
-    title = {"vi": "Lỗi", "en": "Error"}[lang]
-    click.echo(f"{title}:", err=True)
-    say_problems(error.problems, lang)
+    """Report a user-facing error on stderr, one line per problem, and exit 2; never a traceback."""
+    say_problems(error.problems, lang, (error.kind_vi, error.kind_en))
     sys.exit(EXIT_BAD_INPUT)
 
 
+_REASONS_VI = {
+    errno.ENOSPC: "hết chỗ trống trên đĩa",
+    errno.EDQUOT: "vượt hạn mức dung lượng đĩa",
+    errno.EROFS: "hệ thống tệp chỉ cho phép đọc",
+    errno.EACCES: "không có quyền",
+    errno.EPERM: "không được phép",
+    errno.EIO: "lỗi vào/ra của thiết bị",
+}
+
+
+def os_reason(exc: OSError) -> dict[str, str]:
+    """The system's reason as `detail` params: its own words, and in Vietnamese where known."""
+    reason = exc.strerror or str(exc)
+    vi = _REASONS_VI.get(exc.errno or 0)
+    return {"detail_en": reason, "detail_vi": f"{vi} ({reason})" if vi else reason}
+
+
+def os_problem(exc: OSError) -> Problem:
+    """An operating-system error said in one line: the file it names, or else the output
+    (writing standard output is what raises without a file name: a full disk, an I/O error)."""
+    if exc.filename is not None:
+        return Problem("file_unreadable", os_reason(exc), file=str(exc.filename))
+    return Problem("output_unwritable", {"target_vi": "kết quả ra đầu ra chuẩn (stdout)",
+                                         "target_en": "the output to standard output", **os_reason(exc)})
+
+
+def _silence_stdout() -> None:
+    """Python's advice: point stdout at devnull so the flush at exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def handle_errors(func: F) -> F:
-    """Turn ComplianceError into a bilingual message and exit code 2."""
+    """Turn ComplianceError, and an output that cannot be written, into a bilingual message
+    and exit code 2; a reader that went away into 141."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        lang = kwargs.get("lang") or default_lang()
         try:
             return func(*args, **kwargs)
         except ComplianceError as exc:
-            fail(exc, kwargs.get("lang") or default_lang())
+            fail(exc, lang)
         except BrokenPipeError:
-            # Python's advice: point stdout at devnull so the flush at exit does not fail again.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _silence_stdout()
             sys.exit(EXIT_PIPE_CLOSED)
+        except OSError as exc:
+            _silence_stdout()
+            fail(ComplianceError([os_problem(exc)]), lang)
 
     return wrapper  # type: ignore[return-value]
+
+
+def require_extra(module: str, extra: str, feature_vi: str, feature_en: str) -> None:
+    """Stop before any work when an optional dependency is missing, naming the extra that
+    installs it; found after the run started, it would leave a half-made run behind."""
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        raise ComplianceError([Problem("needs_extra", {"module": module, "extra": extra,
+                                                       "feature_vi": feature_vi, "feature_en": feature_en})]) from None
 
 
 def load_engine(rules_dir: Path | None) -> Engine:

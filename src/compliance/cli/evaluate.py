@@ -70,8 +70,14 @@ def evaluate(
     """
     engine = load_engine(rules_dir)
     redactor = Redactor(redaction_key()) if redact_names else None
+    threshold = Severity(fail_on).rank if fail_on is not None else None
+    # JSONL goes out a result at a time, as `batch` writes it: memory does not grow with the
+    # input. A table, a JSON array and Markdown are one document and keep the results.
+    out = sys.stdout.buffer
+    streamed = fmt == "jsonl"
     results: list[Result] = []
     problems: list[Problem] = []
+    failing = False
     for path in paths:
         try:
             for record in read_path(path):
@@ -82,32 +88,32 @@ def evaluate(
                     continue
                 if redactor is not None:
                     visit = redactor.visit(visit)
-                results.append(engine.evaluate(visit, as_of=as_of))
+                result = engine.evaluate(visit, as_of=as_of)
+                if threshold is not None and not failing:
+                    failing = any(Severity(f.severity).rank >= threshold for f in result.findings)
+                if streamed:
+                    write_all(out, result.to_json() + b"\n")
+                else:
+                    results.append(result)
         except InputError as exc:
             problems.extend(exc.problems)
-    _emit(results, fmt, lang)
+    if not streamed:
+        _emit(results, fmt, lang)
+    out.flush()
     if problems:
         say_problems(problems, lang)
         sys.exit(EXIT_BAD_INPUT)
-    if fail_on is not None:
-        threshold = Severity(fail_on).rank
-        if any(Severity(f.severity).rank >= threshold for r in results for f in r.findings):
-            sys.exit(EXIT_FINDINGS)
-    sys.exit(EXIT_OK)
+    sys.exit(EXIT_FINDINGS if failing else EXIT_OK)
 
 
 def _emit(results: list[Result], fmt: str, lang: Lang) -> None:
     out = sys.stdout.buffer
     if fmt == "json":
         write_all(out, orjson.dumps(list(results), option=orjson.OPT_INDENT_2) + b"\n")
-    elif fmt == "jsonl":
-        for result in results:
-            out.write(result.to_json() + b"\n")
     elif fmt == "markdown":
         write_all(out, render.markdown(results, lang).encode("utf-8") + b"\n")
     elif results:
         render.table(results, lang, output_console(soft_wrap=False))
-    out.flush()
 
 
 @click.command()

@@ -22,6 +22,7 @@ from .common import (
     output_console,
     parse_date,
     rules_option,
+    say_problems,
     write_all,
 )
 
@@ -99,8 +100,7 @@ def explain(
         for data in explained:
             render_rich(data, lang, console, verbose=verbose)
     if problems:
-        for p in problems:
-            click.echo(p.render(lang), err=True)
+        say_problems(problems, lang)
         sys.exit(EXIT_BAD_INPUT)
 
 

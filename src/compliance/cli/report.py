@@ -13,7 +13,7 @@ import click
 from ..errors import ComplianceError, Lang, Problem
 from ..privacy import Redactor, redaction_key
 from ..reports import ReportDir, html_report, markdown_report, write_xlsx
-from .common import EXIT_BAD_INPUT, handle_errors, redact_option, write_all
+from .common import EXIT_BAD_INPUT, handle_errors, os_reason, redact_option, write_all
 
 
 def _write_text(text: str, output: Path | None) -> None:
@@ -50,15 +50,15 @@ def _unwritable(exc: OSError, output: Path) -> ComplianceError:
     """The error naming the report's path and why: the file that stands where a directory must
     be, or the system's reason with the path it refused when that is another path the user
     named (never the temporary file, which the user did not choose)."""
-    reason = exc.strerror or str(exc)
+    reason = os_reason(exc)
     refused = str(exc.filename) if exc.filename is not None else ""
     blocking = next((p for p in output.parents if p.exists()), None)
     if blocking is not None and not blocking.is_dir():  # a file stands where a directory must be
         params = {"detail_vi": f"{blocking} không phải là thư mục", "detail_en": f"{blocking} is not a directory"}
     elif refused and refused != str(output) and not Path(refused).name.startswith(f".{output.name}."):
-        params = {"detail": f"{refused}: {reason}"}
+        params = {key: f"{refused}: {text}" for key, text in reason.items()}
     else:
-        params = {"detail": reason}
+        params = reason
     return ComplianceError([Problem("report_unwritable", params, file=str(output))])
 
 

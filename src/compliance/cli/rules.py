@@ -25,6 +25,7 @@ from .common import (
     load_engine,
     output_console,
     parse_date,
+    say_problems,
     shown,
     write_all,
 )
@@ -216,8 +217,7 @@ def diff(
     else:
         render_rich(data, lang, output_console(soft_wrap=False))
     if problems:
-        for p in problems:
-            click.echo(p.render(lang), err=True)
+        say_problems(problems, lang)
         sys.exit(EXIT_BAD_INPUT)
 
 

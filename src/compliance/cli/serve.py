@@ -25,7 +25,7 @@ from ..service import (
     DEFAULT_MAX_HEADER_BYTES,
     DEFAULT_MAX_OFFICIALS,
 )
-from .common import handle_errors, lang_option, load_engine, redact_option, rules_option
+from .common import handle_errors, lang_option, load_engine, redact_option, require_extra, rules_option
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -96,18 +96,14 @@ def serve(
 
     Phục vụ đánh giá qua HTTP. OpenAPI description at /openapi.json; see docs/embedding.md.
     """
-    try:
-        import uvicorn
+    for module in ("uvicorn", "fastapi"):
+        require_extra(module, "service", "'compliance serve'", "'compliance serve'")
+    import uvicorn
 
-        from ..service.accesslog import configure, logging_config
-        from ..service.app import create_app
-        from ..service.auth import load_tokens
-        from ..service.server import PROTOCOL, Limits, fit_to_fds
-    except ImportError as exc:  # pragma: no cover - depends on the installed extras
-        raise click.ClickException(
-            f"'compliance serve' cần gói bổ sung: pip install 'compliance[service]' / "
-            f"needs the service extra: pip install 'compliance[service]' ({exc.name})"
-        ) from None
+    from ..service.accesslog import configure, logging_config
+    from ..service.app import create_app
+    from ..service.auth import load_tokens
+    from ..service.server import PROTOCOL, Limits, fit_to_fds
 
     engine = load_engine(rules_dir)  # a bad ruleset stops here, with its problems listed
     tokens = load_tokens(token_file)

@@ -340,10 +340,10 @@ def write_xlsx(report: ReportDir, target: str | Path | IO[bytes], lang: Lang = "
         for page in pages:
             page.filter()
         counts = {"findings": pages[0].count, "sanctions": pages[1].count}
+        workbook.save(target)
     except BaseException:
         _discard(workbook)
         raise
-    workbook.save(target)
     return counts
 
 
