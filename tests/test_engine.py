@@ -387,3 +387,28 @@ def test_codes_read_as_words_in_each_language_and_stay_codes_in_evidence(engine:
     assert restricted.evidence == {"schedule": "afternoons_only"} and type(restricted.evidence["schedule"]) is str
     missing = engine.evaluate({**visit, "one_stop": {"exists": False}}).findings[0]
     assert "(xã)" in missing.message["vi"] and "(commune)" in missing.message["en"]
+
+
+def test_an_arrival_the_team_could_not_have_seen_is_refused_as_inconsistent() -> None:
+    """Arrived 16:00 on a visit at 08:00 is a typing mistake, not a late finding of 150 minutes;
+    the team may wait and note a late arrival within the session, as the contract's example
+    does (08:25 on a 07:50 visit)."""
+    from compliance import Engine, InputError
+
+    engine = Engine.load()
+
+    def visit(at: str, arrived: str) -> dict:
+        return {"visit_id": "V", "inspected_at": f"2018-06-12T{at}:00+07:00", "unit": {"id": "u", "level": "commune"},
+                "personnel": [{"id": "o", "attendance": "late", "arrived_at": arrived}]}
+
+    with pytest.raises(InputError) as refused:
+        engine.evaluate(visit("08:00", "16:00"))
+    (problem,) = refused.value.problems
+    assert problem.code == "inconsistent"
+    assert "personnel[0].arrived_at (16:00)" in problem.message("en") and "11:30" in problem.message("en")
+    assert "muộn hơn thời điểm đoàn kiểm tra đến" in problem.message("vi")
+    assert [f.rule for f in engine.evaluate(visit("07:50", "08:25")).findings] == ["late_arrival"]
+    assert engine.evaluate(visit("08:00", "11:30")).findings  # until the session's end
+    engine.evaluate(visit("12:30", "13:45"))  # at lunch, the afternoon session is the one to come
+    with pytest.raises(InputError):
+        engine.evaluate(visit("17:30", "17:45"))  # after the day's last session, not after the visit

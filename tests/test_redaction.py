@@ -50,6 +50,19 @@ def test_cli_evaluate_redacts_in_every_format() -> None:
     assert Redactor("test-key").pseudonym(NAME).encode() in first
 
 
+def test_cli_explain_redacts_in_both_formats() -> None:
+    env = {"COMPLIANCE_REDACT_KEY": "test-key", "PATH": "/usr/bin:/bin"}
+    for fmt in ("json", "text"):
+        plain = subprocess.run([sys.executable, "-m", "compliance", "explain", str(EXAMPLE), "--format", fmt],
+                               capture_output=True, env=env, timeout=120)
+        assert plain.returncode == 0 and NAME.encode() in plain.stdout, "the example visit names an official"
+        done = subprocess.run([sys.executable, "-m", "compliance", "explain", str(EXAMPLE), "--format", fmt, "--redact-names"],
+                              capture_output=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert NAME.encode() not in done.stdout + done.stderr
+    assert Redactor("test-key").pseudonym(NAME).encode() in done.stdout
+
+
 def test_an_invalid_name_is_not_echoed_in_the_error(tmp_path: Path) -> None:
     visit = _visit()
     visit["personnel"][0]["name"] = ["Trần Thị Bí Mật"]

@@ -36,13 +36,17 @@ def test_vietnamese_by_default_with_the_seed_figures(report_dir: Path) -> None:
     assert done.exit_code == 0, done.output
     text = done.output
     assert text.startswith("# Kết quả kiểm tra trách nhiệm thực thi công vụ từ ngày 03/01/2018 đến ngày 03/08/2018")
+    # The seed's "87 các đơn vị thuộc, trực thuộc UBND các huyện ..." put "các" after a number and
+    # counted the district people's committees among the units under them: said plainly now.
+    assert "87 các đơn vị" not in text
     for expected in (
         "theo Kế hoạch số 10306/KH-UBND",
         "Kết quả đã thực hiện kiểm tra đối với 100 cơ quan, đơn vị, trong đó:",
         "100 cơ quan, đơn vị",
         "6 sở, ngành",
         "07 đơn vị thuộc, trực thuộc",
-        "87 các đơn vị thuộc, trực thuộc UBND các huyện, thành phố và UBND các xã, phường, thị trấn",
+        "87 cơ quan, đơn vị cấp huyện, cấp xã (UBND các huyện, thành phố và các đơn vị thuộc, trực thuộc; "
+        "UBND các xã, phường, thị trấn)",
         "Đã phát hiện 91 cán bộ, công chức, viên chức vắng mặt tại thời điểm kiểm tra không có lý do.",
         "Có 10 xã không sử dụng phần mềm dùng chung cho bộ phận một cửa.",
         "Có 07 xã không có bộ phận một cửa.",
@@ -91,7 +95,7 @@ def test_english(report_dir: Path) -> None:
     for expected in (
         "# Results of the public-service discipline inspections from 3 January 2018 to 3 August 2018",
         "under Plan No. 10306/KH-UBND",
-        "In all, 100 agencies and units were inspected: 6 provincial departments; 7 units under the departments; 87 units",
+        "In all, 100 agencies and units were inspected: 6 provincial departments; 7 units under the departments; 87 district-",
         "no official was found drinking alcohol during working hours",
         "91 officials were absent at the time of the visit with no reason given.",
         "10 communes did not use the shared software at the one-stop desk.",
@@ -169,7 +173,7 @@ def test_a_clean_campaign() -> None:
     parts = dict(story.paragraphs)
     assert "Tại thời điểm kiểm tra không phát hiện tồn tại, vi phạm." == parts["shortcomings"]
     assert "follow_up" not in parts
-    assert "03 các đơn vị thuộc, trực thuộc UBND" in parts["coverage"]
+    assert "03 cơ quan, đơn vị cấp huyện, cấp xã" in parts["coverage"]
     assert "sở, ngành" not in parts["coverage"]
     assert "không phát hiện việc lập bàn thờ" in parts["compliance"]
     assert "No shortcoming was found" in dict(narrative(summary, "en").paragraphs)["shortcomings"]
@@ -275,4 +279,4 @@ def test_one_unit_is_said_in_the_singular_in_english() -> None:
     parts = dict(narrative(summary, "en").paragraphs)  # type: ignore[arg-type]
     assert parts["coverage"] == "In all, 1 agency or unit was inspected: 1 provincial department."
     parts = dict(narrative({**summary, "units_by_level": {"department": 1, "commune": 2}, "visits": 3}, "en").paragraphs)  # type: ignore[arg-type]
-    assert parts["coverage"].startswith("In all, 3 agencies and units were inspected: 1 provincial department; 2 units of")
+    assert parts["coverage"].startswith("In all, 3 agencies and units were inspected: 1 provincial department; 2 district-")

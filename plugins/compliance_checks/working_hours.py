@@ -149,7 +149,7 @@ class WorkingHours(Check):
             thresholds=AbsenceRateThresholds,
             evidence=("absent", "checked", "share", "heuristic"),
             title={
-                "vi": "Tỷ lệ vắng mặt không lý do cao (ngưỡng kinh nghiệm)",
+                "vi": "Tỷ lệ vắng mặt không lý do cao (ngưỡng tham khảo)",
                 "en": "High unexcused absence (heuristic threshold)",
             },
         ),

@@ -61,7 +61,7 @@ from .plugins import installed_checks
 from .result import PriorFinding, Result
 from .validation import describe
 from .validation import problems as validation_problems
-from .visit import Visit, nfc_data
+from .visit import Id, Visit, nfc_data
 
 VisitInput: TypeAlias = Visit | Mapping[str, Any] | str | bytes
 """What `evaluate` accepts: a validated `Visit`, a dict in the exchange format, or JSON text."""
@@ -183,7 +183,8 @@ def _iso_date(value: Any) -> Any:
     raise ValueError(f"bad_date:{value!r}")
 
 
-_Id = Annotated[str, Field(min_length=1, max_length=200)]
+_Id = Id
+"""History names its subjects as visits do: the same ids, refused with the same invisible characters."""
 
 
 class PriorFindingIn(BaseModel):

@@ -14,6 +14,7 @@ from ..authoring.history import read_history
 from ..calendar import parse_offset
 from ..errors import InputError, Lang, Problem
 from ..io import read_path
+from ..privacy import Redactor, redaction_key
 from .common import (
     EXIT_BAD_INPUT,
     handle_errors,
@@ -21,6 +22,7 @@ from .common import (
     load_engine,
     output_console,
     parse_date,
+    redact_option,
     rules_option,
     say_problems,
     write_all,
@@ -43,6 +45,7 @@ from .common import (
 @rules_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--verbose", "-v", is_flag=True, help="Also list the evidence each silent rule records.")
+@redact_option
 @lang_option
 @handle_errors
 def explain(
@@ -54,6 +57,7 @@ def explain(
     rules_dir: Path | None,
     fmt: str,
     verbose: bool,
+    redact_names: bool,
     lang: Lang,
 ) -> None:
     """Explain a visit rule by rule: fired or not, the version, thresholds and legal basis in
@@ -66,6 +70,7 @@ def explain(
     2 bad input or rules.
     """
     engine = load_engine(rules_dir)
+    redactor = Redactor(redaction_key()) if redact_names else None
     known = set(engine.rule_keys) | {i.check.id for i in engine.checks} | {r for i in engine.checks for r in i.check.rules}
     unknown = [r for r in rules if r not in known]
     if unknown:
@@ -80,6 +85,8 @@ def explain(
     for record in read_path(visit_file):
         try:
             visit = engine.parse_record(record)
+            if redactor is not None:
+                visit = redactor.visit(visit)
         except InputError as exc:
             problems.extend(exc.problems)
             continue

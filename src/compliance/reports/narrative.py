@@ -220,10 +220,15 @@ def narrative(
     labels = {  # Vietnamese, English, English for one
         "department": ("sở, ngành", "provincial departments", "provincial department"),
         "department_unit": ("đơn vị thuộc, trực thuộc các sở, ngành", "units under the departments", "unit under a department"),
+        # One bucket, as the province's report counts them: the district people's committees
+        # themselves, the units under them and the communes (not "units under" all of them).
         "local": (
-            "các đơn vị thuộc, trực thuộc UBND các huyện, thành phố và UBND các xã, phường, thị trấn",
-            "units of the district and city people's committees and the commune, ward and town people's committees",
-            "unit of a district or city people's committee or a commune, ward or town people's committee",
+            "cơ quan, đơn vị cấp huyện, cấp xã (UBND các huyện, thành phố và các đơn vị thuộc, trực thuộc; "
+            "UBND các xã, phường, thị trấn)",
+            "district- and commune-level agencies and units (district and city people's committees and the units "
+            "under them; commune, ward and town people's committees)",
+            "district- or commune-level agency or unit (a district or city people's committee or a unit under it; "
+            "a commune, ward or town people's committee)",
         ),
     }
     parts = [f"{num(n, lang)} {labels[k][0 if vi else 1 if n != 1 else 2]}" for k, n in buckets.items() if n]
