@@ -62,13 +62,21 @@ def _official(rng: random.Random, unit: str, index: int) -> dict[str, Any]:
     return official
 
 
+MERGER = datetime(2025, 7, 1, tzinfo=TZ)
+"""Vĩnh Phúc became part of Phú Thọ, and the district level was abolished, on this day."""
+AFTER_REFORM = {"district": "commune", "district_unit": "department_unit"}
+
+
 def visit(rng: random.Random, number: int, start_year: int = 2016, years: int = 10) -> dict[str, Any]:
     level = rng.choices(LEVELS, LEVEL_WEIGHTS)[0]
     unit_no = rng.randint(1, 2000)
-    unit = f"vp.{level}.{unit_no:04d}"
     day = datetime(start_year, 1, 1, tzinfo=TZ) + timedelta(days=rng.randint(0, 365 * years - 1))
     while day.weekday() >= 5:
         day += timedelta(days=1)
+    province, prefix = "Vĩnh Phúc", "vp"
+    if day >= MERGER:  # the same draws as before the reform, so that earlier visits stay as they were
+        province, prefix, level = "Phú Thọ", "pt", AFTER_REFORM.get(level, level)
+    unit = f"{prefix}.{level}.{unit_no:04d}"
     moment = day.replace(hour=rng.choice([7, 8, 9, 10, 14, 15]), minute=rng.randint(0, 59))
     staff = rng.randint(5, 40)
     rooms = max(1, staff // 3)
@@ -82,8 +90,8 @@ def visit(rng: random.Random, number: int, start_year: int = 2016, years: int = 
             "id": unit,
             "name": f"Đơn vị {unit_no}",
             "level": level,
-            "parent_id": "vp",
-            "province": "Vĩnh Phúc",
+            "parent_id": prefix,
+            "province": province,
             "headcount": staff + rng.randint(0, 5),
         },
         "personnel": [_official(rng, unit, i) for i in range(staff)],

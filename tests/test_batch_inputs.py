@@ -786,7 +786,7 @@ def test_an_empty_input_says_there_is_no_visit_in_it(tmp_path: Path, pool: list[
     (tmp_path / name).write_bytes(content)
     write_jsonl(tmp_path / "good.jsonl", pool[:2])
     for lang, said in (("en", f"Warning: {name}: empty input: no visit in it"),
-                       ("vi", f"Cảnh báo: {name}: tệp rỗng, không có lần kiểm tra nào")):
+                       ("vi", f"Cảnh báo: {name}: dữ liệu đầu vào rỗng, không có lần kiểm tra nào")):
         done = run_batch(name, "good.jsonl", "--out", f"out-{lang}", "--workers", "1", "--lang", lang, cwd=tmp_path)
         assert done.returncode == 0 and done.stderr.splitlines() == [said]
     strict = run_batch(name, "--out", "strict", "--workers", "1", "--fail-on-errors", cwd=tmp_path)

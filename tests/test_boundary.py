@@ -92,7 +92,9 @@ def test_no_core_module_names_a_built_in_rule_check_or_observation() -> None:
     found = []
     for path in sorted((ROOT / "src" / "compliance").rglob("*.py")):
         for line, text in _strings(ast.parse(path.read_text(encoding="utf-8"))):
-            words = {text, *text.replace("'", " ").replace('"', " ").split()}
+            # The whole string, or within prose an identifier-like word ('one_stop', 'working_hours.late_arrival'):
+            # a plain English word such as "exists" in a sentence is not a field named.
+            words = {text} | {w for w in text.replace("'", " ").replace('"', " ").split() if "_" in w or "." in w}
             hits = sorted(w for w in words if w in names or any(w.startswith(f"{n}.") for n in names if "." not in n))
             if hits:
                 found.append(f"{path.relative_to(ROOT)}:{line}: {', '.join(hits)}")

@@ -24,6 +24,7 @@ plugin = pytest.importorskip(
 import compliance
 from compliance import Engine
 from compliance.cases import case_files, coverage, run_all
+from compliance.ruleset.catalogue import load_catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK = "leadership_presence"
@@ -69,7 +70,7 @@ def test_base_ruleset_uses_the_shipped_rules(engine: Engine) -> None:
     versions = engine.ruleset.rules[CHECK]["no_leader_present"]
     assert [v.effective_from.isoformat() for v in versions] == ["2016-09-05"]
     assert {ref.document for ref in versions[0].legal_basis} == {"NĐ 157/2007/NĐ-CP", "Chỉ thị 26/CT-TTg"}
-    assert any(f.name == f"plugin:{CHECK}.yaml" for f in engine.ruleset.files)
+    assert any(f.name == f"base:plugin:{CHECK}.yaml" for f in engine.ruleset.files)
 
 
 def test_all_leaders_absent_is_a_finding(engine: Engine) -> None:
@@ -140,7 +141,7 @@ def test_ruleset_directory_overrides_the_shipped_rules(tmp_path: Path) -> None:
         text.replace('leader_titles: ["Chủ tịch",', 'leader_titles: ["Chánh Văn phòng", "Chủ tịch",'), encoding="utf-8"
     )
     engine = Engine.load(rules)
-    assert any(f.name == f"{CHECK}.yaml" and f.path.parent == rules for f in engine.ruleset.files)
+    assert any(f.name == f"base:{CHECK}.yaml" and f.path.parent == rules for f in engine.ruleset.files)
     result = engine.evaluate(
         _visit(
             [
@@ -189,7 +190,7 @@ def test_plugin_wheel_carries_its_rules_as_package_data(tmp_path: Path) -> None:
 
 def _without_the_plugin() -> Engine:
     built_in = [i for i in compliance.installed_checks() if i.check.id != CHECK]
-    return Engine(compliance.load_ruleset(None, [i.check for i in built_in]), built_in)
+    return Engine(load_catalogue(None, [i.check for i in built_in]), built_in)
 
 
 def _strip(schema: dict, plugin_fields: dict[str, list[str]]) -> dict:

@@ -1,9 +1,11 @@
 """The exchange format's example visit and the 2018 campaign evaluate as they always have.
 
 The goldens in tests/golden/ were written by the release before the checks declared their own
-observations and reports took their words from the rules files: the same findings, grades and
-sanctions, and the same report text, must come out now. Only the ruleset's identity (its
-digest changes with every edit of a rules file) is left out of the comparison.
+observations, reports took their words from the rules files and the rules became a national
+base with provincial overlays: the same findings, grades and sanctions, and the same report
+text, must come out now. Only the ruleset's identity (its name and digest: the Vĩnh Phúc
+overlay on the national base now) is left out of the comparison. The goldens changed since
+only where the Vietnamese was reworded on purpose (#13 item 20).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = ROOT / "tests" / "golden"
 EXAMPLE = ROOT / "tests" / "fixtures" / "visit.example.yaml"
 CAMPAIGN = ROOT / "fixtures" / "campaign-2018.jsonl"
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_RULESET_ROW = re.compile(r"^\| (Bộ quy tắc|Ruleset) \|.*$", re.M)
+"""The figures table's row naming the rules used: the catalogue names its province's overlay now."""
 
 
 def _without_ruleset(result: dict[str, Any]) -> dict[str, Any]:
@@ -60,4 +63,4 @@ def test_the_campaign_report_reads_as_before(campaign: Path, lang: str) -> None:
     run = CliRunner().invoke(main, ["report", str(campaign), "--lang", lang])
     assert run.exit_code == 0, run.output
     before = (GOLDEN / f"campaign-2018.report.{lang}.md").read_text(encoding="utf-8")
-    assert _DIGEST.sub("sha256:…", run.stdout) == _DIGEST.sub("sha256:…", before)
+    assert _RULESET_ROW.sub("| ruleset |", run.stdout) == _RULESET_ROW.sub("| ruleset |", before)

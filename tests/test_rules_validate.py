@@ -14,6 +14,7 @@ from _authoring_support import VISIT_2018, copy_rules, line_of, replace_nth, run
 
 from compliance.errors import RulesError
 from compliance.plugins import installed_checks
+from compliance.ruleset.catalogue import load_catalogue
 from compliance.ruleset.loader import MAX_RULES_FILE_BYTES, load_ruleset
 
 
@@ -302,7 +303,7 @@ def test_an_oversized_rules_file_is_refused_by_its_size_before_it_is_read(tmp_pa
     tracemalloc.start()
     try:
         with pytest.raises(RulesError) as caught:
-            load_ruleset(rules, checks)
+            load_catalogue(rules, checks)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

@@ -385,6 +385,8 @@ def test_rules_saved_decomposed_are_the_same_rules(tmp_path: Path, form: str) ->
     result = orjson.loads(Engine.load(target).evaluate(visit()).to_json())
     baseline = orjson.loads(BASELINE)
     assert result["ruleset"].pop("digest") != baseline["ruleset"].pop("digest")  # the files do differ
+    for layer in ("base", "overlay"):  # each layer's own digest too
+        assert result["ruleset"][layer].pop("digest") != baseline["ruleset"][layer].pop("digest")
     assert result == baseline
     diff = CliRunner().invoke(main, ["rules", "diff", str(default_rules_dir()), str(target)], env={"COLUMNS": "200"})
     assert diff.exit_code == 0 and "No change in the rules." in diff.output, diff.output
@@ -401,7 +403,7 @@ def _bracketed(tmp_path: Path) -> list[str]:
 
 def _bracketed_rules(tmp_path: Path) -> list[str]:
     rules = copy_rules(tmp_path, cases=False)
-    replace_nth(rules / "ruleset.yaml", "name: vinh-phuc-base", 'name: "vinh-phuc [/b] base"')
+    replace_nth(rules / "catalogue.yaml", "name: vn", 'name: "vn [/b] catalogue"')
     return ["--rules", str(rules)]
 
 
@@ -411,7 +413,7 @@ def _bracketed_rules(tmp_path: Path) -> list[str]:
         (["evaluate"], _bracketed, "a1 [/i]"),
         (["evaluate", "--lang", "vi"], _bracketed, "a1 [/i]"),
         (["explain"], _bracketed, "a1 [/i]"),
-        (["checks"], _bracketed_rules, "vinh-phuc [/b] base"),
+        (["checks"], _bracketed_rules, "vn [/b] catalogue"),
     ],
     ids=["evaluate", "evaluate-vi", "explain", "checks"],
 )

@@ -67,13 +67,12 @@ class ArrivalDuringVisit(Observed):
     def _arrived_while_the_team_was_there(self, info: ValidationInfo) -> Any:
         context = info.context or {}
         offset, calendar = context.get(UTC_OFFSET), context.get(WORKING_TIME)
-        if calendar is None:
+        working = calendar(self) if calendar is not None else None
+        if working is None or not working.sessions:  # no calendar to measure against
             return self
         moment = self.inspected_at.astimezone(offset) if offset else self.inspected_at  # type: ignore[attr-defined]
         now = moment.time().replace(tzinfo=None)
-        sessions = calendar(moment).sessions
-        if not sessions:  # no calendar in force that day: nothing to measure against
-            return self
+        sessions = working.sessions
         latest = next((end for _, end in sessions if end > now), now)
         for index, official in enumerate(self.personnel):  # type: ignore[attr-defined]
             arrived = official.arrived_at

@@ -377,12 +377,13 @@ def _span(v: Any) -> VersionSpan:
 
 
 def list_checks(engine: Engine) -> list[RuleInfo]:
-    """Every rule of every installed check, in check then rule order."""
+    """Every rule of every installed check, in check then rule order, with its versions in any
+    ruleset of the engine (a province's own rules included)."""
     out: list[RuleInfo] = []
     for info in engine.checks:
         check = info.check
         for rule_id, rule in check.rules.items():
-            versions = engine.ruleset.rules.get(check.id, {}).get(rule_id, ())
+            versions = engine.catalogue.rule_versions.get(check.id, {}).get(rule_id, ())
             out.append(
                 RuleInfo(
                     check=check.id,
@@ -405,9 +406,15 @@ def list_checks(engine: Engine) -> list[RuleInfo]:
     return out
 
 
-def ruleset_info(engine: Engine) -> RulesetInfo:
-    """The loaded ruleset's identity (name, version, digest) and its dated versions."""
-    ruleset = engine.ruleset
+def rulesets_info(engine: Engine) -> list[RulesetInfo]:
+    """Every ruleset of the engine's catalogue (one per province's overlay), in date order."""
+    return [ruleset_info(engine, r.name) for r in engine.rulesets]
+
+
+def ruleset_info(engine: Engine, name: str | None = None) -> RulesetInfo:
+    """A loaded ruleset's identity (name, version, digest) and its dated versions: the one
+    named `name` (a province's), or the earliest in force."""
+    ruleset = engine.catalogue.by_name[name] if name is not None else engine.ruleset
     return RulesetInfo(
         name=ruleset.name,
         version=ruleset.version,
@@ -484,6 +491,7 @@ __all__ = [
     "request_schema",
     "result_schema",
     "ruleset_info",
+    "rulesets_info",
     "to_jsonable",
     "visit_schema",
 ]

@@ -46,6 +46,8 @@ def working_time(version: CalendarVersion | None, moment: datetime, cache: DayCa
 
 
 def _day(version: CalendarVersion, day: date) -> tuple[bool, str, tuple[tuple[time, time], ...]]:
+    if version.seasons is None:  # no working hours given for these dates: nobody can be late or absent
+        return False, "", ()
     month_day = f"{day.month:02d}-{day.day:02d}"
     working_day = (
         _WEEKDAYS[day.weekday()] in version.working_days

@@ -128,14 +128,18 @@ def load_case_file(path: str | Path) -> tuple[CaseFile, YamlDocument]:
 
 
 def case_files(engine: Engine) -> list[Path]:
-    """The case files of a ruleset: `cases/*.yaml` in its directory, plus plugin-shipped ones."""
-    return find_case_files(engine.ruleset.directory, [info.check for info in engine.checks])
+    """The case files of the engine's rules: `cases/*.yaml` of the catalogue and of each of its
+    rulesets, plus plugin-shipped ones."""
+    return find_case_files(engine.catalogue.case_dirs, [info.check for info in engine.checks])
 
 
-def find_case_files(directory: Path, checks: Iterable[Check]) -> list[Path]:
-    """`case_files` for a ruleset that may not load: `rules validate` checks the same files
+def find_case_files(directories: Path | Iterable[Path], checks: Iterable[Check]) -> list[Path]:
+    """`case_files` for rules that may not load: `rules validate` checks the same files
     that `rules test` runs, a plugin's shipped cases included."""
-    found = sorted((Path(directory) / "cases").glob("*.yaml"))
+    roots = [directories] if isinstance(directories, (str, Path)) else list(directories)
+    found = []
+    for root in roots:
+        found.extend(p for p in sorted((Path(root) / "cases").glob("*.yaml")) if p not in found)
     names = {p.stem for p in found}
     for check in checks:
         shipped = check.rules_dir
@@ -226,7 +230,7 @@ def run_file(engine: Engine, path: str | Path) -> list[CaseOutcome]:
     from .authoring.validate import validate_case_file  # authoring builds on this module
 
     installed = {info.check.id: info.check for info in engine.checks}
-    checked = validate_case_file(path, installed, visits=False, ruleset=engine.ruleset)
+    checked = validate_case_file(path, installed, visits=False, ruleset=engine.catalogue)
     if checked.problems or checked.spec is None or checked.doc is None:
         raise RulesError(checked.problems)
     spec, doc = checked.spec, checked.doc
@@ -274,7 +278,7 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome], not_run: Iterable[
         for f in own:
             fired.add(f.key)
             fired_versions.add((f.key, str(f.rule_version["effective_from"])))
-        for rule in engine.ruleset.rules.get(outcome.check, {}):
+        for rule in engine.catalogue.rule_versions.get(outcome.check, {}):
             if (outcome.check, rule) not in seen:
                 silent.add(f"{outcome.check}.{rule}")
     skipped = set(not_run)
@@ -282,14 +286,15 @@ def coverage(engine: Engine, outcomes: Sequence[CaseOutcome], not_run: Iterable[
     def known(rule: str) -> bool:
         return rule.partition(".")[0] not in skipped
 
-    all_rules = [f"{c}.{r}" for c, rules in engine.ruleset.rules.items() for r in rules]
+    every = engine.catalogue.rule_versions
+    all_rules = [f"{c}.{r}" for c, rules in every.items() for r in rules]
     # A skipped case may have been the one to make a rule fire or stay silent: its check's rules
     # are "not run", whatever the other cases show, and coverage is not complete.
     unsure = [r for r in all_rules if not known(r)]
 
     versions = [
         (f"{c}.{r}", v.effective_from.isoformat())
-        for c, rules in engine.ruleset.rules.items()
+        for c, rules in every.items()
         for r, vs in rules.items()
         for v in vs
     ]

@@ -11,7 +11,7 @@ import calendar as _calendar
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +25,9 @@ from .history import History
 from .io import Record
 from .observations import OFFICIAL, UTC_OFFSET, VISIT, WORKING_TIME, VisitFormat, compose
 from .plugins import CheckInfo, installed_checks
-from .result import Finding, Grade, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
-from .ruleset.loader import Ruleset, load_ruleset
+from .result import Finding, Grade, LayerRef, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
+from .ruleset.catalogue import Catalogue, load_catalogue
+from .ruleset.loader import Ruleset
 from .ruleset.model import GradingVersion, RuleVersion
 from .sanctions.policy import Recommendation, SanctionPolicy
 from .trace import CheckTrace, FindingTrace, RuleTrace, Trace
@@ -71,26 +72,197 @@ def months_before(day: date, months: int) -> date:
     return date(year, month, min(day.day, _calendar.monthrange(year, month)[1]))
 
 
-class Engine:
-    """A loaded ruleset and the installed checks, ready to evaluate visits. Immutable."""
+def _infos(checks: Sequence[CheckInfo | Check]) -> tuple[CheckInfo, ...]:
+    infos = [c if isinstance(c, CheckInfo) else CheckInfo(c, type(c).__module__, type(c).__module__, None, None) for c in checks]
+    return tuple(sorted(infos, key=lambda i: i.check.id))
 
-    def __init__(self, ruleset: Ruleset, checks: Sequence[CheckInfo | Check]):
-        infos = [c if isinstance(c, CheckInfo) else CheckInfo(c, type(c).__module__, type(c).__module__, None, None) for c in checks]
-        self.ruleset = ruleset
-        self.checks: tuple[CheckInfo, ...] = tuple(sorted(infos, key=lambda i: i.check.id))
-        self.policy = SanctionPolicy(ruleset.sanctions, {i.check.id: list(i.check.rules) for i in self.checks})
+
+class Engine:
+    """The installed checks and the rules they are evaluated with, ready to evaluate visits.
+
+    The rules are a catalogue (the national base and each province's overlay) or a single
+    ruleset; every visit is evaluated with the ruleset of its unit's province on its local date.
+    Immutable and thread-safe: load once, share between threads."""
+
+    def __init__(self, rules: Ruleset | Catalogue, checks: Sequence[CheckInfo | Check]):
+        self.checks: tuple[CheckInfo, ...] = _infos(checks)
+        self.catalogue: Catalogue = rules if isinstance(rules, Catalogue) else Catalogue(rules.directory, (rules,))
         self.visit_format: VisitFormat = compose(self.checks)
         """The visit format of the installed checks: the core model with their observations."""
         self.visit_model: type[Visit] = self.visit_format.model
-        self._tz = parse_offset(ruleset.calendar.utc_offset)
-        self.parse_context: Mapping[str, Any] = {UTC_OFFSET: self._tz, WORKING_TIME: self.working_time}
+        self.rule_keys = frozenset(f"{i.check.id}.{rule}" for i in self.checks for rule in i.check.rules)
+        """Every 'check.rule' the installed checks declare."""
+        self._tz = parse_offset(self.catalogue.utc_offset)
+        self._jurisdictions = {r.name: _Jurisdiction(r, self.checks, self.visit_format) for r in self.catalogue.rulesets}
+        self.parse_context: Mapping[str, Any] = {UTC_OFFSET: self._tz, WORKING_TIME: self._working_time_of}
         """What the visit format's validators may know of the jurisdiction (`compliance.observations`)."""
+
+    @property
+    def rulesets(self) -> tuple[Ruleset, ...]:
+        return self.catalogue.rulesets
+
+    @property
+    def ruleset(self) -> Ruleset:
+        """The ruleset in force earliest (the only one, for a single ruleset): what listings show
+        when they show one; a visit is evaluated with its own (`ruleset_for`)."""
+        return self.catalogue.primary
+
+    @property
+    def policy(self) -> SanctionPolicy:
+        return self._jurisdictions[self.ruleset.name].policy
+
+    @property
+    def utc_offset(self) -> timezone:
+        return self._tz
+
+    @classmethod
+    def load(
+        cls,
+        rules: str | Path | None = None,
+        *,
+        plugins: Iterable[Any] = (),
+        entry_points: bool = True,
+    ) -> Engine:
+        """Discover the installed checks and load the rules: the catalogue shipped with the
+        package by default, or the catalogue or single ruleset in `rules`."""
+        checks = installed_checks(list(plugins), entry_points=entry_points)
+        compose(checks)  # two plugins declaring one observation differently: said before their rules
+        return cls(load_catalogue(rules, [c.check for c in checks]), checks)
+
+    def parse_visit(self, data: Visit | Mapping[str, Any] | str | bytes, *, source: str | None = None) -> Visit:
+        """A visit in this engine's format from a model, a dict or JSON text, that some ruleset
+        here may evaluate; InputError names every bad field (a field no installed check reads, a
+        province no ruleset covers on the visit's date, among them)."""
+        return self._placed(data, source)[0]
+
+    def _placed(self, data: Any, source: str | None = None) -> tuple[Visit, _Jurisdiction]:
+        """The visit, validated, and the jurisdiction that evaluates it."""
+        visit = self.visit_format.parse(data, source=source, context=self.parse_context)
+        try:
+            return visit, self._route(visit)
+        except InputError as exc:
+            raise InputError([p.at(file=source) for p in exc.problems]) from None
+
+    def parse_record(self, record: Record) -> Visit:
+        """The visit an input record holds, in this engine's format; InputError located at the record."""
+        visit = record.parse(self.visit_format, self.parse_context)
+        try:
+            self._route(visit)
+        except InputError as exc:
+            raise InputError([p.at(**record.where()) for p in exc.problems]) from None
+        return visit
+
+    def ruleset_for(self, visit: Visit | Mapping[str, Any] | str | bytes) -> Ruleset:
+        """The ruleset the visit is evaluated with (its unit's province, its local date)."""
+        return self._route(self.parse_visit(visit)).ruleset
+
+    def _route(self, visit: Visit) -> _Jurisdiction:
+        day = visit.inspected_at.astimezone(self._tz).date()
+        unit = visit.unit
+        route = self.catalogue.route(unit.province, day, unit.merged_into)
+        problem = self.catalogue.level_problem(route.ruleset, unit.level.value, day)
+        if problem is not None:
+            raise InputError([problem])
+        return self._jurisdictions[route.ruleset.name]
+
+    def _working_time_of(self, visit: Any) -> WorkingTime | None:
+        """The working time of a visit being validated, in its own jurisdiction's calendar; None
+        when it cannot be placed (its routing problem is reported after validation)."""
+        try:
+            jurisdiction = self._route(visit)
+        except (InputError, AttributeError):
+            return None
+        return jurisdiction.working_time(visit.inspected_at.astimezone(self._tz))
+
+    def working_time(self, moment: datetime) -> WorkingTime:
+        """Where a local moment falls in the working calendar of the earliest ruleset."""
+        return self._jurisdictions[self.ruleset.name].working_time(moment)
+
+    def evaluate(
+        self,
+        visit: Visit | Mapping[str, Any] | str | bytes,
+        *,
+        history: History | Iterable[PriorFinding] = (),
+        as_of: date | None = None,
+    ) -> Result:
+        """Evaluate one visit. `history` holds the subjects' earlier findings (a `History`
+        kept across a unit's visits saves re-indexing them); `as_of` picks the rules of
+        another date than the visit's own."""
+        parsed, jurisdiction = self._placed(visit)
+        known = history if isinstance(history, History) else self.history(history)
+        return jurisdiction.evaluate(parsed, known, as_of, False)[0]
+
+    def evaluate_traced(
+        self,
+        visit: Visit | Mapping[str, Any] | str | bytes,
+        *,
+        history: History | Iterable[PriorFinding] = (),
+        as_of: date | None = None,
+    ) -> tuple[Result, Trace]:
+        """`evaluate`, with a record of each rule's decision as it was taken (what `compliance
+        explain` shows): the same result, and why."""
+        parsed, jurisdiction = self._placed(visit)
+        known = history if isinstance(history, History) else self.history(history)
+        result, trace = jurisdiction.evaluate(parsed, known, as_of, True)
+        assert trace is not None
+        return result, trace
+
+    def evaluate_under(
+        self,
+        name: str,
+        visit: Visit | Mapping[str, Any] | str | bytes,
+        *,
+        history: History | Iterable[PriorFinding] = (),
+        as_of: date | None = None,
+    ) -> Result:
+        """Evaluate a visit with the ruleset `name` of this engine, whatever province it names:
+        a what-if for comparing two provinces' rules on the same visits (`rules diff`), never how
+        a visit is evaluated for the record."""
+        parsed = self.visit_format.parse(visit, context=self.parse_context)
+        known = history if isinstance(history, History) else self.history(history)
+        return self._jurisdictions[name].evaluate(parsed, known, as_of, False)[0]
+
+    def history(self, priors: Iterable[PriorFinding]) -> History:
+        """A `History` of `priors`, each checked: a misspelt rule or a date given as text would
+        otherwise match nothing and silently drop a repeat. InputError names every bad entry."""
+        known = History()
+        problems = []
+        for index, prior in enumerate(priors):
+            where = f"history[{index}]"
+            if not isinstance(prior, PriorFinding):
+                problems.append(Problem("wrong_type", {"expected_vi": "một PriorFinding (parse_history() đọc dict và JSON)",
+                                                       "expected_en": "a PriorFinding (parse_history() reads dicts and JSON)",
+                                                       "found": describe(prior)}, path=where))
+                continue
+            bad = False
+            if not isinstance(prior.date, date) or isinstance(prior.date, datetime):
+                problems.append(wrong_type("date", prior.date).at(path=f"{where}.date"))
+                bad = True
+            if prior.rule not in self.rule_keys:
+                problems.append(Problem("unknown_rule_ref", {"found": prior.rule, **hint_params(str(prior.rule), self.rule_keys)},
+                                        path=f"{where}.rule"))
+                bad = True
+            if not bad:
+                known.add(prior)
+        if problems:
+            raise InputError(problems)
+        return known
+
+
+class _Jurisdiction:
+    """One ruleset and what evaluating with it needs, worked out once: the sanction policy,
+    the calendar's days, the plans of each period."""
+
+    def __init__(self, ruleset: Ruleset, checks: tuple[CheckInfo, ...], visit_format: VisitFormat):
+        self.ruleset = ruleset
+        self.checks = checks
+        self.visit_format = visit_format
+        self.policy = SanctionPolicy(ruleset.sanctions, {i.check.id: list(i.check.rules) for i in self.checks})
+        self._tz = parse_offset(ruleset.calendar.utc_offset)
         self._days: DayCache = {}
         self._refs: dict[date, RulesetRef] = {}
         self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
         self._grader = _Grader()
-        self.rule_keys = frozenset(f"{i.check.id}.{rule}" for i in self.checks for rule in i.check.rules)
-        """Every 'check.rule' the installed checks declare."""
         self._version_meta: dict[int, tuple[list[dict[str, Any]], dict[str, str | None]]] = {}
         for by_rule in ruleset.rules.values():
             for versions in by_rule.values():
@@ -103,29 +275,6 @@ class Engine:
                         },
                     )
 
-    @classmethod
-    def load(
-        cls,
-        rules: str | Path | None = None,
-        *,
-        plugins: Iterable[Any] = (),
-        entry_points: bool = True,
-    ) -> Engine:
-        """Discover the installed checks and load the ruleset (the base one by default)."""
-        checks = installed_checks(list(plugins), entry_points=entry_points)
-        compose(checks)  # two plugins declaring one observation differently: said before their rules
-        ruleset = load_ruleset(rules, [c.check for c in checks])
-        return cls(ruleset, checks)
-
-    def parse_visit(self, data: Visit | Mapping[str, Any] | str | bytes, *, source: str | None = None) -> Visit:
-        """A visit in this engine's format from a model, a dict or JSON text; InputError names
-        every bad field (a field no installed check reads among them)."""
-        return self.visit_format.parse(data, source=source, context=self.parse_context)
-
-    def parse_record(self, record: Record) -> Visit:
-        """The visit an input record holds, in this engine's format; InputError located at the record."""
-        return record.parse(self.visit_format, self.parse_context)
-
     def working_time(self, moment: datetime) -> WorkingTime:
         """Where a local moment falls in the working calendar in force on its date."""
         if len(self._days) >= _MAX_CACHED_DAYS:
@@ -133,38 +282,17 @@ class Engine:
         return working_time(self.ruleset.in_force(moment.date()).calendar, moment, self._days)
 
     def evaluate(
-        self,
-        visit: Visit | Mapping[str, Any] | str | bytes,
-        *,
-        history: History | Iterable[PriorFinding] = (),
-        as_of: date | None = None,
-    ) -> Result:
-        """Evaluate one visit. `history` holds the subjects' earlier findings (a `History`
-        kept across a unit's visits saves re-indexing them); `as_of` picks the rules of
-        another date than the visit's own."""
-        return self._evaluate(visit, history, as_of, False)[0]
-
-    def evaluate_traced(
-        self,
-        visit: Visit | Mapping[str, Any] | str | bytes,
-        *,
-        history: History | Iterable[PriorFinding] = (),
-        as_of: date | None = None,
-    ) -> tuple[Result, Trace]:
-        """`evaluate`, with a record of each rule's decision as it was taken (what `compliance
-        explain` shows): the same result, and why."""
-        result, trace = self._evaluate(visit, history, as_of, True)
-        assert trace is not None
-        return result, trace
+        self, visit: Visit, known: History, as_of: date | None, trace: bool
+    ) -> tuple[Result, Trace | None]:
+        return self._evaluate(visit, known, as_of, trace)
 
     def _evaluate(
         self,
-        visit: Visit | Mapping[str, Any] | str | bytes,
-        history: History | Iterable[PriorFinding],
+        visit: Visit,
+        known: History,
         as_of: date | None,
         trace: bool,
     ) -> tuple[Result, Trace | None]:
-        visit = self.parse_visit(visit)
         if as_of is not None:
             as_of = checked_as_of(as_of)
         moment = visit.inspected_at.astimezone(self._tz)
@@ -176,7 +304,6 @@ class Engine:
         working = self.working_time(moment)
         unit = visit.unit
         unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level}
-        known = history if isinstance(history, History) else self.history(history)
         lookback_start = months_before(visit_date, self.policy.lookback_months) if known else visit_date
         by_rule = self.policy.repeat_scope == "rule"
         period = self.policy.period(rules_date)
@@ -358,38 +485,17 @@ class Engine:
                     out[place] = given
         return out
 
-    def history(self, priors: Iterable[PriorFinding]) -> History:
-        """A `History` of `priors`, each checked: a misspelt rule or a date given as text would
-        otherwise match nothing and silently drop a repeat. InputError names every bad entry."""
-        known = History()
-        problems = []
-        for index, prior in enumerate(priors):
-            where = f"history[{index}]"
-            if not isinstance(prior, PriorFinding):
-                problems.append(Problem("wrong_type", {"expected_vi": "một PriorFinding (parse_history() đọc dict và JSON)",
-                                                       "expected_en": "a PriorFinding (parse_history() reads dicts and JSON)",
-                                                       "found": describe(prior)}, path=where))
-                continue
-            bad = False
-            if not isinstance(prior.date, date) or isinstance(prior.date, datetime):
-                problems.append(wrong_type("date", prior.date).at(path=f"{where}.date"))
-                bad = True
-            if prior.rule not in self.rule_keys:
-                problems.append(Problem("unknown_rule_ref", {"found": prior.rule, **hint_params(str(prior.rule), self.rule_keys)},
-                                        path=f"{where}.rule"))
-                bad = True
-            if not bad:
-                known.add(prior)
-        if problems:
-            raise InputError(problems)
-        return known
-
     def _ruleset_ref(self, day: date) -> RulesetRef:
         ref = self._refs.get(day)
         if ref is None:
             if len(self._refs) >= _MAX_CACHED_DAYS:
                 self._refs.clear()
-            ref = self._refs[day] = RulesetRef(self.ruleset.name, self.ruleset.version, day.isoformat(), self.ruleset.digest)
+            ruleset = self.ruleset
+            base = overlay = None
+            if ruleset.base is not None:
+                base = LayerRef(ruleset.base.name, ruleset.base.version, ruleset.layer_digest("base"))
+                overlay = LayerRef(ruleset.name, ruleset.version, ruleset.layer_digest("overlay"))
+            ref = self._refs[day] = RulesetRef(ruleset.name, ruleset.version, day.isoformat(), ruleset.digest, base, overlay)
         return ref
 
     def _plans(self, snapshot: Any) -> list[_CheckPlan]:

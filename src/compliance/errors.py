@@ -228,6 +228,75 @@ CATALOG: dict[str, tuple[str, str]] = {
         "two checks declare the observation '{field}' differently: {first} as {first_type}, {second} as {second_type}; "
         "checks may share a field only when they declare it identically",
     ),
+    "rules_is_catalogue": (
+        "đây là một danh mục bộ quy tắc (bộ cơ sở quốc gia và các bộ của tỉnh), không phải một bộ quy tắc: "
+        "dùng Engine.load hoặc load_catalogue, hoặc chỉ định thư mục của một tỉnh",
+        "this is a catalogue of rulesets (a national base and provinces' overlays), not one ruleset: use "
+        "Engine.load or load_catalogue, or name one province's directory",
+    ),
+    "rules_base_missing": (
+        "không tìm thấy bộ quy tắc cơ sở '{found}' mà bộ này kế thừa (đã tìm tại {path})",
+        "the base '{found}' this overlay extends is not there (looked at {path})",
+    ),
+    "rules_base_extends": (
+        "bộ quy tắc cơ sở không được kế thừa bộ khác: chỉ bộ quy tắc của tỉnh mới có 'extends'",
+        "a national base extends nothing: only a province's overlay has 'extends'",
+    ),
+    "calendar_no_hours": (
+        "không có giờ làm việc (seasons) từ {from} đến {to}: bộ quy tắc của tỉnh phải quy định giờ làm việc cho "
+        "những ngày này",
+        "no working hours (seasons) from {from} to {to}: the province's overlay must give its hours for these dates",
+    ),
+    "overlay_rule_in_base": (
+        "bộ cơ sở quốc gia đã có các phiên bản của '{rule}': muốn thay thế thì ghi 'replace:' cùng 'reason:' "
+        "(lý do tỉnh quy định khác)",
+        "the national base has versions of '{rule}': to replace them, write 'replace:' with a 'reason:' (why the "
+        "province departs from it)",
+    ),
+    "overlay_thresholds_of_nothing": (
+        "'{rule}' không có phiên bản nào trong bộ cơ sở để đổi ngưỡng: hãy ghi các phiên bản của tỉnh",
+        "'{rule}' has no version in the base whose thresholds to change: give the province's own versions",
+    ),
+    "province_not_covered": (
+        "không có bộ quy tắc nào áp dụng cho tỉnh '{province}' vào ngày {date}{known_vi}",
+        "no ruleset covers the province '{province}' on {date}{known_en}",
+    ),
+    "province_missing": (
+        "lần kiểm tra không ghi tỉnh (unit.province) và danh mục quy tắc không có tỉnh mặc định cho ngày {date}: "
+        "không thể chọn bộ quy tắc{known_vi}",
+        "the visit names no province (unit.province) and the catalogue has no home province on {date}: no ruleset "
+        "can be chosen{known_en}",
+    ),
+    "province_merged": (
+        "tỉnh {province} không còn tồn tại vào ngày {date}: từ {since} đã hợp nhất vào tỉnh {merged_into} ({basis}). "
+        "Ghi unit.province: {merged_into}; nếu hồ sơ vẫn ghi tên cũ, ghi thêm unit.merged_into: {merged_into}",
+        "{province} no longer exists on {date}: since {since} it is part of {merged_into} ({basis}). Write "
+        "unit.province: {merged_into}; if your records keep the old name, add unit.merged_into: {merged_into}",
+    ),
+    "merged_into_wrong": (
+        "unit.merged_into '{found}' không đúng: tỉnh {province} đã hợp nhất vào tỉnh {merged_into}",
+        "unit.merged_into '{found}' is not right: {province} became part of {merged_into}",
+    ),
+    "level_abolished": (
+        "cấp đơn vị '{level}' không còn tồn tại vào ngày {date}: {reform_vi} (hết hiệu lực sau ngày {until}); "
+        "lần kiểm tra này mô tả một đơn vị không còn tồn tại",
+        "the unit level '{level}' no longer exists on {date}: {reform_en} (it ended on {until}); this visit "
+        "describes a unit that no longer exists",
+    ),
+    "rules_no_overlay": (
+        "danh mục quy tắc không có bộ quy tắc nào của tỉnh trong {dir} (mỗi tỉnh một thư mục có ruleset.yaml)",
+        "the catalogue has no province's overlay in {dir} (one directory with a ruleset.yaml per province)",
+    ),
+    "catalogue_offsets": (
+        "các bộ quy tắc trong danh mục dùng các múi giờ khác nhau ({found}): múi giờ là quy định quốc gia",
+        "the catalogue's rulesets use different UTC offsets ({found}): the offset is national",
+    ),
+    "covers_overlap": (
+        "hai bộ quy tắc cùng áp dụng cho tỉnh '{province}' trong cùng một khoảng thời gian ({first} và {second}): "
+        "sửa ngày trong 'covers' của một trong hai",
+        "two rulesets cover the province '{province}' on the same days ({first} and {second}): change the dates in "
+        "the 'covers' of one of them",
+    ),
     "duplicate_check": (
         "kiểm tra '{check}' được khai báo hai lần ({first} và {second})",
         "check '{check}' is declared twice ({first} and {second})",

@@ -76,8 +76,9 @@ def observed(en: str, vi: str, **field: Any) -> Any:
 UTC_OFFSET = "utc_offset"
 """Validation context key: the jurisdiction's offset from UTC (a `tzinfo`)."""
 WORKING_TIME = "working_time"
-"""Validation context key: a function from a local moment to its `WorkingTime` (working day,
-sessions) in the jurisdiction's calendar. A fragment's validator reads both as
+"""Validation context key: a function from the visit being validated (a `visit` fragment's
+`self`) to its `WorkingTime` (working day, sessions) in its own jurisdiction's calendar, or None
+when the visit cannot be placed. A fragment's validator reads both keys as
 ``info.context.get(...)``, and must accept their absence (a visit validated on its own)."""
 
 

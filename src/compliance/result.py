@@ -71,11 +71,25 @@ class Grade:
 
 
 @dataclass(frozen=True, slots=True)
+class LayerRef:
+    """A national base, or a province's overlay, by name, version and the digest of its own files."""
+
+    name: str
+    version: str
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
 class RulesetRef:
+    """The ruleset a visit was evaluated with. For a province's overlay, `name` is the
+    overlay's, `digest` covers it and its base, and `base`/`overlay` name each with its own."""
+
     name: str
     version: str
     as_of: str
     digest: str
+    base: LayerRef | None = None
+    overlay: LayerRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +152,7 @@ def _result_data(r: Result) -> dict[str, Any]:
         "unit_level": r.unit_level,
         "inspected_at": r.inspected_at,
         "visit_date": r.visit_date,
-        "ruleset": {"name": ruleset.name, "version": ruleset.version, "as_of": ruleset.as_of, "digest": ruleset.digest},
+        "ruleset": _ruleset_data(ruleset),
         "grade": {"code": grade.code, "label": grade.label, "points": grade.points, "worst_severity": grade.worst_severity},
         "findings": [
             {
@@ -161,6 +175,14 @@ def _result_data(r: Result) -> dict[str, Any]:
         "unit_name": r.unit_name,
         "province": r.province,
     }
+
+
+def _ruleset_data(ref: RulesetRef) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": ref.name, "version": ref.version, "as_of": ref.as_of, "digest": ref.digest}
+    for key, layer in (("base", ref.base), ("overlay", ref.overlay)):
+        if layer is not None:
+            data[key] = {"name": layer.name, "version": layer.version, "digest": layer.digest}
+    return data
 
 
 def history_from(result: Result | dict[str, Any]) -> list[PriorFinding]:

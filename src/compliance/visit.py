@@ -172,6 +172,11 @@ class Unit(_Strict):
     parent_id: Id | None = None
     province: Text | None = None
     headcount: Count | None = None
+    merged_into: Text | None = Field(
+        default=None,
+        description="The province `province` became part of, when the visit (after a merger) still names the old "
+        "one: the visit is then evaluated with the new province's rules.",
+    )
 
 
 class Official(_Strict):

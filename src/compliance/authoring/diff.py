@@ -27,7 +27,7 @@ from typing import Any
 
 from ..common import Severity
 from ..engine import Engine
-from ..errors import Lang
+from ..errors import InputError, Lang
 from ..history import History
 from ..result import Result
 from ..ruleset.loader import Ruleset
@@ -53,6 +53,7 @@ class Change:
     in_place: bool = False  # changed inside a version whose effective_from did not change
     compared_to: str | None = None  # for a new version: effective_from of the one it takes over from
     effective_to: str | None = None
+    ruleset: str | None = None  # in a catalogue: the province's ruleset the change is seen in
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items()}
@@ -132,6 +133,9 @@ def ruleset_changes(old: Ruleset, new: Ruleset) -> list[Change]:
     out: list[Change] = []
     for fname, a, b in _field_changes(_dump(old.meta), _dump(new.meta), skip=()):
         out.append(Change("ruleset", "ruleset.yaml", "changed", None, fname, a, b))
+    if old.base is not None and new.base is not None:
+        for fname, a, b in _field_changes(_dump(old.base), _dump(new.base), skip=()):
+            out.append(Change("ruleset", "base:ruleset.yaml", "changed", None, fname, a, b))
     if old.calendar.utc_offset != new.calendar.utc_offset:
         out.append(Change("calendar", "utc_offset", "changed", None, "utc_offset", old.calendar.utc_offset, new.calendar.utc_offset))
     _versioned_diff("calendar", old.calendar.versions, new.calendar.versions, lambda _: "calendar", out)
@@ -229,6 +233,8 @@ class GradeMove:
 class Impact:
     visits: int = 0
     visits_changed: int = 0
+    refused: int = 0
+    """Visits one of the two could not evaluate (no ruleset for their province on their date)."""
     as_of: str | None = None
     history: bool = True
     totals: Bucket = field(default_factory=Bucket)
@@ -238,6 +244,7 @@ class Impact:
     per_rule: dict[str, RuleImpact] = field(default_factory=lambda: defaultdict(RuleImpact))
     per_level: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
     per_year: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
+    per_province: dict[str, Bucket] = field(default_factory=lambda: defaultdict(Bucket))
     per_sanction: dict[str, SanctionImpact] = field(default_factory=lambda: defaultdict(SanctionImpact))
     per_version_old: Counter[tuple[str, str]] = field(default_factory=Counter)
     per_version_new: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -253,6 +260,7 @@ class Impact:
         return {
             "visits": self.visits,
             "visits_changed": self.visits_changed,
+            "refused": self.refused,
             "as_of": self.as_of,
             "history": self.history,
             "findings": {
@@ -273,6 +281,7 @@ class Impact:
             "per_rule": {k: v.to_dict() for k, v in sorted(self.per_rule.items())},
             "per_level": {k: v.to_dict() for k, v in sorted(self.per_level.items())},
             "per_year": {k: v.to_dict() for k, v in sorted(self.per_year.items())},
+            "per_province": {k: v.to_dict() for k, v in sorted(self.per_province.items())},
             "per_sanction": {k: v.to_dict() for k, v in sorted(self.per_sanction.items())},
         }
 
@@ -310,15 +319,28 @@ def replay(
     impact = Impact(as_of=as_of.isoformat() if as_of else None, history=history, grades=_grade_labels(new.ruleset, old.ruleset))
     prior_old: dict[str, History] = defaultdict(History)
     prior_new: dict[str, History] = defaultdict(History)
+    # Two single rulesets (one province's overlay against another's, say) compare what the same
+    # visits would give under each, whatever province they name: a what-if, not a routing.
+    pinned = len(old.rulesets) == 1 and len(new.rulesets) == 1
     for visit in ordered:
         unit = visit.unit.id
-        r_old = old.evaluate(visit, history=prior_old[unit] if history else (), as_of=as_of)
-        r_new = new.evaluate(visit, history=prior_new[unit] if history else (), as_of=as_of)
+        try:
+            r_old = _evaluate(old, visit, prior_old[unit] if history else History(), as_of, pinned)
+            r_new = _evaluate(new, visit, prior_new[unit] if history else History(), as_of, pinned)
+        except InputError:  # a province one of the catalogues does not cover on that date
+            impact.refused += 1
+            continue
         if history:
             prior_old[unit].add_result(r_old)
             prior_new[unit].add_result(r_new)
         _count(impact, old, new, r_old, r_new)
     return impact
+
+
+def _evaluate(engine: Engine, visit: Visit, history: History, as_of: date | None, pinned: bool) -> Result:
+    if pinned:
+        return engine.evaluate_under(engine.ruleset.name, visit, history=history, as_of=as_of)
+    return engine.evaluate(visit, history=history, as_of=as_of)
 
 
 def _grade_labels(*rulesets: Ruleset) -> dict[str, dict[str, str]]:
@@ -332,7 +354,8 @@ def _grade_labels(*rulesets: Ruleset) -> dict[str, dict[str, str]]:
 
 
 def _firing(impact: Impact, engine: Engine, result: Result, which: str) -> None:
-    snapshot = engine.ruleset.in_force(date.fromisoformat(result.ruleset.as_of))
+    ruleset = engine.catalogue.by_name.get(result.ruleset.name, engine.ruleset)
+    snapshot = ruleset.in_force(date.fromisoformat(result.ruleset.as_of))
     fired = {f.key for f in result.findings}
     for check, by_rule in snapshot.rules.items():
         for rule in by_rule:
@@ -351,7 +374,8 @@ def _count(impact: Impact, old: Engine, new: Engine, r_old: Result, r_new: Resul
     impact.visits += 1
     level = impact.per_level[r_new.unit_level]
     year = impact.per_year[r_new.visit_date[:4]]
-    buckets = (impact.totals, level, year)
+    province = impact.per_province[r_new.province or "—"]
+    buckets = (impact.totals, level, year, province)
     for b in buckets:
         b.visits += 1
         b.findings_old += len(r_old.findings)
@@ -607,8 +631,9 @@ def warnings_for(changes: Sequence[Change], impact: Impact | None, *, strict_sha
 
 @dataclass
 class DiffReport:
-    old: Ruleset
-    new: Ruleset
+    old: Any
+    new: Any
+    """The two catalogues compared (a single ruleset is a catalogue of one)."""
     changes: list[Change]
     impact: Impact | None
     warnings: list[Warning]
@@ -632,9 +657,36 @@ def diff_rulesets(
     history: bool = True,
     strict_share: float = STRICT_SHARE,
 ) -> DiffReport:
-    changes = ruleset_changes(old.ruleset, new.ruleset)
+    changes = catalogue_changes(old, new)
     impact = replay(old, new, visits, as_of=as_of, history=history) if visits is not None else None
-    return DiffReport(old.ruleset, new.ruleset, changes, impact, warnings_for(changes, impact, strict_share=strict_share))
+    return DiffReport(old.catalogue, new.catalogue, changes, impact, warnings_for(changes, impact, strict_share=strict_share))
 
 
-__all__ = ["Change", "DiffReport", "Impact", "Warning", "diff_rulesets", "replay", "ruleset_changes", "warnings_for"]
+def catalogue_changes(old: Engine, new: Engine) -> list[Change]:
+    """The changes of each province's ruleset that both engines have (a national change made
+    once in the base shows in every province it applies to); two single rulesets are compared
+    with each other whatever their names."""
+    olds, news = old.catalogue.by_name, new.catalogue.by_name
+    if len(olds) == 1 and len(news) == 1:
+        return ruleset_changes(old.ruleset, new.ruleset)
+    out: list[Change] = []
+    both = sorted(set(olds) & set(news))
+    for name in sorted(set(olds) ^ set(news)):
+        out.append(Change("ruleset", name, "added" if name in news else "removed", ruleset=name))
+    seen: dict[str, list[tuple[str, Change]]] = {}
+    for name in both:
+        for change in ruleset_changes(olds[name], news[name]):
+            seen.setdefault(repr(change), []).append((name, change))
+    # A change every province's ruleset shows (a national one, made once in the base) is said
+    # once; one only some provinces show names them.
+    for found in seen.values():
+        if len(found) == len(both):
+            out.append(found[0][1])
+            continue
+        for name, change in found:
+            change.ruleset = name
+            out.append(change)
+    return out
+
+
+__all__ = ["Change", "DiffReport", "catalogue_changes", "Impact", "Warning", "diff_rulesets", "replay", "ruleset_changes", "warnings_for"]

@@ -64,6 +64,7 @@ W: dict[str, tuple[str, str]] = {
     "per_rule": ("Theo quy tắc", "Per rule"),
     "per_level": ("Theo cấp đơn vị", "Per unit level"),
     "per_year": ("Theo năm", "Per year"),
+    "per_province": ("Theo tỉnh", "Per province"),
     "per_sanction": ("Theo hình thức kiến nghị", "Per sanction"),
     "per_grade": ("Theo xếp loại", "Per grade"),
     "grade_moves": ("Đổi xếp loại", "Grade changes"),
@@ -76,6 +77,7 @@ W: dict[str, tuple[str, str]] = {
     "fired": ("Tỷ lệ phát sinh cũ → mới", "Fires on old → new"),
     "level": ("Cấp đơn vị", "Level"),
     "year": ("Năm", "Year"),
+    "province": ("Tỉnh", "Province"),
     "visits": ("Số lần kiểm tra", "Visits"),
     "changed": ("Số lần khác kết quả", "Changed"),
     "sanction": ("Hình thức", "Sanction"),
@@ -114,6 +116,8 @@ def change_rows(data: Mapping[str, Any], lang: Lang) -> list[list[str]]:
     rows = []
     for c in data["changes"]:
         dates = f"{c['version']} → {c['effective_to'] or '…'}" if c["version"] else ""
+        if c.get("ruleset"):  # a catalogue: which province's ruleset shows the change
+            c = {**c, "key": f"{c['ruleset']}: {c['key']}"}
         if c["kind"] == "added" and c["field"] is None:
             what = w("added_version", lang) if c["version"] else w("added_rule", lang)
             rows.append([c["key"], dates, what, "", ""])
@@ -256,6 +260,7 @@ def _impact_tables(impact: Mapping[str, Any], lang: Lang) -> list[tuple[str, lis
         ),
         (w("per_level", lang), _bucket_columns("level", lang), bucket_rows(impact["per_level"], lang)),
         (w("per_year", lang), _bucket_columns("year", lang), bucket_rows(impact["per_year"])),
+        (w("per_province", lang), _bucket_columns("province", lang), bucket_rows(impact.get("per_province", {}))),
         (
             w("per_sanction", lang),
             _columns(lang, ("sanction", "label"), ("count", "id"), ("gained", "id"), ("lost", "id"), ("examples", "label")),

@@ -113,7 +113,7 @@ def explain_visit(
     visit = engine.parse_visit(visit)
     history = list(history)
     result, trace = engine.evaluate_traced(visit, history=history, as_of=as_of)
-    ruleset = engine.ruleset
+    ruleset = engine.ruleset_for(visit)
     traced = trace.to_dict()
     titles = {c["check"]: c["title"] for c in traced["checks"]}
     prior_dates: dict[str, str] = {p.visit_id: p.date.isoformat() for p in history}

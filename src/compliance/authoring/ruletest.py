@@ -78,12 +78,12 @@ class TestReport:
 
 def run_rule_tests(engine: Engine, paths: Sequence[str | Path] | None = None) -> TestReport:
     """Run every case file of the engine's ruleset (or the given files)."""
-    report = TestReport(engine.ruleset.directory, engine=engine)
+    report = TestReport(engine.catalogue.directory, engine=engine)
     installed = {info.check.id: info.check for info in engine.checks}
     for path in list(paths) if paths is not None else case_files(engine):
         path = Path(path)
         report.files.append(path)
-        checked = validate_case_file(path, installed, visits=False, ruleset=engine.ruleset)
+        checked = validate_case_file(path, installed, visits=False, ruleset=engine.catalogue)
         report.problems.extend(checked.problems)
         if checked.skipped:  # their problems are reported above; running them would only repeat them
             key = checked.check or path.stem

@@ -24,11 +24,12 @@ from ..check import Check
 from ..errors import InputError, Problem, RulesError, hint_params
 from ..observations import compose
 from ..plugins import CheckInfo, installed_checks
+from ..ruleset.catalogue import Catalogue, load_catalogue
 from ..ruleset.loader import (
     Ruleset,
     _sorted,
     default_rules_dir,
-    load_ruleset,
+
     refine_problems,
 )
 from ..ruleset.model import SanctionCode
@@ -45,7 +46,8 @@ SANCTION_CODES = typing.get_args(SanctionCode)
 class ValidationReport:
     directory: Path
     problems: list[Problem] = field(default_factory=list)
-    ruleset: Ruleset | None = None
+    ruleset: Catalogue | None = None
+    """What loaded: a catalogue (the base with each province's overlay), or a single ruleset as one."""
     case_files: list[Path] = field(default_factory=list)
 
     @property
@@ -61,9 +63,10 @@ class ValidationReport:
             "files_with_errors": len({p.file for p in self.problems}),
             "name": rs.name if rs else None,
             "version": rs.version if rs else None,
-            "checks": len(rs.rules) if rs else 0,
-            "rules": sum(len(r) for r in rs.rules.values()) if rs else 0,
-            "versions": sum(len(v) for r in rs.rules.values() for v in r.values()) if rs else 0,
+            "rulesets": [r.name for r in rs.rulesets] if rs else [],
+            "checks": len(rs.rule_versions) if rs else 0,
+            "rules": sum(len(r) for r in rs.rule_versions.values()) if rs else 0,
+            "versions": sum(len(v) for r in rs.rule_versions.values() for v in r.values()) if rs else 0,
             "case_files": len(self.case_files),
             "only_case_files": bool(self.problems) and self.ruleset is not None and {p.file for p in self.problems}
             <= {str(f) for f in self.case_files},
@@ -73,18 +76,20 @@ class ValidationReport:
 def validate_rules(
     directory: str | Path | None = None, checks: Sequence[CheckInfo | Check] | None = None, *, cases: bool = True
 ) -> ValidationReport:
-    """Load the ruleset in `directory` and check its case files; never raises RulesError."""
+    """Load the rules in `directory` (a catalogue: the base and every province's overlay, each
+    merged and checked; or a single ruleset) and check their case files; never raises RulesError."""
     root = Path(directory) if directory is not None else default_rules_dir()
     infos = installed_checks() if checks is None else list(checks)
     check_objs = [c.check if isinstance(c, CheckInfo) else c for c in infos]
     report = ValidationReport(root)
     try:
-        report.ruleset = load_ruleset(root, check_objs)
+        report.ruleset = load_catalogue(root, check_objs)
     except RulesError as exc:
         report.problems.extend(exc.problems)
     if cases and root.is_dir():
         installed = {c.id: c for c in check_objs}
-        for path in find_case_files(root, check_objs):
+        dirs = report.ruleset.case_dirs if report.ruleset is not None else _case_dirs(root)
+        for path in find_case_files(dirs, check_objs):
             report.case_files.append(path)
             report.problems.extend(validate_case_file(path, installed, ruleset=report.ruleset).problems)
     return report
@@ -122,7 +127,7 @@ class CaseFileCheck:
 
 
 def validate_case_file(
-    path: str | Path, installed: Mapping[str, Check], *, visits: bool = True, ruleset: Ruleset | None = None
+    path: str | Path, installed: Mapping[str, Check], *, visits: bool = True, ruleset: Ruleset | Catalogue | None = None
 ) -> CaseFileCheck:
     """Every problem of a case file in one run, as far as the file can be read: its shape, the
     check and rule ids, what it expects (severity, version, evidence, sanctions and grade, the
@@ -196,18 +201,23 @@ class _CaseProblems:
     """The problems of one case file found in its data, field by field: a value of the wrong
     type is left to the shape check, so that a mistake in one field never hides another."""
 
-    def __init__(self, doc: YamlDocument, installed: Mapping[str, Check], ruleset: Ruleset | None):
+    def __init__(self, doc: YamlDocument, installed: Mapping[str, Check], ruleset: Ruleset | Catalogue | None):
         self.doc = doc
         self.installed = installed
         self.visit_model = compose(list(installed.values())).model
-        self.ruleset = ruleset
+        rulesets = ruleset.rulesets if isinstance(ruleset, Catalogue) else (ruleset,) if ruleset is not None else ()
+        self.versions = (
+            ruleset.rule_versions if isinstance(ruleset, Catalogue) else ruleset.rules if ruleset is not None else None
+        )
         self.problems: list[Problem] = []
         self.broken: set[int] = set()
         self.whole_file = False
         self.check: Check | None = None
         self.rule_ids = [f"{c}.{r}" for c, chk in installed.items() for r in chk.rules]
-        self.sanctions = recommendable_codes(ruleset.sanctions) if ruleset else None
-        self.grades = list(dict.fromkeys(b.grade for v in ruleset.grading.versions for b in v.bands)) if ruleset else None
+        self.sanctions = list(dict.fromkeys(c for r in rulesets for c in recommendable_codes(r.sanctions))) if rulesets else None
+        self.grades = (
+            list(dict.fromkeys(b.grade for r in rulesets for v in r.grading.versions for b in v.bands)) if rulesets else None
+        )
 
     def add(self, code: str, params: dict[str, Any], where: tuple[Any, ...], *, key: bool = False) -> None:
         line, column = self.doc.locate(where, key=key)
@@ -272,13 +282,18 @@ class _CaseProblems:
         for key in _mapping(expected.get("evidence")):
             self.unknown("case_unknown_evidence", key, rule.finding_evidence(), where + ("evidence", key), rule=rule_id, key=True)
         version = expected.get("version")
-        if isinstance(version, date) and self.ruleset is not None and rule_id in self.ruleset.rules.get(check.id, {}):
-            starts = [v.effective_from.isoformat() for v in self.ruleset.rules[check.id][rule_id]]
+        if isinstance(version, date) and self.versions is not None and rule_id in self.versions.get(check.id, {}):
+            starts = [v.effective_from.isoformat() for v in self.versions[check.id][rule_id]]
             self.unknown("case_unknown_version", version.isoformat(), starts, where + ("version",), rule=rule_id)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
+
+
+def _case_dirs(root: Path) -> list[Path]:
+    """Where case files may be when the rules do not load: the directory and its overlays'."""
+    return [root, *sorted(p.parent for p in root.glob("*/*/ruleset.yaml"))]
 
 
 def _items(value: Any) -> list[Any]:

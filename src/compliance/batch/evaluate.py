@@ -174,7 +174,7 @@ def _evaluate_lines(
     inputs: _Inputs,
 ) -> dict[str, Any]:
     out = Path(task.out_dir)
-    summary = SummaryBuilder()
+    summary = SummaryBuilder(engine.catalogue.level_periods)
     results_path = out / f"results-{task.index:04d}.jsonl"
     errors_path = out / f"errors-{task.index:04d}.jsonl"
     columns: dict[str, list[Any]] | None = {c: [] for c in FINDING_COLUMNS} if task.parquet else None

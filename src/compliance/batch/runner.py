@@ -32,7 +32,7 @@ from .executors import Executor
 from .lock import locked
 from .files import atomic_open, buffer_size, clean_temporaries, read_json, sha256_file, write_json
 from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
-from ..ruleset.words import vocabulary
+from ..ruleset.words import catalogue_words, vocabulary
 from .summary import combine, rule_titles
 
 WORK = ".work"
@@ -88,6 +88,16 @@ class Outcome:
 
 def _problem(code: str, **params: Any) -> BatchError:
     return BatchError([Problem(code, params)])
+
+
+def _identity(ruleset: Any, visits: int) -> dict[str, Any]:
+    """A ruleset a batch used: its name and digest, the national base and the province's overlay
+    it merges (each with the digest of its own files), and how many visits it evaluated."""
+    out: dict[str, Any] = {"name": ruleset.name, "version": ruleset.version, "digest": ruleset.digest, "visits": visits}
+    if ruleset.base is not None:
+        out["base"] = {"name": ruleset.base.name, "version": ruleset.base.version, "digest": ruleset.layer_digest("base")}
+        out["overlay"] = {"name": ruleset.name, "version": ruleset.version, "digest": ruleset.layer_digest("overlay")}
+    return out
 
 
 def plan_partitions(inputs: Sequence[InputFile]) -> int:
@@ -203,7 +213,7 @@ def _run(
         clean_temporaries(work)
         clean_temporaries(work / "parts")
         if state is not None:
-            if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.ruleset.digest:
+            if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.catalogue.digest:
                 raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
                                                              "detail_vi": "lần chạy dở dùng bộ quy tắc hoặc phiên bản khác; dùng --overwrite"})])
             inputs = [InputFile(**i) for i in state["inputs"]]
@@ -235,7 +245,7 @@ def _run(
                 state_path,
                 {
                     "version": STATE_VERSION,
-                    "ruleset_digest": engine.ruleset.digest,
+                    "ruleset_digest": engine.catalogue.digest,
                     "partitions": partitions,
                     "reads": reads,
                     "records": records,
@@ -299,12 +309,18 @@ def _run(
             tally["errors"] += stats["counts"]["errors"]
             yield stats["summary"]
 
-    ruleset = {"name": engine.ruleset.name, "version": engine.ruleset.version, "digest": engine.ruleset.digest}
+    catalogue = engine.catalogue
+    ruleset = {"name": catalogue.name, "version": catalogue.version, "digest": catalogue.digest}
     summary = combine(partial_summaries(), errors=0, ruleset=ruleset)
+    used = summary.pop("visits_by_ruleset", {})
+    ruleset["rulesets"] = [_identity(r, used.get(r.name, 0)) for r in catalogue.rulesets if used.get(r.name)]
+    summary["ruleset"] = ruleset
     results, errors = tally["results"], tally["errors"]
     summary["errors"] = errors
     summary["rule_titles"] = rule_titles((i.check for i in engine.checks), summary["findings_by_rule"])
-    summary["report_words"] = vocabulary(engine.ruleset.words, {i.check.id: list(i.check.rules) for i in engine.checks}).model_dump()
+    summary["report_words"] = vocabulary(
+        catalogue_words(catalogue.rulesets), {i.check.id: list(i.check.rules) for i in engine.checks}
+    ).model_dump()
     _merge_lines([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
     _merge_lines(
         [work / "partitions" / f"errors-{r:04d}.jsonl" for r in range(reads)] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks],

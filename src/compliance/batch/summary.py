@@ -33,7 +33,13 @@ class SummaryBuilder:
     Subjects and units are counted once per scope even when a unit has several visits.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, level_periods: Sequence[str] = ()) -> None:
+        """`level_periods`: the first days of the periods between reforms of the unit levels
+        (ISO dates, e.g. the 2025-07-01 abolition of the district level), whose units are
+        counted by level apart."""
+        self.level_periods = sorted(level_periods)
+        self.by_ruleset: dict[str, int] = {}
+        self.levels_by_period: dict[str, dict[str, int]] = {}
         self.visits = 0
         self.findings = 0
         self.combos: dict[tuple[str, str, str, str, str], int] = {}
@@ -58,9 +64,14 @@ class SummaryBuilder:
         for ref in plan_refs:
             if ref and len(self.plan_refs) < MAX_PLAN_REFS:
                 self.plan_refs.add(ref)
+        periods: set[tuple[str, str]] = set()
         for r in results:
             self.visits += 1
             levels.add(r.unit_level)
+            name = r.ruleset.name
+            self.by_ruleset[name] = self.by_ruleset.get(name, 0) + 1
+            if self.level_periods:
+                periods.add((self._period(r.visit_date), r.unit_level))
             day = r.visit_date
             if not self.period:
                 self.period = [day, day]
@@ -98,6 +109,9 @@ class SummaryBuilder:
         self.findings += findings
         for level in levels:
             self.levels[level] = self.levels.get(level, 0) + 1
+        for period, level in periods:
+            block = self.levels_by_period.setdefault(period, {})
+            block[level] = block.get(level, 0) + 1
         if single:
             level, month, province = next(iter(scopes_seen))
             key = (level, month, province, "units", "")
@@ -157,11 +171,24 @@ class SummaryBuilder:
             key = (scope, "units", "")
             scoped[key] = scoped.get(key, 0) + 1
 
+    def _period(self, day: str) -> str:
+        """The label of the period `day` falls in: '…2025-06-30' or '2025-07-01…'."""
+        import bisect
+        from datetime import date, timedelta
+
+        bounds = self.level_periods
+        i = bisect.bisect_right(bounds, day)
+        start = bounds[i - 1] if i > 0 else ""
+        end = (date.fromisoformat(bounds[i]) - timedelta(days=1)).isoformat() if i < len(bounds) else ""
+        return f"{start}…{end}"
+
     def partial(self) -> dict[str, Any]:
         """A JSON-ready partial summary that `combine` adds to others."""
         out: dict[str, Any] = {
             "visits": self.visits,
             "findings": self.findings,
+            "visits_by_ruleset": dict(self.by_ruleset),
+            "units_by_level_period": {k: dict(v) for k, v in self.levels_by_period.items()},
             "units_by_level": dict(self.levels),
             "grades": dict(self.grades),
             **{metric: {} for metric in _BLOCK_METRICS},
@@ -228,7 +255,8 @@ def combine(partials: Iterable[Mapping[str, Any]], *, errors: int, ruleset: Mapp
         visits += part["visits"]
         findings += part["findings"]
         for key in ("units_by_level", "subjects_by_rule", "findings_by_rule", "findings_by_severity",
-                    "sanctions_by_code", "grades", "by_level", "by_month", "by_province"):
+                    "sanctions_by_code", "grades", "by_level", "by_month", "by_province", "visits_by_ruleset",
+                    "units_by_level_period"):
             _add(counts.setdefault(key, {}), part.get(key, {}))
         if part["period"]:
             period = part["period"] if not period else [min(period[0], part["period"][0]), max(period[1], part["period"][1])]
@@ -246,6 +274,10 @@ def combine(partials: Iterable[Mapping[str, Any]], *, errors: int, ruleset: Mapp
         "top_units": _top(units),
         "ruleset": dict(ruleset),
     }
+    if counts.get("units_by_level_period"):
+        summary["units_by_level_period"] = _sorted(counts["units_by_level_period"])
+    if counts.get("visits_by_ruleset"):
+        summary["visits_by_ruleset"] = _sorted(counts["visits_by_ruleset"])
     return summary
 
 

@@ -128,7 +128,7 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
     for info in engine.checks:
         check = info.check
         for rule_id, rule in check.rules.items():
-            versions = engine.ruleset.rules.get(check.id, {}).get(rule_id, ())
+            versions = engine.catalogue.rule_versions.get(check.id, {}).get(rule_id, ())
             rows.append(
                 {
                     "check": check.id,
@@ -162,7 +162,7 @@ def checks(rules_dir: Path | None, fmt: str, lang: Lang) -> None:
         ]
         for row in rows
     ]
-    output_console().print(render.Records(f"{title} — {engine.ruleset.name} {engine.ruleset.version}", columns, table))
+    output_console().print(render.Records(f"{title} — {engine.catalogue.name} {engine.catalogue.version}", columns, table))
 
 
 __all__ = ["checks", "evaluate", "ComplianceError"]

@@ -11,7 +11,6 @@ import orjson
 
 from ..authoring.explain import explain_visit, render_rich
 from ..authoring.history import read_history
-from ..calendar import parse_offset
 from ..errors import InputError, Lang, Problem
 from ..io import read_path
 from ..privacy import Redactor, redaction_key
@@ -79,7 +78,7 @@ def explain(
         raise InputError(
             [Problem("unknown_rule_ref", {"found": r, **hint_params(r, sorted(known))}) for r in unknown]
         )
-    history = read_history(history_files, parse_offset(engine.ruleset.calendar.utc_offset)) if history_files else []
+    history = read_history(history_files, engine.utc_offset) if history_files else []
     explained = []
     problems: list[Problem] = []
     for record in read_path(visit_file):

@@ -203,7 +203,7 @@ def diff(
             try:
                 for record in read_path(path):
                     try:
-                        visits.append(old.parse_record(record))
+                        visits.append(record.parse(old.visit_format, old.parse_context))
                     except InputError as exc:
                         problems.extend(exc.problems)
             except InputError as exc:
@@ -222,3 +222,31 @@ def diff(
 
 
 __all__ = ["rules"]
+
+
+@rules.command()
+@_dir_argument
+@click.option("--province", default=None, metavar="NAME", help="The province whose rules to show (omitted: the catalogue's home province).")
+@click.option("--date", "day", callback=parse_date, metavar="YYYY-MM-DD", help="The date whose rules to show (default: today).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@lang_option
+@handle_errors
+def show(directory: Path | None, province: str | None, day: date | None, fmt: str, lang: Lang) -> None:
+    """Print the rules in force for a province on a date, the national base and the province's
+    overlay merged as evaluation merges them, each value with the file and line it came from,
+    and every place the province departs from the base, with its reason.
+
+    In các quy tắc có hiệu lực đối với một tỉnh vào một ngày (bộ cơ sở quốc gia và bộ quy tắc của
+    tỉnh đã ghép), mỗi giá trị kèm tệp và dòng nguồn, và mọi chỗ tỉnh quy định khác bộ cơ sở.
+    """
+    from ..authoring.show import effective
+    from ..authoring.show import render_text as render_show
+    from ..ruleset.catalogue import load_catalogue
+
+    root = _rules_dir(directory)
+    catalogue = load_catalogue(root, [info.check for info in installed_checks()])
+    data = effective(catalogue, province, day or date.today(), root=root)
+    if fmt == "json":
+        write_all(sys.stdout.buffer, orjson.dumps(data, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        write_all(sys.stdout.buffer, (shown(render_show(data, lang)) + "\n").encode("utf-8"))

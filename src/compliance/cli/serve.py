@@ -131,9 +131,9 @@ def serve(
                 "host": host,
                 "port": port,
                 "workers": workers,
-                "ruleset": engine.ruleset.name,
-                "ruleset_version": engine.ruleset.version,
-                "digest": engine.ruleset.digest,
+                "ruleset": engine.catalogue.name,
+                "ruleset_version": engine.catalogue.version,
+                "digest": engine.catalogue.digest,
                 "auth": bool(tokens),  # whether tokens are required, never the tokens
                 "limit_connections": connections,
                 "header_timeout": header_timeout,

@@ -20,8 +20,8 @@ from ..common import Severity
 from ..errors import ComplianceError, InputError, Lang, Problem
 from ..plugins import installed_checks
 from ..privacy import Redactor
-from ..ruleset.loader import load_ruleset
-from ..ruleset.words import ReportVocabulary, vocabulary
+from ..ruleset.catalogue import load_catalogue
+from ..ruleset.words import ReportVocabulary, catalogue_words, vocabulary
 
 LEVELS = ("department", "department_unit", "district", "district_unit", "commune")
 SEVERITIES = tuple(s.value for s in Severity)
@@ -93,10 +93,10 @@ def _installed_vocabulary() -> ReportVocabulary:
     (a report is still worth having, its rules then named by their titles)."""
     try:
         checks = [i.check for i in installed_checks()]
-        ruleset = load_ruleset(None, checks)
+        catalogue = load_catalogue(None, checks)
     except ComplianceError:
         return ReportVocabulary()
-    return vocabulary(ruleset.words, {c.id: list(c.rules) for c in checks})
+    return vocabulary(catalogue_words(catalogue.rulesets), {c.id: list(c.rules) for c in checks})
 
 
 def vocabulary_of(summary: Mapping[str, Any]) -> ReportVocabulary:

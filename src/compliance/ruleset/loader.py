@@ -28,6 +28,12 @@ from ..validation import problems as validation_problems
 from ..yamlsafe import YamlDocument, load_document, read_at_most
 from .model import (
     CalendarFile,
+    CalendarPatch,
+    CalendarPatchFile,
+    Cover,
+    LevelEnd,
+    RuleOverride,
+    rule_version_model,
     CalendarVersion,
     GradingFile,
     GradingVersion,
@@ -65,6 +71,30 @@ class SourceFile:
     size: int
 
 
+BASE_PREFIX = "base:"
+"""File names of an overlay's base, in `Ruleset.files` and its digest."""
+
+
+def _digest(files: Iterable[SourceFile]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.name):
+        h.update(f.name.encode() + b"\0" + f.sha256.encode() + b"\n")
+    return "sha256:" + h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Override:
+    """One departure of a province's overlay from the national base."""
+
+    what: str
+    """'check.rule', 'calendar', 'grading', 'sanctions', 'report:check' or 'title:check'."""
+    kind: str
+    """'add', 'replace', 'thresholds', 'disable' or 'file' (a whole file of its own)."""
+    reason: Mapping[str, str] | None
+    file: str
+    line: int | None
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything in force on one day: rule versions by check, the calendar and the grading."""
@@ -88,7 +118,32 @@ class Ruleset:
     titles: Mapping[str, Any] = field(default_factory=dict)
     words: Mapping[str, ReportWords] = field(default_factory=dict)
     """The words reports use for each check's findings (`report:` of its file)."""
+    base: RulesetMeta | None = None
+    """For a province's overlay, the national base it extends (its own files are in `files` too)."""
+    overrides: tuple[Override, ...] = ()
+    """Where the overlay departs from the base, each with its reason and where it is written."""
+    sources: Mapping[tuple[int, str], str] = field(default_factory=dict, repr=False)
+    """Where each value was written ("file:line"), by (id of a version, a policy..., field)."""
     _snapshots: dict[int, Snapshot] = field(default_factory=dict, repr=False)
+
+    @property
+    def covers(self) -> tuple[Cover, ...]:
+        return tuple(self.meta.covers)
+
+    @property
+    def unit_levels(self) -> tuple[LevelEnd, ...]:
+        return tuple((self.base or self.meta).unit_levels or self.meta.unit_levels)
+
+    def source(self, obj: Any, name: str = "") -> str | None:
+        """Where `obj` (a rule version, a calendar or grading version, a sanctions policy), or its
+        field `name` ('severity', 'thresholds.grace_minutes', 'seasons', ...), was written."""
+        return self.sources.get((id(obj), name)) or (self.sources.get((id(obj), "")) if name else None)
+
+    def layer_digest(self, layer: str) -> str:
+        """The digest of the base's files ("base") or of the overlay's own ("overlay")."""
+        base = [f for f in self.files if f.name.startswith(BASE_PREFIX)]
+        own = [f for f in self.files if not f.name.startswith(BASE_PREFIX)]
+        return _digest(base if layer == "base" else own)
 
     @property
     def name(self) -> str:
@@ -100,10 +155,7 @@ class Ruleset:
 
     @cached_property
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for f in sorted(self.files, key=lambda f: f.name):
-            h.update(f.name.encode() + b"\0" + f.sha256.encode() + b"\n")
-        return "sha256:" + h.hexdigest()
+        return _digest(self.files)
 
     @cached_property
     def _breakpoints(self) -> list[date]:
@@ -406,78 +458,407 @@ def _expand_rule_ref(
     return []
 
 
+CATALOGUE_FILE = "catalogue.yaml"
+
+
 def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Ruleset:
-    """Load and validate the ruleset in `directory` for the installed `checks`."""
+    """Load and validate one ruleset for the installed `checks`: a directory complete on its own,
+    or a province's overlay merged onto the national base it `extends`. (A catalogue of several
+    is loaded by `compliance.ruleset.catalogue.load_catalogue`.)"""
     root = Path(directory) if directory is not None else default_rules_dir()
-    out = _Collector()
     if not root.is_dir():
         raise RulesError([Problem("file_missing", file=str(root))])
+    if (root / CATALOGUE_FILE).is_file():
+        raise RulesError([Problem("rules_is_catalogue", file=str(root / CATALOGUE_FILE))])
+    out = _Collector()
+    meta_doc = out.read(root / "ruleset.yaml", "ruleset.yaml")
+    meta = out.validate(meta_doc, RulesetMeta)
+    installed = {c.id: c for c in checks}
+    if meta is not None and meta.extends:
+        base_root = Path(os.path.normpath(root / meta.extends))
+        if not (base_root / "ruleset.yaml").is_file():
+            out.add("rules_base_missing", {"found": meta.extends, "path": str(base_root)}, meta_doc, ["extends"])
+            raise RulesError(_sorted(out.problems))
+        base_out = _Collector()
+        base_meta_doc = base_out.read(base_root / "ruleset.yaml", BASE_PREFIX + "ruleset.yaml")
+        base_meta = base_out.validate(base_meta_doc, RulesetMeta)
+        if base_meta is not None and base_meta.extends:
+            base_out.add("rules_base_extends", {}, base_meta_doc, ["extends"])
+        base = _read_layer(base_root, installed, base_out, "base", BASE_PREFIX, base_meta, base_meta_doc)
+        own = _read_layer(root, installed, out, "overlay", "", meta, meta_doc)
+        out.problems.extend(base_out.problems)
+        out.files[:0] = base_out.files
+        ruleset = _merge(base, own, installed, out) if not out.problems else None
+    else:
+        own = _read_layer(root, installed, out, "base", "", meta, meta_doc)
+        ruleset = _complete(own, own, installed, out) if not out.problems else None
+    if out.problems or ruleset is None:
+        raise RulesError(_sorted(out.problems))
+    return ruleset
 
-    docs = {name: out.read(root / name, name) for name in SHARED_FILES}
-    meta = out.validate(docs["ruleset.yaml"], RulesetMeta)
-    calendar = out.validate(docs["calendar.yaml"], CalendarFile)
+
+@dataclass
+class _Layer:
+    """One directory's files, each validated on its own."""
+
+    root: Path
+    role: str
+    meta: RulesetMeta | None
+    docs: dict[str, YamlDocument | None]
+    calendar: Any
+    grading: GradingFile | None
+    sanctions: SanctionsFile | None
+    rules: dict[str, Any]
+    rule_docs: dict[str, YamlDocument | None]
+    titles: dict[str, Any]
+    words: dict[str, ReportWords]
+    sources: dict[tuple[int, str], str] = field(default_factory=dict)
+
+
+def _at(doc: YamlDocument | None, path: Sequence[Any]) -> str | None:
+    if doc is None:
+        return None
+    line, _ = doc.locate(tuple(path))
+    return f"{doc.source}:{line}" if line is not None else doc.source
+
+
+def _note_sources(sources: dict[tuple[int, str], str], obj: Any, doc: YamlDocument | None, path: Sequence[Any],
+                  fields: Iterable[str] = ()) -> None:
+    where = _at(doc, path)
+    if where is not None:
+        sources[(id(obj), "")] = where
+    raw = _data_at(doc, path)
+    for name in fields:
+        value = raw.get(name) if isinstance(raw, dict) else None
+        if value is None:
+            continue
+        if isinstance(value, dict):
+            for key in value:
+                at = _at(doc, [*path, name, key])
+                if at is not None:
+                    sources[(id(obj), f"{name}.{key}")] = at
+        at = _at(doc, [*path, name])
+        if at is not None:
+            sources[(id(obj), name)] = at
+
+
+def _data_at(doc: YamlDocument | None, path: Sequence[Any]) -> Any:
+    data: Any = doc.data if doc is not None else None
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+_VERSION_FIELDS = ("severity", "thresholds", "message", "legal_basis", "effective_from", "effective_to")
+_CALENDAR_FIELDS = ("working_days", "seasons", "annual_holidays", "holidays", "working_weekend_days")
+
+
+def _read_layer(
+    root: Path,
+    installed: Mapping[str, Check],
+    out: _Collector,
+    role: str,
+    prefix: str,
+    meta: RulesetMeta | None,
+    meta_doc: YamlDocument | None,
+) -> _Layer:
+    """The files of a national base (or a ruleset complete on its own: role "base") or of a
+    province's overlay ("overlay"), where an overlay's calendar, grading, sanctions and check
+    files are all optional: what it has not, the base gives."""
+    docs: dict[str, YamlDocument | None] = {"ruleset.yaml": meta_doc}
+    for name in SHARED_FILES[1:]:
+        path = root / name
+        docs[name] = out.read(path, prefix + name) if role == "base" or path.is_file() else None
+    calendar_model: type[BaseModel] = CalendarFile if role == "base" else CalendarPatchFile
+    calendar = out.validate(docs["calendar.yaml"], calendar_model)
     grading = out.validate(docs["grading.yaml"], GradingFile)
     sanctions = out.validate(docs["sanctions.yaml"], SanctionsFile)
     _check_shared_versions(docs, out)
+    known_rules = {c: list(check.rules) for c, check in installed.items()}
+    if sanctions is not None:
+        _check_sanctions(sanctions, docs["sanctions.yaml"], known_rules, out)
+    else:
+        _check_raw_sanctions(docs.get("sanctions.yaml"), known_rules, out)
+    sources: dict[tuple[int, str], str] = {}
+    for i, v in enumerate(calendar.versions if calendar is not None else ()):
+        _note_sources(sources, v, docs["calendar.yaml"], ["versions", i], _CALENDAR_FIELDS)
+    for i, v in enumerate(grading.versions if grading is not None else ()):
+        _note_sources(sources, v, docs["grading.yaml"], ["versions", i])
+    for i, policy in enumerate(sanctions.policies if sanctions is not None else ()):
+        _note_sources(sources, policy, docs["sanctions.yaml"], ["policies", i])
 
-    installed = {c.id: c for c in checks}
-    known_files = set(SHARED_FILES) | {f"{cid}.yaml" for cid in installed}
+    known_files = set(SHARED_FILES) | {f"{cid}.yaml" for cid in installed} | {CATALOGUE_FILE}
     for path in sorted(root.glob("*.yaml")) + sorted(root.glob("*.yml")):
         if path.name not in known_files:
-            stem = path.stem
             out.problems.append(
-                Problem("rules_unknown_file", {"name": path.name, **hint_params(stem, installed)}, file=str(path))
+                Problem("rules_unknown_file", {"name": path.name, **hint_params(path.stem, installed)}, file=str(path))
             )
 
-    rules: dict[str, dict[str, tuple[RuleVersion[Any], ...]]] = {}
+    rules: dict[str, Any] = {}
+    rule_docs: dict[str, YamlDocument | None] = {}
     titles: dict[str, Any] = {}
     words: dict[str, ReportWords] = {}
     for cid in sorted(installed):
         check = installed[cid]
         path = root / f"{cid}.yaml"
-        name = f"{cid}.yaml"
-        if not path.is_file() and check.rules_dir is not None:
+        name = prefix + f"{cid}.yaml"
+        if not path.is_file() and role == "base" and check.rules_dir is not None:
             path = Path(check.rules_dir) / f"{cid}.yaml"
-            name = f"plugin:{cid}.yaml"
+            name = prefix + f"plugin:{cid}.yaml"
         if not path.is_file():
-            out.problems.append(Problem("rules_no_rules_for_check", {"check": cid}, file=str(root / f"{cid}.yaml")))
+            if role == "base":
+                out.problems.append(Problem("rules_no_rules_for_check", {"check": cid}, file=str(root / f"{cid}.yaml")))
             continue
         doc = out.read(path, name)
-        file_model = check_file_model(check)
+        file_model = check_file_model(check, role)
         parsed = out.validate(doc, file_model)
         raw_rules = _data(doc).get("rules")
         for rule_id in check.rules:
-            _check_raw_versions(raw_rules.get(rule_id) if isinstance(raw_rules, dict) else None, doc, ["rules", rule_id], out)
+            raw = raw_rules.get(rule_id) if isinstance(raw_rules, dict) else None
+            if isinstance(raw, dict) and isinstance(raw.get("replace"), list):
+                _check_raw_versions(raw["replace"], doc, ["rules", rule_id, "replace"], out)
+            else:
+                _check_raw_versions(raw, doc, ["rules", rule_id], out)
+        rule_docs[cid] = doc
         if parsed is None:
             _check_valid_rules(check, file_model, doc, out)
             continue
         titles[cid] = parsed.title
         words[cid] = parsed.report
         _check_words(check, parsed.report, installed, doc, out)
-        by_rule = {}
+        by_rule: dict[str, Any] = {}
         for rule_id in check.rules:
-            by_rule[rule_id] = tuple(sorted(getattr(parsed.rules, rule_id), key=lambda v: v.effective_from))
-        _check_messages(check, parsed.rules, doc, out)
+            given = getattr(parsed.rules, rule_id)
+            if isinstance(given, list):
+                for i, version in enumerate(given):
+                    _note_sources(sources, version, doc, ["rules", rule_id, i], _VERSION_FIELDS)
+                given = tuple(sorted(given, key=lambda v: v.effective_from))
+                _check_rule_messages(check, rule_id, given, doc, out)
+            elif isinstance(given, RuleOverride):
+                _note_sources(sources, given, doc, ["rules", rule_id], ("reason", "thresholds", "replace", "disable"))
+            by_rule[rule_id] = given
         rules[cid] = by_rule
+    return _Layer(root, role, meta, docs, calendar, grading, sanctions, rules, rule_docs, titles, words, sources)
 
-    known_rules = {c: list(r) for c, r in ((i, installed[i].rules) for i in installed)}
-    if sanctions:
-        _check_sanctions(sanctions, docs["sanctions.yaml"], known_rules, out)
-    else:
-        _check_raw_sanctions(docs["sanctions.yaml"], known_rules, out)
 
-    if out.problems:
-        raise RulesError(_sorted(out.problems))
+def _complete(layer: _Layer, meta_layer: _Layer, installed: Mapping[str, Check], out: _Collector,
+              *, base_meta: RulesetMeta | None = None, overrides: Sequence[Override] = ()) -> Ruleset | None:
+    """The ruleset a layer (or a merged one) makes, once it is known to be whole."""
+    calendar = layer.calendar
+    covers = meta_layer.meta.covers if meta_layer.meta is not None else []
+    if isinstance(calendar, CalendarFile):
+        for i, version in enumerate(calendar.versions):
+            # Only the dates whose visits this ruleset evaluates need working hours.
+            needed = not covers or any(
+                c.effective_from <= (version.effective_to or date.max) and version.effective_from <= (c.effective_to or date.max)
+                for c in covers
+            )
+            if version.seasons is None and needed:
+                doc = meta_layer.docs.get("calendar.yaml") or layer.docs.get("calendar.yaml")
+                out.add(
+                    "calendar_no_hours",
+                    {"from": version.effective_from, "to": version.effective_to or "…"},
+                    doc,
+                    [] if doc is meta_layer.docs.get("calendar.yaml") and meta_layer is not layer else ["versions", i],
+                )
+    if out.problems or layer.meta is None or meta_layer.meta is None:
+        return None
+    rules = {
+        cid: {rule: versions for rule, versions in by_rule.items() if versions}
+        for cid, by_rule in layer.rules.items()
+    }
     return Ruleset(
-        meta=meta,
-        directory=root,
+        meta=meta_layer.meta,
+        directory=meta_layer.root,
         files=tuple(out.files),
         calendar=calendar,
-        grading=grading,
-        sanctions=sanctions,
+        grading=layer.grading,  # type: ignore[arg-type]
+        sanctions=layer.sanctions,  # type: ignore[arg-type]
         rules=rules,
-        titles=titles,
-        words=words,
+        titles=layer.titles,
+        words=layer.words,
+        base=base_meta,
+        overrides=tuple(overrides),
+        sources=layer.sources,
+    )
+
+
+def _merge(base: _Layer, own: _Layer, installed: Mapping[str, Check], out: _Collector) -> Ruleset | None:
+    """A province's overlay onto the national base: what the province sets, the base for the rest.
+
+    The calendar is merged date by date (the province's working hours and its own days off onto
+    the national working days and holidays); a grading or sanctions file of its own replaces the
+    base's; a rule the base lacks is added, and a rule it has is changed only by an explicit
+    override with its reason. Every departure is recorded (`Ruleset.overrides`)."""
+    overrides: list[Override] = []
+    merged_sources: dict[tuple[int, str], str] = {}
+
+    def note(what: str, kind: str, reason: Any, doc: YamlDocument | None, path: Sequence[Any]) -> None:
+        line = doc.locate(tuple(path))[0] if doc is not None else None
+        shown = {"vi": reason.vi, "en": reason.en} if reason is not None else None
+        overrides.append(Override(what, kind, shown, doc.source if doc is not None else str(own.root), line))
+
+    calendar = _merge_calendar(base, own, out, note, merged_sources)
+    grading = own.grading or base.grading
+    if own.grading is not None:
+        note("grading", "file", None, own.docs["grading.yaml"], [])
+    sanctions = own.sanctions or base.sanctions
+    if own.sanctions is not None:
+        note("sanctions", "file", None, own.docs["sanctions.yaml"], [])
+    rules: dict[str, dict[str, Any]] = {}
+    for cid, check in installed.items():
+        mine = own.rules.get(cid, {})
+        doc = own.rule_docs.get(cid)
+        merged: dict[str, Any] = {}
+        for rule_id in check.rules:
+            national = base.rules.get(cid, {}).get(rule_id)
+            change = mine.get(rule_id)
+            key = f"{cid}.{rule_id}"
+            if change is None:
+                merged[rule_id] = national
+            elif isinstance(change, tuple):
+                if national:
+                    out.add("overlay_rule_in_base", {"rule": key}, doc, ["rules", rule_id], key=True)
+                merged[rule_id] = change
+                note(key, "add", None, doc, ["rules", rule_id])
+            else:
+                merged[rule_id] = _override(check, rule_id, national or (), change, doc, out, merged_sources, base.sources)
+                note(key, "disable" if change.disable else "replace" if change.replace is not None else "thresholds",
+                     change.reason, doc, ["rules", rule_id])
+        rules[cid] = merged
+    titles = {**base.titles, **{cid: t for cid, t in own.titles.items() if t is not None}}
+    words = {cid: _merge_words(base.words.get(cid), own.words.get(cid)) for cid in set(base.words) | set(own.words)}
+    for cid in own.words:
+        if own.words[cid] != ReportWords():
+            note(f"report:{cid}", "add", None, own.rule_docs.get(cid), ["report"])
+    layer = _Layer(own.root, "merged", own.meta, {**base.docs, **{k: v for k, v in own.docs.items() if v is not None}},
+                   calendar, grading, sanctions, rules, {**base.rule_docs, **own.rule_docs}, titles, words,
+                   {**base.sources, **own.sources, **merged_sources})
+    return _complete(layer, own, installed, out, base_meta=base.meta, overrides=overrides)
+
+
+def _override(
+    check: Check,
+    rule_id: str,
+    national: Sequence[RuleVersion[Any]],
+    change: RuleOverride,
+    doc: YamlDocument | None,
+    out: _Collector,
+    sources: dict[tuple[int, str], str],
+    base_sources: Mapping[tuple[int, str], str],
+) -> tuple[RuleVersion[Any], ...]:
+    path = ["rules", rule_id]
+    if change.disable:
+        return ()
+    model = rule_version_model(type(check), rule_id)
+    if change.replace is not None:
+        try:
+            versions = TypeAdapter(list[model]).validate_python(change.replace)  # type: ignore[valid-type]
+        except ValidationError as exc:
+            out.problems.extend(validation_problems(exc, RuleOverride, source=doc.source if doc else None, doc=doc,
+                                                    style="arrows", prefix=[*path, "replace"]))
+            return ()
+        for i, version in enumerate(versions):
+            _note_sources(sources, version, doc, [*path, "replace", i], _VERSION_FIELDS)
+        ordered = tuple(sorted(versions, key=lambda v: v.effective_from))
+        _check_rule_messages(check, rule_id, ordered, doc, out)
+        return ordered
+    thresholds = check.rules[rule_id].thresholds
+    patched = []
+    for version in national:
+        try:
+            values = thresholds.model_validate({**version.thresholds.model_dump(), **(change.thresholds or {})})
+        except ValidationError as exc:
+            out.problems.extend(validation_problems(exc, thresholds, source=doc.source if doc else None, doc=doc,
+                                                    style="arrows", prefix=[*path, "thresholds"]))
+            return tuple(national)
+        changed = version.model_copy(update={"thresholds": values})
+        for (obj, name), where in base_sources.items():
+            if obj == id(version):
+                sources[(id(changed), name)] = where
+        for key in change.thresholds or {}:
+            at = _at(doc, [*path, "thresholds", key])
+            if at is not None:
+                sources[(id(changed), f"thresholds.{key}")] = at
+        patched.append(changed)
+    if not national:
+        out.add("overlay_thresholds_of_nothing", {"rule": f"{check.id}.{rule_id}"}, doc, [*path, "thresholds"], key=True)
+    return tuple(patched)
+
+
+def _merge_calendar(
+    base: _Layer, own: _Layer, out: _Collector, note: Any, sources: dict[tuple[int, str], str]
+) -> CalendarFile | None:
+    national: CalendarFile | None = base.calendar
+    provincial: CalendarPatchFile | None = own.calendar
+    if national is None:
+        return None
+    if provincial is None:
+        return national
+    note("calendar", "add", None, own.docs["calendar.yaml"], [])
+    points = sorted(
+        {v.effective_from for v in [*national.versions, *provincial.versions]}
+        | {v.effective_to + timedelta(days=1) for v in [*national.versions, *provincial.versions] if v.effective_to}
+    )
+    merged: list[CalendarVersion] = []
+    for start, nxt in zip(points, [*points[1:], None]):
+        end = nxt - timedelta(days=1) if nxt is not None else None
+        here = next((v for v in national.versions if v.covers(start)), None)
+        if here is None:
+            continue  # before the national calendar begins (or in a gap it reports itself)
+        patch: CalendarPatch | None = next((v for v in provincial.versions if v.covers(start)), None)
+        values = here.model_dump()
+        values.update(effective_from=start, effective_to=end if end is not None else here.effective_to)
+        if patch is not None:
+            values["legal_basis"] = [*here.legal_basis, *patch.legal_basis]
+            for name in patch.model_fields_set - {"effective_from", "effective_to", "legal_basis"}:
+                given = getattr(patch, name)
+                current = values.get(name)
+                values[name] = [*current, *given] if isinstance(current, list) and name not in ("working_days", "seasons") else given
+        if end is not None and here.effective_to is not None and end > here.effective_to:
+            values["effective_to"] = here.effective_to
+        piece = CalendarVersion.model_validate(values)
+        for name in ("", *_CALENDAR_FIELDS):
+            own_at = own.sources.get((id(patch), name)) if patch is not None and (not name or name in patch.model_fields_set) else None
+            base_at = base.sources.get((id(here), name))
+            found = " + ".join(w for w in (base_at, own_at) if w) if not name else (own_at or base_at)
+            if found:
+                sources[(id(piece), name)] = found
+        merged.append(piece)
+    # Neighbouring pieces that differ only in their dates were one version: keep them one.
+    joined: list[CalendarVersion] = []
+    for version in merged:
+        last = joined[-1] if joined else None
+        if last is not None and last.model_dump(exclude={"effective_from", "effective_to"}) == version.model_dump(
+            exclude={"effective_from", "effective_to"}
+        ):
+            longer = last.model_copy(update={"effective_to": version.effective_to})
+            for (obj, name), where in list(sources.items()):
+                if obj == id(last):
+                    sources[(id(longer), name)] = where
+            joined[-1] = longer
+        else:
+            joined.append(version)
+    return CalendarFile(utc_offset=national.utc_offset, versions=joined)
+
+
+def _merge_words(base: ReportWords | None, own: ReportWords | None) -> ReportWords:
+    """The base's report words with the overlay's added: its rules' phrases, groups and sentences."""
+    if base is None:
+        return own or ReportWords()
+    if own is None:
+        return base
+    return ReportWords(
+        groups={**base.groups, **own.groups},
+        complied=[*base.complied, *own.complied],
+        shortcomings={**base.shortcomings, **own.shortcomings},
+        counted=[*base.counted, *own.counted],
+        explaining={**base.explaining, **own.explaining},
     )
 
 

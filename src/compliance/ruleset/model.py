@@ -93,11 +93,84 @@ class RuleSpecMeta(Strict):
 # ---- ruleset.yaml
 
 
+class Cover(Strict):
+    """A province an overlay's rules apply to, and from when to when."""
+
+    province: str = Field(min_length=1, max_length=200, description="The province's name as visits give it.")
+    effective_from: date = Field(description="First day the overlay applies to visits of this province.")
+    effective_to: date | None = Field(default=None, description="Last day; null while it still applies.")
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+class LevelEnd(Strict):
+    """A unit level the law abolished: visits to such a unit after `effective_to` describe a
+    unit that no longer exists."""
+
+    level: UnitLevel
+    effective_to: date = Field(description="Last day units of this level existed.")
+    reform: Text = Field(description="The reform that abolished it, as messages name it.")
+    legal_basis: list[LegalRef] = Field(min_length=1)
+
+
 class RulesetMeta(Strict):
     name: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=50)
     jurisdiction: str | None = None
     description: Text | None = None
+    extends: str | None = Field(
+        default=None,
+        description="For a province's overlay: the directory of the national base it extends, relative to "
+        "this one (e.g. '../../national'). Omitted: a ruleset complete on its own.",
+    )
+    covers: list[Cover] = Field(
+        default_factory=list,
+        description="The provinces whose visits this ruleset evaluates, each with its dates. Empty: any visit.",
+    )
+    unit_levels: list[LevelEnd] = Field(
+        default_factory=list, description="Unit levels abolished by law, with the last day they existed."
+    )
+
+
+# ---- catalogue.yaml
+
+
+class ProvinceChange(Strict):
+    """A province that ceased to exist (merged into another by a reform)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    effective_to: date = Field(description="Last day the province existed.")
+    merged_into: str = Field(min_length=1, max_length=200, description="The province it became part of.")
+    legal_basis: list[LegalRef] = Field(min_length=1)
+
+
+class HomeSpan(Strict):
+    """Which province a visit that names none belongs to, by date (the catalogue's home area)."""
+
+    province: str = Field(min_length=1, max_length=200)
+    effective_from: date
+    effective_to: date | None = None
+
+    def covers(self, day: date) -> bool:
+        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+
+
+class CatalogueMeta(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    version: str = Field(min_length=1, max_length=50)
+    description: Text | None = None
+    base: str = Field("national", description="The national base's directory, relative to the catalogue.")
+    overlays: str = Field(
+        "provinces", description="The directory holding one sub-directory per province's overlay."
+    )
+    provinces: list[ProvinceChange] = Field(
+        default_factory=list, description="Provinces merged into others, so that an old name is routed only when the visit says so."
+    )
+    home: list[HomeSpan] = Field(
+        default_factory=list,
+        description="The province of visits that name none, by date; empty: such a visit is refused.",
+    )
 
 
 # ---- calendar.yaml
@@ -138,9 +211,36 @@ class Season(Strict):
         return month_day >= self.from_ or month_day <= self.to
 
 
+def _check_seasons(seasons: list[Season] | None) -> list[Season] | None:
+    """Every day of the year falls in exactly one season."""
+    if seasons is None:
+        return seasons
+    for month in range(1, 13):
+        for day in range(1, 32):
+            try:
+                date(2024, month, day)
+            except ValueError:
+                continue
+            md = f"{month:02d}-{day:02d}"
+            hits = [s.name for s in seasons if s.contains(md)]
+            if len(hits) != 1:
+                raise ValueError(
+                    f"inconsistent:{md} falls in {len(hits)} seasons ({', '.join(hits) or 'none'}); "
+                    f"every day must fall in exactly one|ngày {md} thuộc {len(hits)} mùa; mỗi ngày phải thuộc đúng một mùa"
+                )
+    return seasons
+
+
+Seasons = Annotated[list[Season], Field(min_length=1)]
+
+
 class CalendarVersion(Versioned):
     working_days: list[Weekday] = Field(min_length=1)
-    seasons: list[Season] = Field(min_length=1)
+    seasons: Seasons | None = Field(
+        default=None,
+        description="The working sessions by season. A national base may leave them to each province's overlay; "
+        "a ruleset evaluated on its own must give them.",
+    )
     annual_holidays: list[MonthDay] = Field(default_factory=list)
     holidays: list[date] = Field(default_factory=list)
     working_weekend_days: list[date] = Field(
@@ -149,23 +249,31 @@ class CalendarVersion(Versioned):
 
     @field_validator("seasons")
     @classmethod
-    def _seasons_cover_the_year(cls, seasons: list[Season]) -> list[Season]:
+    def _seasons_cover_the_year(cls, seasons: list[Season] | None) -> list[Season] | None:
         """A field check, not a whole-version one: it runs, and is reported, even while other
         fields of the version are wrong."""
-        for month in range(1, 13):
-            for day in range(1, 32):
-                try:
-                    date(2024, month, day)
-                except ValueError:
-                    continue
-                md = f"{month:02d}-{day:02d}"
-                hits = [s.name for s in seasons if s.contains(md)]
-                if len(hits) != 1:
-                    raise ValueError(
-                        f"inconsistent:{md} falls in {len(hits)} seasons ({', '.join(hits) or 'none'}); "
-                        f"every day must fall in exactly one|ngày {md} thuộc {len(hits)} mùa; mỗi ngày phải thuộc đúng một mùa"
-                    )
-        return seasons
+        return _check_seasons(seasons)
+
+
+class CalendarPatch(Versioned):
+    """What a province's overlay sets in the calendar, by date: its working hours (seasons), the
+    working days if they differ, and days off or make-up working days of its own. The national
+    base's calendar gives the rest; lists of dates add to the base's."""
+
+    working_days: list[Weekday] | None = Field(default=None, min_length=1)
+    seasons: Seasons | None = None
+    annual_holidays: list[MonthDay] = Field(default_factory=list)
+    holidays: list[date] = Field(default_factory=list, description="The province's own days off.")
+    working_weekend_days: list[date] = Field(default_factory=list, description="The province's make-up working days.")
+
+    @field_validator("seasons")
+    @classmethod
+    def _seasons_cover_the_year(cls, seasons: list[Season] | None) -> list[Season] | None:
+        return _check_seasons(seasons)
+
+
+class CalendarPatchFile(Strict):
+    versions: list[CalendarPatch] = Field(min_length=1)
 
 
 class CalendarFile(Strict):
@@ -421,42 +529,88 @@ class ReportWords(Strict):
     counted: list[CountedWords] = Field(default_factory=list)
     explaining: dict[Identifier, ExplainingWords] = Field(default_factory=dict)
 
+    def union(self, other: ReportWords) -> ReportWords:
+        """These words and those of `other` that these lack (for several provinces' rulesets)."""
+        return ReportWords(
+            groups={**other.groups, **self.groups},
+            complied=[*self.complied, *(c for c in other.complied if c not in self.complied)],
+            shortcomings={**other.shortcomings, **self.shortcomings},
+            counted=[*self.counted, *(c for c in other.counted if c not in self.counted)],
+            explaining={**other.explaining, **self.explaining},
+        )
+
 
 # ---- <check>.yaml, built per check from its declared threshold models
 
 
-def check_file_model(check: type[Check] | Check) -> type[BaseModel]:
+class RuleOverride(Strict):
+    """How a province's overlay changes a rule of the national base, and why (always said)."""
+
+    replace: list[Any] | None = Field(default=None, description="Versions that replace the base's, whole.")
+    thresholds: dict[str, Any] | None = Field(
+        default=None, description="Threshold values that replace the base's in every version of the rule."
+    )
+    disable: bool = Field(default=False, description="The rule is not in force in this province.")
+    reason: Text = Field(description="Why the province departs from the national rule (shown wherever it is).")
+
+    @model_validator(mode="after")
+    def _one_change(self) -> RuleOverride:
+        given = [name for name in ("replace", "thresholds") if getattr(self, name) is not None] + (["disable"] if self.disable else [])
+        if len(given) != 1:
+            raise ValueError(
+                "inconsistent:an override gives exactly one of replace, thresholds or disable: true"
+                "|một thay đổi chỉ ghi đúng một trong replace, thresholds hoặc disable: true"
+            )
+        return self
+
+
+def check_file_model(check: type[Check] | Check, role: str = "base") -> type[BaseModel]:
     """The pydantic model of one check's rules file, with each rule's thresholds typed.
+
+    `role` "base" (a national base, or a ruleset complete on its own) lists each rule's versions;
+    a rule not listed is not in force. "overlay" (a province's) lists, per rule, the versions of a
+    rule the base does not have, or a `RuleOverride`.
 
     Built once per check class: creating pydantic models is slow, and a process that loads
     rulesets many times (tests, a service reloading rules) must not pay for it again."""
-    return _check_file_model(check if isinstance(check, type) else type(check))
+    return _check_file_model(check if isinstance(check, type) else type(check), role)
+
+
+def rule_version_model(check: type[Check], rule_id: str) -> type[BaseModel]:
+    """The model of one version of `rule_id`, its thresholds typed by the check's model."""
+    return _version_model(check, rule_id)
 
 
 @functools.cache
-def _check_file_model(check: type[Check]) -> type[BaseModel]:
+def _version_model(check: type[Check], rule_id: str) -> type[BaseModel]:
+    rule = check.rules[rule_id]
+    version: type[BaseModel] = RuleVersion[rule.thresholds]  # type: ignore[name-defined]
+    # A rule without thresholds may omit the key.
+    if not rule.thresholds.model_fields or all(not f.is_required() for f in rule.thresholds.model_fields.values()):
+        version = create_model(
+            f"{_camel(check.id)}{_camel(rule_id)}Version",
+            __base__=version,
+            thresholds=(rule.thresholds, Field(default_factory=rule.thresholds)),
+        )
+    return version
+
+
+@functools.cache
+def _check_file_model(check: type[Check], role: str) -> type[BaseModel]:
     rule_fields: dict[str, Any] = {}
     for rule_id, rule in check.rules.items():
-        version = RuleVersion[rule.thresholds]  # type: ignore[name-defined]
-        # A rule without thresholds may omit the key.
-        if not rule.thresholds.model_fields or all(
-            not f.is_required() for f in rule.thresholds.model_fields.values()
-        ):
-            version = create_model(
-                f"{_camel(check.id)}{_camel(rule_id)}Version",
-                __base__=version,
-                thresholds=(rule.thresholds, Field(default_factory=rule.thresholds)),
-            )
-        rule_fields[rule_id] = (list[version], Field(min_length=1, description=rule.summary))  # type: ignore[valid-type]
+        versions = Annotated[list[_version_model(check, rule_id)], Field(min_length=1)]  # type: ignore[misc]
+        kind: Any = versions if role == "base" else versions | RuleOverride
+        rule_fields[rule_id] = (kind | None, Field(default=None, description=rule.summary))
     rules_model = create_model(
-        f"{_camel(check.id)}Rules", __config__=ConfigDict(extra="forbid", frozen=True), **rule_fields
+        f"{_camel(check.id)}{_camel(role)}Rules", __config__=ConfigDict(extra="forbid", frozen=True), **rule_fields
     )
     return create_model(
-        f"{_camel(check.id)}RulesFile",
+        f"{_camel(check.id)}{'Overlay' if role == 'overlay' else ''}RulesFile",
         __config__=ConfigDict(extra="forbid", frozen=True),
         check=(Literal[check.id], Field(description="The check this file configures.")),  # type: ignore[valid-type]
         title=(Text | None, None),
-        rules=(rules_model, ...),
+        rules=(rules_model, Field(default_factory=rules_model) if role == "overlay" else ...),
         report=(ReportWords, Field(default_factory=ReportWords, description="The words reports use for its findings.")),
     )
 

@@ -74,6 +74,17 @@ class ReportVocabulary(Strict):
             return None
 
 
+def catalogue_words(rulesets: Iterable[Any]) -> dict[str, ReportWords]:
+    """Every check's report words across the rulesets of a catalogue (a province's own rules
+    bring theirs); the first ruleset that speaks of a rule names it, and a sentence two of them
+    share is said once."""
+    out: dict[str, ReportWords] = {}
+    for ruleset in rulesets:
+        for check, words in ruleset.words.items():
+            out[check] = words if check not in out else out[check].union(words)
+    return out
+
+
 def vocabulary(words: Mapping[str, ReportWords], rules: Mapping[str, Iterable[str]]) -> ReportVocabulary:
     """One vocabulary from the checks' words; `rules` are every installed check's rule ids."""
     known = {check: list(ids) for check, ids in rules.items()}
@@ -114,4 +125,4 @@ def vocabulary(words: Mapping[str, ReportWords], rules: Mapping[str, Iterable[st
     return ReportVocabulary.model_validate(out)
 
 
-__all__ = ["ReportVocabulary", "vocabulary"]
+__all__ = ["ReportVocabulary", "catalogue_words", "vocabulary"]

@@ -52,7 +52,7 @@ from ..api import (
     request_model,
     request_schema,
     result_schema,
-    ruleset_info,
+    rulesets_info,
     visit_schema,
 )
 from ..api import Engine, checked_as_of
@@ -149,10 +149,10 @@ class Service:
         self.max_officials = max_officials
         self.default_lang: Lang = lang
         self.auth = auth
-        info = ruleset_info(engine)
-        self.ruleset_id = RulesetId(info.name, info.version, info.digest)
+        catalogue = engine.catalogue
+        self.ruleset_id = RulesetId(catalogue.name, catalogue.version, catalogue.digest)
         self.checks_json = orjson.dumps(ChecksDocument(self.ruleset_id, tuple(list_checks(engine))))
-        self.rulesets_json = orjson.dumps(RulesetsDocument((info,)))
+        self.rulesets_json = orjson.dumps(RulesetsDocument(tuple(rulesets_info(engine))))
         self.schemas = {
             "visit": orjson.dumps(visit_schema(engine)),
             "result": orjson.dumps(result_schema()),
