@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from .. import public_holidays
 from ..check import Check
 from ..common import placeholders
 from ..errors import InputError, Problem, RulesError, did_you_mean, hint_params
@@ -103,6 +104,8 @@ class Ruleset:
         h = hashlib.sha256()
         for f in sorted(self.files, key=lambda f: f.name):
             h.update(f.name.encode() + b"\0" + f.sha256.encode() + b"\n")
+        if any(v.public_holidays for v in self.calendar.versions):
+            h.update(b"library\0" + public_holidays.identity().encode() + b"\n")
         return "sha256:" + h.hexdigest()
 
     @cached_property

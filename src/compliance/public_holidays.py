@@ -1,0 +1,66 @@
+"""A country's public holidays from the `holidays` package, one year at a time.
+
+The law fixes the holidays (Bộ luật Lao động 2019, Điều 112: Tết Dương lịch, five days of Tết,
+Giỗ Tổ Hùng Vương, 30/4, 1/5, two days of Quốc khánh) and gives a day off in compensation when
+one falls on a weekly rest day; the Government then swaps working days around them each year.
+The lunar dates, the compensation days and the swaps it has recorded come from the library
+(kept by many contributors against the published notices) instead of a list typed by hand.
+The answer depends only on the country, the year and the library's version, never on today's
+date or the network.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import date
+from importlib.metadata import version as _dist_version
+
+import holidays as _library
+
+SOURCE = "holidays"
+
+
+@dataclass(frozen=True)
+class YearHolidays:
+    """What the library says of one year: the public holidays (with their compensation and
+    swapped days off) and the weekend days the Government declared working days instead."""
+
+    days_off: frozenset[date]
+    working_weekend_days: frozenset[date]
+
+
+def library_version() -> str:
+    return _dist_version("holidays")
+
+
+def identity() -> str:
+    """Names the library and its version, for the ruleset's digest: another version may know
+    another swap, and so judge the same visit otherwise."""
+    return f"{SOURCE}=={library_version()}"
+
+
+@functools.cache
+def countries() -> frozenset[str]:
+    """The two-letter codes only: one name per country (the library also answers to three letters)."""
+    return frozenset(code for code in _library.list_supported_countries() if len(code) == 2)
+
+
+@functools.cache
+def years_covered(country: str) -> range:
+    cls = _library.country_holidays(country).__class__
+    return range(cls.start_year, cls.end_year + 1)
+
+
+@functools.lru_cache(maxsize=4096)
+def year_holidays(country: str, year: int) -> YearHolidays | None:
+    """The library's holidays of `country` in `year`, or None for a year it does not cover
+    (for Vietnam, before 1901 and after 2100: the lunar calendar table ends there)."""
+    if year not in years_covered(country):
+        return None
+    # The neighbouring years too: a compensation day may cross the new year.
+    table = _library.country_holidays(country, years=(year - 1, year, year + 1))
+    return YearHolidays(
+        days_off=frozenset(d for d in table if d.year == year),
+        working_weekend_days=frozenset(d for d in table.weekend_workdays if d.year == year),
+    )
