@@ -244,6 +244,7 @@ def test_the_library_is_asked_once_per_year_not_once_per_visit(monkeypatch: pyte
         for n in range(120):
             _works(version, date(2031, 1, 1) + timedelta(n))
         assert len(calls) == 1, calls
+        assert library.year_holidays.cache_info().maxsize == 4096  # the bound SECURITY.md states
     finally:
         library.year_holidays.cache_clear()
 
