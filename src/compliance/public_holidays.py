@@ -14,9 +14,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date
-from importlib.metadata import version as _dist_version
 
 import holidays as _library
+from holidays.registry import EntityLoader
 
 SOURCE = "holidays"
 
@@ -31,7 +31,7 @@ class YearHolidays:
 
 
 def library_version() -> str:
-    return _dist_version("holidays")
+    return str(_library.__version__)
 
 
 def identity() -> str:
@@ -40,10 +40,21 @@ def identity() -> str:
     return f"{SOURCE}=={library_version()}"
 
 
-@functools.cache
+def knows(country: str) -> bool:
+    """Whether the library has the country under this two-letter code (it also answers to three
+    letters; one name per country is enough). Read from its registry, which imports no country:
+    listing them all, or making one, loads modules, a tenth of a second at each start."""
+    return len(country) == 2 and country in _country_codes()
+
+
 def countries() -> frozenset[str]:
-    """The two-letter codes only: one name per country (the library also answers to three letters)."""
-    return frozenset(code for code in _library.list_supported_countries() if len(code) == 2)
+    """Every two-letter code the library knows, for the nearest one to a mistaken code."""
+    return frozenset(code for code in _country_codes() if len(code) == 2)
+
+
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(EntityLoader.get_country_codes(include_aliases=True))
 
 
 @functools.cache

@@ -153,7 +153,7 @@ class PublicHolidays(Strict):
     @field_validator("country")
     @classmethod
     def _known_to_the_library(cls, country: str) -> str:
-        if country not in library.countries():
+        if not library.knows(country):
             raise ValueError(f"unknown_holiday_country:{country}")
         return country
 
