@@ -17,6 +17,7 @@ from datetime import date
 
 import holidays as _library
 from holidays.registry import EntityLoader
+from holidays.version import __version__ as _library_version
 
 SOURCE = "holidays"
 
@@ -31,7 +32,7 @@ class YearHolidays:
 
 
 def library_version() -> str:
-    return str(_library.__version__)
+    return _library_version
 
 
 def identity() -> str:
