@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 
 from .check import WorkingTime
+from .public_holidays import year_holidays
 from .ruleset.model import CalendarVersion
 
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -49,10 +50,24 @@ def _day(version: CalendarVersion, day: date) -> tuple[bool, str, tuple[tuple[ti
     if version.seasons is None:  # no working hours given for these dates: nobody can be late or absent
         return False, "", ()
     month_day = f"{day.month:02d}-{day.day:02d}"
-    working_day = (
-        _WEEKDAYS[day.weekday()] in version.working_days
-        and day not in version.holidays
-        and month_day not in version.annual_holidays
-    ) or day in version.working_weekend_days
     season = next(s for s in version.seasons if s.contains(month_day))
-    return working_day, season.name, tuple((s.start, s.end) for s in season.sessions)
+    return _working_day(version, day, month_day), season.name, tuple((s.start, s.end) for s in season.sessions)
+
+
+def _working_day(version: CalendarVersion, day: date, month_day: str) -> bool:
+    """The ruleset's own dates first (they record what the library cannot know), then the library's
+    public holidays, then the weekday. A year the library does not cover has no working day: without
+    its holidays nobody can be said to be absent."""
+    if day in version.working_weekend_days:
+        return True
+    if day in version.holidays or month_day in version.annual_holidays:
+        return False
+    if version.public_holidays is not None and day not in version.not_holidays:
+        year = year_holidays(version.public_holidays.country, day.year)
+        if year is None:
+            return False
+        if day in year.working_weekend_days:
+            return True
+        if day in year.days_off:
+            return False
+    return _WEEKDAYS[day.weekday()] in version.working_days

@@ -54,6 +54,12 @@ CATALOG: dict[str, tuple[str, str]] = {
         "invalid time {found}; expected HH:MM between 00:00 and 23:59",
     ),
     "inconsistent": ("dữ liệu mâu thuẫn: {detail_vi}", "inconsistent data: {detail_en}"),
+    "unknown_holiday_country": (
+        "thư viện ngày lễ holidays (phiên bản {version}) không có mã quốc gia {found}{hint}; "
+        "hãy dùng mã ISO 3166-1 gồm hai chữ in hoa, ví dụ 'VN' cho Việt Nam",
+        "the holidays library (version {version}) knows no country code {found}{hint}; "
+        "use the two-capital-letter ISO 3166-1 code, e.g. 'VN' for Vietnam",
+    ),
     "duplicate_id": ("mã bị trùng '{found}'", "duplicate id '{found}'"),
     "empty_input": ("dữ liệu đầu vào rỗng, không có lần kiểm tra nào", "empty input: no visit in it"),
     "not_utf8": (

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from . import public_holidays
 from .errors import MAX_PROBLEMS, Problem, cap_problems, hint_params, shorten
 from .visit import FIRST_YEAR, ID_PATTERN, LAST_YEAR, Visit
 from .yamlsafe import YamlDocument
@@ -265,6 +266,11 @@ def _custom_problem(text: str, value: Any) -> Problem:
         return year_out_of_range(rest)
     if code == "bad_date":
         return Problem("bad_date", {"found": describe(value)})
+    if code == "unknown_holiday_country":
+        return Problem(
+            "unknown_holiday_country",
+            {"found": describe(value), "version": public_holidays.library_version(), **hint_params(rest.upper(), public_holidays.countries())},
+        )
     return Problem("invalid_value", {"detail": text})
 
 

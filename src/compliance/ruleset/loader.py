@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from .. import public_holidays
 from ..check import Check
 from ..common import placeholders
 from ..errors import InputError, Problem, RulesError, did_you_mean, hint_params
@@ -75,10 +76,14 @@ BASE_PREFIX = "base:"
 """File names of an overlay's base, in `Ruleset.files` and its digest."""
 
 
-def _digest(files: Iterable[SourceFile]) -> str:
+def _digest(files: Iterable[SourceFile], library: str | None = None) -> str:
+    """A digest of the files' names and contents, and of the holiday library's version when the
+    calendar takes public holidays from it (an upgrade may move a day off)."""
     h = hashlib.sha256()
     for f in sorted(files, key=lambda f: f.name):
         h.update(f.name.encode() + b"\0" + f.sha256.encode() + b"\n")
+    if library is not None:
+        h.update(b"library\0" + library.encode() + b"\n")
     return "sha256:" + h.hexdigest()
 
 
@@ -143,7 +148,8 @@ class Ruleset:
         """The digest of the base's files ("base") or of the overlay's own ("overlay")."""
         base = [f for f in self.files if f.name.startswith(BASE_PREFIX)]
         own = [f for f in self.files if not f.name.startswith(BASE_PREFIX)]
-        return _digest(base if layer == "base" else own)
+        library = public_holidays.identity() if any(v.public_holidays for v in self.calendar.versions) else None
+        return _digest(base if layer == "base" else own, library if layer == "base" or self.base is None else None)
 
     @property
     def name(self) -> str:
@@ -155,7 +161,8 @@ class Ruleset:
 
     @cached_property
     def digest(self) -> str:
-        return _digest(self.files)
+        library = public_holidays.identity() if any(v.public_holidays for v in self.calendar.versions) else None
+        return _digest(self.files, library)
 
     @cached_property
     def _breakpoints(self) -> list[date]:
@@ -555,7 +562,9 @@ def _data_at(doc: YamlDocument | None, path: Sequence[Any]) -> Any:
 
 
 _VERSION_FIELDS = ("severity", "thresholds", "message", "legal_basis", "effective_from", "effective_to")
-_CALENDAR_FIELDS = ("working_days", "seasons", "annual_holidays", "holidays", "working_weekend_days")
+_CALENDAR_FIELDS = (
+    "working_days", "seasons", "public_holidays", "annual_holidays", "holidays", "working_weekend_days", "not_holidays"
+)
 
 
 def _read_layer(

@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from .. import public_holidays as library
 from ..check import Check, Thresholds
 from ..common import LegalRef, Severity, Template, Text
 from ..visit import UnitLevel
@@ -234,6 +235,25 @@ def _check_seasons(seasons: list[Season] | None) -> list[Season] | None:
 Seasons = Annotated[list[Season], Field(min_length=1)]
 
 
+class PublicHolidays(Strict):
+    """A country's public holidays from a maintained library rather than dates typed by hand."""
+
+    source: Literal["holidays"] = Field(
+        description="The library: 'holidays', the Python package python-holidays (Open World Holidays Framework)."
+    )
+    country: str = Field(
+        description="The country's ISO 3166-1 code in two capital letters, e.g. 'VN'.",
+        json_schema_extra={"pattern": "^[A-Z]{2}$", "examples": ["VN"]},
+    )
+
+    @field_validator("country")
+    @classmethod
+    def _known_to_the_library(cls, country: str) -> str:
+        if not library.knows(country):
+            raise ValueError(f"unknown_holiday_country:{country}")
+        return country
+
+
 class CalendarVersion(Versioned):
     working_days: list[Weekday] = Field(min_length=1)
     seasons: Seasons | None = Field(
@@ -241,11 +261,53 @@ class CalendarVersion(Versioned):
         description="The working sessions by season. A national base may leave them to each province's overlay; "
         "a ruleset evaluated on its own must give them.",
     )
-    annual_holidays: list[MonthDay] = Field(default_factory=list)
-    holidays: list[date] = Field(default_factory=list)
+    public_holidays: PublicHolidays | None = Field(
+        default=None,
+        description="Where the public holidays come from: the library knows the lunar dates, the days off "
+        "given when a holiday falls on a weekend and the swaps it has recorded. The lists below add what "
+        "it cannot know.",
+    )
+    annual_holidays: list[MonthDay] = Field(
+        default_factory=list, description="Days off every year, 'MM-DD' (a calendar without public_holidays)."
+    )
+    holidays: list[date] = Field(
+        default_factory=list,
+        description="Dated days off beyond the public holidays: a day the Government swapped that the library "
+        "does not know, a province's own day off.",
+    )
     working_weekend_days: list[date] = Field(
         default_factory=list, description="Weekend dates declared working days (make-up days)."
     )
+    not_holidays: list[date] = Field(
+        default_factory=list,
+        description="Corrections: dates on which what public_holidays says (a day off, or a make-up working "
+        "day) did not hold; the day counts by its weekday.",
+    )
+
+    @model_validator(mode="after")
+    def _corrections_correct_something(self) -> CalendarVersion:
+        if self.not_holidays and self.public_holidays is None:
+            raise ValueError(
+                "inconsistent:not_holidays corrects public_holidays, which this version does not declare"
+                "|not_holidays dùng để sửa public_holidays, nhưng phiên bản này không khai báo public_holidays"
+            )
+        listed = set(self.holidays) | set(self.working_weekend_days)
+        for day in self.not_holidays:
+            if day in listed:
+                raise ValueError(
+                    f"inconsistent:{day} is in not_holidays and also in holidays or working_weekend_days"
+                    f"|ngày {day:%d/%m/%Y} vừa có trong not_holidays vừa có trong holidays hoặc working_weekend_days"
+                )
+            assert self.public_holidays is not None
+            year = library.year_holidays(self.public_holidays.country, day.year)
+            if year is None or (day not in year.days_off and day not in year.working_weekend_days):
+                raise ValueError(
+                    f"inconsistent:the library lists neither a holiday nor a make-up working day on {day}, "
+                    f"so not_holidays has nothing to correct there"
+                    f"|thư viện không ghi ngày {day:%d/%m/%Y} là ngày nghỉ lễ hay ngày làm bù, "
+                    f"nên not_holidays không có gì để sửa"
+                )
+        return self
 
     @field_validator("seasons")
     @classmethod
