@@ -413,7 +413,7 @@ def test_a_failing_check_stops_the_batch_with_a_located_message_that_survives_a_
     def broken(self: Engine, visit: Any, **kwargs: Any) -> Any:
         raise PluginError([Problem("plugin_failed", {"plugin": "p", "check": "c", "detail": "boom"})])
 
-    monkeypatch.setattr(Engine, "evaluate", broken)
+    monkeypatch.setattr(Engine, "evaluate_data", broken)
     write_jsonl(tmp_path / "in.jsonl", [_visit("P-1", "2018-06-12T08:00:00+07:00")])
     with pytest.raises(ComplianceError) as caught:
         runner.run([str(tmp_path / "in.jsonl")], tmp_path / "out", runner.Options(workers=1))

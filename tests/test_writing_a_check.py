@@ -121,7 +121,7 @@ def test_explain_shows_what_the_check_read_and_why_it_stayed_silent(engine: Engi
 
 def test_a_report_speaks_of_the_findings_in_the_plugin_words(engine: Engine) -> None:
     builder = SummaryBuilder()
-    builder.add_unit([engine.evaluate(VISIT)])
+    builder.add_unit([engine.evaluate_data(VISIT)])
     summary = combine([builder.partial()], errors=0, ruleset={})
     summary["report_words"] = vocabulary(engine.ruleset.words, {i.check.id: list(i.check.rules) for i in engine.checks}).model_dump()
     vi, en = narrative(summary, "vi").text(), narrative(summary, "en").text()

@@ -25,7 +25,7 @@ from .history import History
 from .io import Record
 from .observations import OFFICIAL, UTC_OFFSET, VISIT, WORKING_TIME, VisitFormat, compose
 from .plugins import CheckInfo, installed_checks
-from .result import Finding, Grade, LayerRef, PriorFinding, Result, RulesetRef, Sanction, SanctionRef, Subject
+from .result import Evaluation, Finding, PriorFinding, Result
 from .ruleset.catalogue import Catalogue, load_catalogue
 from .ruleset.loader import Ruleset
 from .ruleset.model import GradingVersion, RuleVersion
@@ -47,6 +47,7 @@ _PLAIN = frozenset({str, int, float, bool, type(None)})
 _PLAIN_TEXT: dict[Any, str] = {m: m.value for m in (*Severity, *Category)}
 """Enum members as plain text, without the enum property lookup of `.value` on the hot path."""
 _MAX_CACHED_DAYS = 4096
+_MAX_CACHED_ROUTES = 65_536
 
 
 def checked_as_of(value: Any) -> date:
@@ -94,6 +95,9 @@ class Engine:
         """Every 'check.rule' the installed checks declare."""
         self._tz = parse_offset(self.catalogue.utc_offset)
         self._jurisdictions = {r.name: _Jurisdiction(r, self.checks, self.visit_format) for r in self.catalogue.rulesets}
+        self._routes: dict[tuple[Any, ...], _Jurisdiction | InputError] = {}
+        """Where visits go by (province, local date, merged into, level): every visit is routed
+        when it is validated and again when it is evaluated."""
         self.parse_context: Mapping[str, Any] = {UTC_OFFSET: self._tz, WORKING_TIME: self._working_time_of}
         """What the visit format's validators may know of the jurisdiction (`compliance.observations`)."""
 
@@ -159,11 +163,21 @@ class Engine:
     def _route(self, visit: Visit) -> _Jurisdiction:
         day = visit.inspected_at.astimezone(self._tz).date()
         unit = visit.unit
-        route = self.catalogue.route(unit.province, day, unit.merged_into)
-        problem = self.catalogue.level_problem(route.ruleset, unit.level.value, day)
-        if problem is not None:
-            raise InputError([problem])
-        return self._jurisdictions[route.ruleset.name]
+        key = (unit.province, day, unit.merged_into, unit.level)
+        routed = self._routes.get(key)
+        if routed is None:
+            try:
+                route = self.catalogue.route(unit.province, day, unit.merged_into)
+                problem = self.catalogue.level_problem(route.ruleset, unit.level.value, day)
+                routed = InputError([problem]) if problem is not None else self._jurisdictions[route.ruleset.name]
+            except InputError as exc:
+                routed = exc
+            if len(self._routes) >= _MAX_CACHED_ROUTES:
+                self._routes.clear()  # a long-running service sees ever new dates
+            self._routes[key] = routed
+        if isinstance(routed, InputError):
+            raise InputError(routed.problems)
+        return routed
 
     def _working_time_of(self, visit: Any) -> WorkingTime | None:
         """The working time of a visit being validated, in its own jurisdiction's calendar; None
@@ -191,6 +205,19 @@ class Engine:
         parsed, jurisdiction = self._placed(visit)
         known = history if isinstance(history, History) else self.history(history)
         return jurisdiction.evaluate(parsed, known, as_of, False)[0]
+
+    def evaluate_data(
+        self,
+        visit: Visit | Mapping[str, Any] | str | bytes,
+        *,
+        history: History | Iterable[PriorFinding] = (),
+        as_of: date | None = None,
+    ) -> Evaluation:
+        """`evaluate`, giving the result as the exchange format's JSON object (`Evaluation.data`)
+        instead of typed objects: what writing results out needs, at a fraction of the cost."""
+        parsed, jurisdiction = self._placed(visit)
+        known = history if isinstance(history, History) else self.history(history)
+        return jurisdiction.evaluate_data(parsed, known, as_of)
 
     def evaluate_traced(
         self,
@@ -260,7 +287,7 @@ class _Jurisdiction:
         self.policy = SanctionPolicy(ruleset.sanctions, {i.check.id: list(i.check.rules) for i in self.checks})
         self._tz = parse_offset(ruleset.calendar.utc_offset)
         self._days: DayCache = {}
-        self._refs: dict[date, RulesetRef] = {}
+        self._refs: dict[date, dict[str, Any]] = {}
         self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
         self._grader = _Grader()
         self._version_meta: dict[int, tuple[list[dict[str, Any]], dict[str, str | None]]] = {}
@@ -284,7 +311,15 @@ class _Jurisdiction:
     def evaluate(
         self, visit: Visit, known: History, as_of: date | None, trace: bool
     ) -> tuple[Result, Trace | None]:
-        return self._evaluate(visit, known, as_of, trace)
+        """The typed result (and the trace, if asked), built from the evaluation's record."""
+        evaluation, traced = self._evaluate(visit, known, as_of, trace)
+        result = Result.from_data(evaluation.data)
+        if traced is None:
+            return result, None
+        return result, self._trace(visit, traced, dict(zip(map(id, evaluation.data["findings"]), result.findings)))
+
+    def evaluate_data(self, visit: Visit, known: History, as_of: date | None) -> Evaluation:
+        return self._evaluate(visit, known, as_of, False)[0]
 
     def _evaluate(
         self,
@@ -292,7 +327,7 @@ class _Jurisdiction:
         known: History,
         as_of: date | None,
         trace: bool,
-    ) -> tuple[Result, Trace | None]:
+    ) -> tuple[Evaluation, _Traced | None]:
         if as_of is not None:
             as_of = checked_as_of(as_of)
         moment = visit.inspected_at.astimezone(self._tz)
@@ -303,17 +338,20 @@ class _Jurisdiction:
         snapshot = self.ruleset.in_force(rules_date)
         working = self.working_time(moment)
         unit = visit.unit
-        unit_values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level}
+        unit_id = unit.id
+        unit_values = {"unit_id": unit_id, "unit_name": unit.name, "unit_level": unit.level}
         lookback_start = months_before(visit_date, self.policy.lookback_months) if known else visit_date
         by_rule = self.policy.repeat_scope == "rule"
-        period = self.policy.period(rules_date)
-        officials: dict[str, Official] | None = None
-
-        decided: list[tuple[tuple[Any, ...], Finding, tuple[Recommendation, ...], str]] = []
         policy = self.policy
+        period = policy.period(rules_date)
         decide = policy.decide_in
+        people: dict[str, _Person] | None = None
+
+        decided: list[tuple[tuple[Any, ...], dict[str, Any], tuple[Recommendation, ...], str, str, str]] = []
         notes: list[Note] | None = [] if trace else None
-        traced: dict[str, list[FindingTrace]] | None = {} if trace else None
+        traced: dict[str, list[tuple[dict[str, Any], str, str | None, bool | None, tuple[Any, ...]]]] | None = (
+            {} if trace else None
+        )
         for plan in self._plans(snapshot):
             ctx = Context(rules_date, moment, working, plan.thresholds, notes)
             rules = plan.rules
@@ -325,107 +363,131 @@ class _Jurisdiction:
                 severity = obs.severity or rule.severity
                 evidence = dict(obs.evidence) if obs.evidence else {}
                 if rule.official:
-                    if officials is None:
-                        officials = {o.id: o for o in visit.personnel}
-                    official = officials.get(subject_id)
-                    if official is None:
-                        raise self._bad(plan, f"'{obs.rule}' names official '{subject_id}' who is not in the visit")
-                    category = _PLAIN_TEXT.get(official.category)
-                    if official.name is not None and "official_name" not in evidence:
-                        evidence["official_name"] = official.name
-                    if official.position is not None and "position" not in evidence:
-                        evidence["position"] = official.position
-                    own_category = category is not None and "category" not in evidence
-                    if own_category:
-                        evidence["category"] = category
-                    values = {**unit_values, "official_id": subject_id, **evidence}
-                    if own_category:
-                        values["category"] = official.category
-                    leader = policy.is_leader(official.position, official.leader)
+                    if people is None:
+                        people = {}
+                    person = people.get(subject_id)
+                    if person is None:
+                        person = people[subject_id] = self._person(plan, visit, subject_id, obs.rule)
+                    category, leader = person.category, person.leader
+                    for key, value in person.evidence:
+                        if key not in evidence:
+                            evidence[key] = value
+                    # The category a message shows is the official's, in each language's words.
+                    code = person.category_code if "category" not in (obs.evidence or ()) else None
+                    fallback: Mapping[str, Any] = person.values
                 else:
-                    if subject_id != unit.id:
-                        raise self._bad(plan, f"'{obs.rule}' names unit '{subject_id}' but the visit is to '{unit.id}'")
-                    category = None
-                    leader = False
-                    values = {**unit_values, **evidence} if evidence else unit_values
+                    if subject_id != unit_id:
+                        raise self._bad(plan, f"'{obs.rule}' names unit '{subject_id}' but the visit is to '{unit_id}'")
+                    category, leader, code = None, False, None
+                    fallback = unit_values
                 earlier = (
-                    known.earlier(unit.id, rule.subject, subject_id, rule.key if by_rule else rule.check, lookback_start, visit_date)
+                    known.earlier(unit_id, rule.subject, subject_id, rule.key if by_rule else rule.check, lookback_start, visit_date)
                     if known
                     else ()
                 )
                 recs = decide(period, rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
-                shown = {}
-                coded = None
+                coded: list[str] | None = None
+                shown: dict[str, str] = {}
                 for name in rule.placeholders:
-                    value = values.get(name)
-                    if type(value) is str:
+                    value = evidence[name] if name in evidence else fallback.get(name)
+                    if name == "category" and code is not None:
+                        value = code
+                    kind = type(value)
+                    if kind is str:
                         shown[name] = value
+                    elif kind is int:
+                        shown[name] = str(value)
                     elif isinstance(value, Code):
-                        coded = (coded or []) + [name]
+                        coded = [name] if coded is None else [*coded, name]
+                        shown[name] = value
                     else:
                         shown[name] = shown_value(value)
                 if coded is None:
                     message = {"vi": rule.message_vi.format_map(shown), "en": rule.message_en.format_map(shown)}
                 else:
                     message = {
-                        lang: template.format_map({**shown, **{n: values[n].word(lang) for n in coded}})
+                        lang: template.format_map({**shown, **{n: shown[n].word(lang) for n in coded}})  # type: ignore[attr-defined]
                         for lang, template in (("vi", rule.message_vi), ("en", rule.message_en))
                     }
-                if evidence and any(isinstance(v, Code) for v in evidence.values()):
-                    evidence = {k: v.value if isinstance(v, Code) else v for k, v in evidence.items()}
-                target_of = subject_id if rule.official else unit.id
-                finding = Finding(
-                    rule.check,
-                    rule.rule,
-                    _PLAIN_TEXT[severity],
-                    Subject(rule.subject, subject_id),
-                    evidence,
-                    message,
-                    rule.legal_basis,
-                    rule.rule_version,
-                    tuple([SanctionRef(r.code, r.target, target_of if r.target == "official" else unit.id, r.policy) for r in recs]),
-                    earlier,
-                )
-                decided.append((rule.order + (subject_id,), finding, recs, rule.key))
+                for key, value in evidence.items():
+                    if isinstance(value, Code):
+                        evidence = {k: v.value if isinstance(v, Code) else v for k, v in evidence.items()}
+                        break
+                target_of = subject_id if rule.official else unit_id
+                severity_text = _PLAIN_TEXT[severity]
+                finding = {
+                    "check": rule.check,
+                    "rule": rule.rule,
+                    "severity": severity_text,
+                    "subject": {"type": rule.subject, "id": subject_id},
+                    "evidence": evidence,
+                    "message": message,
+                    "legal_basis": rule.legal_basis,
+                    "rule_version": rule.rule_version,
+                    "sanctions": [
+                        {"code": r.code, "target": r.target, "subject_id": target_of if r.target == "official" else unit_id,
+                         "policy": r.policy}
+                        for r in recs
+                    ],
+                    "repeat_of": earlier,
+                }
+                decided.append((rule.order + (subject_id,), finding, recs, rule.key, severity_text, subject_id))
                 if traced is not None:
                     matches = policy.explain(rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
                     traced.setdefault(rule.key, []).append(
-                        FindingTrace(finding, rule.severity.value, category, leader if rule.official else None, tuple(matches))
+                        (finding, rule.severity.value, category, leader if rule.official else None, tuple(matches))
                     )
-        decided.sort(key=lambda d: d[0])
-        findings = tuple(d[1] for d in decided)
+        decided.sort(key=_first)
+        sanctions, codes = _visit_sanctions(decided)
+        grade = self._grader.grade(snapshot.grading, decided)
+        data = {
+            "visit_id": visit.visit_id,
+            "unit_id": unit_id,
+            "unit_level": unit.level.value,
+            "inspected_at": visit.inspected_at.isoformat(),
+            "visit_date": visit_date.isoformat(),
+            "ruleset": self._ruleset_record(rules_date),
+            "grade": grade,
+            "findings": [d[1] for d in decided],
+            "sanctions": sanctions,
+            "unit_name": unit.name,
+            "province": unit.province,
+        }
+        evaluation = Evaluation(
+            data,
+            visit_date,
+            self.ruleset.name,
+            tuple([(d[3], d[1]["check"], d[4], d[1]["subject"]["type"], d[5]) for d in decided]),
+            codes,
+        )
         recorded = None
         if traced is not None and notes is not None:
-            recorded = self._trace(visit, snapshot, visit_date, rules_date, moment, working, known, traced, notes)
-        return Result(
-            visit_id=visit.visit_id,
-            unit_id=unit.id,
-            unit_level=unit.level.value,
-            inspected_at=visit.inspected_at.isoformat(),
-            visit_date=visit_date.isoformat(),
-            ruleset=self._ruleset_ref(rules_date),
-            grade=self._grader.grade(snapshot.grading, findings),
-            findings=findings,
-            sanctions=_visit_sanctions(decided),
-            unit_name=unit.name,
-            province=unit.province,
-        ), recorded
+            recorded = _Traced(snapshot, visit_date, rules_date, moment, working, len(known), traced, notes)
+        return evaluation, recorded
 
-    def _trace(
-        self,
-        visit: Visit,
-        snapshot: Any,
-        visit_date: date,
-        rules_date: date,
-        moment: datetime,
-        working: Any,
-        known: History,
-        traced: Mapping[str, list[FindingTrace]],
-        notes: Sequence[Note],
-    ) -> Trace:
-        """The decisions of one evaluation, rule by rule, from what it recorded."""
+    def _person(self, plan: _CheckPlan, visit: Visit, subject_id: str, rule: str) -> _Person:
+        """What the engine adds about an official to a finding, worked out once per visit."""
+        official = next((o for o in visit.personnel if o.id == subject_id), None)
+        if official is None:
+            raise self._bad(plan, f"'{rule}' names official '{subject_id}' who is not in the visit")
+        unit = visit.unit
+        category = _PLAIN_TEXT.get(official.category)
+        added: list[tuple[str, Any]] = []
+        if official.name is not None:
+            added.append(("official_name", official.name))
+        if official.position is not None:
+            added.append(("position", official.position))
+        if category is not None:
+            added.append(("category", category))
+        values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level, "official_id": subject_id}
+        return _Person(tuple(added), values, category, official.category, self.policy.is_leader(official.position, official.leader))
+
+    def _trace(self, visit: Visit, traced: _Traced, findings: Mapping[int, Finding]) -> Trace:
+        """The decisions of one evaluation, rule by rule, from what it recorded; `findings` are the
+        result's findings by the id of the record they were made from."""
+        snapshot = traced.snapshot
         by_rule: dict[str, list[Note]] = {}
-        for note in notes:
+        for note in traced.notes:
             by_rule.setdefault(note.rule, []).append(note)
         rules = []
         checks = []
@@ -436,8 +498,10 @@ class _Jurisdiction:
             for rule_id, declared in check.rules.items():
                 key = f"{check.id}.{rule_id}"
                 version = in_force.get(rule_id)
-                findings = tuple(traced.get(key, ()))
-                status = "fired" if findings else ("not_fired" if version is not None else "not_in_force")
+                fired = tuple(
+                    FindingTrace(findings[id(data)], *decision) for data, *decision in traced.findings.get(key, ())
+                )
+                status = "fired" if fired else ("not_fired" if version is not None else "not_in_force")
                 rules.append(
                     RuleTrace(
                         check=check.id,
@@ -450,17 +514,17 @@ class _Jurisdiction:
                         versions=tuple(
                             (v.effective_from, v.effective_to) for v in self.ruleset.rules.get(check.id, {}).get(rule_id, ())
                         ),
-                        findings=findings,
+                        findings=fired,
                         notes=tuple(by_rule.get(rule_id, ())),
                     )
                 )
         return Trace(
-            visit_date=visit_date,
-            rules_date=rules_date,
-            local_time=moment.strftime("%Y-%m-%d %H:%M"),
-            working=working,
+            visit_date=traced.visit_date,
+            rules_date=traced.rules_date,
+            local_time=traced.moment.strftime("%Y-%m-%d %H:%M"),
+            working=traced.working,
             lookback_months=self.policy.lookback_months,
-            history_records=len(known),
+            history_records=traced.history_records,
             checks=tuple(checks),
             rules=tuple(rules),
         )
@@ -485,17 +549,18 @@ class _Jurisdiction:
                     out[place] = given
         return out
 
-    def _ruleset_ref(self, day: date) -> RulesetRef:
+    def _ruleset_record(self, day: date) -> dict[str, Any]:
+        """The result's `ruleset` object for rules of `day` (shared by the day's results)."""
         ref = self._refs.get(day)
         if ref is None:
             if len(self._refs) >= _MAX_CACHED_DAYS:
                 self._refs.clear()
             ruleset = self.ruleset
-            base = overlay = None
+            ref = self._refs[day] = {"name": ruleset.name, "version": ruleset.version, "as_of": day.isoformat(),
+                                     "digest": ruleset.digest}
             if ruleset.base is not None:
-                base = LayerRef(ruleset.base.name, ruleset.base.version, ruleset.layer_digest("base"))
-                overlay = LayerRef(ruleset.name, ruleset.version, ruleset.layer_digest("overlay"))
-            ref = self._refs[day] = RulesetRef(ruleset.name, ruleset.version, day.isoformat(), ruleset.digest, base, overlay)
+                ref["base"] = {"name": ruleset.base.name, "version": ruleset.base.version, "digest": ruleset.layer_digest("base")}
+                ref["overlay"] = {"name": ruleset.name, "version": ruleset.version, "digest": ruleset.layer_digest("overlay")}
         return ref
 
     def _plans(self, snapshot: Any) -> list[_CheckPlan]:
@@ -617,25 +682,29 @@ _RANK_OF = {s.value: s.rank for s in Severity}
 
 
 class _Grader:
-    """Grades of one engine's gradings, cached per (grading, points, worst severity)."""
+    """Grades of one engine's gradings, as the result's `grade` object, cached per (grading,
+    points, worst severity): results share them."""
+
+    _UNGRADED = {"code": "ungraded", "label": {"vi": "chưa xếp loại", "en": "not graded"}, "points": 0, "worst_severity": None}
 
     def __init__(self) -> None:
         self._points: dict[int, dict[str, int]] = {}
-        self._grades: dict[tuple[int, int, str | None], Grade] = {}
+        self._grades: dict[tuple[int, int, str | None], dict[str, Any]] = {}
 
-    def grade(self, grading: GradingVersion | None, findings: Sequence[Finding]) -> Grade:
+    def grade(self, grading: GradingVersion | None, decided: Sequence[tuple[Any, ...]]) -> dict[str, Any]:
         if grading is None:
-            return Grade("ungraded", {"vi": "chưa xếp loại", "en": "not graded"}, 0, None)
+            return self._UNGRADED
         # Keyed by id(): the gradings belong to the engine's ruleset, which outlives this cache.
         points_of = self._points.get(id(grading))
         if points_of is None:
             points_of = self._points[id(grading)] = {s.value: p for s, p in grading.points.items()}
         points = 0
         worst: str | None = None
-        for f in findings:
-            points += points_of[f.severity]
-            if worst is None or _RANK_OF[f.severity] > _RANK_OF[worst]:
-                worst = f.severity
+        for d in decided:
+            severity = d[4]
+            points += points_of[severity]
+            if worst is None or _RANK_OF[severity] > _RANK_OF[worst]:
+                worst = severity
         key = (id(grading), points, worst)
         grade = self._grades.get(key)
         if grade is not None:
@@ -645,28 +714,33 @@ class _Grader:
                 continue
             if band.max_severity is not None and worst is not None and _RANK_OF[worst] > band.max_severity.rank:
                 continue
-            grade = Grade(band.grade, {"vi": band.label.vi, "en": band.label.en}, points, worst)
+            grade = {"code": band.grade, "label": {"vi": band.label.vi, "en": band.label.en}, "points": points,
+                     "worst_severity": worst}
             if len(self._grades) < 10_000:
                 self._grades[key] = grade
             return grade
         raise AssertionError("grading validation guarantees a catch-all band")
 
 
-def _visit_sanctions(
-    decided: Sequence[tuple[Any, Finding, tuple[Recommendation, ...], str]],
-) -> tuple[Sanction, ...]:
-    """The visit's sanctions: one per (target, subject, code), naming every finding behind it.
+def _first(item: tuple[Any, ...]) -> Any:
+    return item[0]
+
+
+def _visit_sanctions(decided: Sequence[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The visit's sanctions, as the result's objects, and their codes: one per (target,
+    subject, code), naming every finding behind it.
 
     A fine stays one entry per offence, since each offence carries its own range.
     """
     merged: dict[tuple[int, str, str, str], list[Any]] = {}
-    for _, finding, recommendations, rule_key in decided:
-        repeat_of = finding.repeat_of
-        for rec, ref in zip(recommendations, finding.sanctions):
-            key = (_TARGET_ORDER[rec.target], ref.subject_id, rec.code, rule_key if rec.fine else "")
+    for _, finding, recommendations, rule_key, _, _ in decided:
+        repeat_of = finding["repeat_of"]
+        for rec, ref in zip(recommendations, finding["sanctions"]):
+            subject_id = ref["subject_id"]
+            key = (_TARGET_ORDER[rec.target], subject_id, rec.code, rule_key if rec.fine else "")
             entry = merged.get(key)
             if entry is None:
-                merged[key] = [rec, ref.subject_id, repeat_of, [rule_key], rec.replaces]
+                merged[key] = [rec, subject_id, repeat_of, [rule_key], rec.replaces]
             else:
                 if repeat_of:
                     entry[2] = tuple(sorted(set(entry[2]) | set(repeat_of)))
@@ -674,19 +748,48 @@ def _visit_sanctions(
                     entry[3].append(rule_key)
                 entry[4] = entry[4] or rec.replaces
     out = []
+    codes = []
     for key in sorted(merged):
         rec, subject_id, escalated_by, because, replaces = merged[key]
+        codes.append(rec.code)
         out.append(
-            Sanction(
-                rec.code,
-                rec.target,
-                subject_id,
-                rec.policy,
-                rec.reason,
-                rec.fine,
-                replaces,
-                escalated_by,
-                tuple(because) if len(because) == 1 else tuple(sorted(because)),
-            )
+            {
+                "code": rec.code,
+                "target": rec.target,
+                "subject_id": subject_id,
+                "policy": rec.policy,
+                "reason": rec.reason,
+                "fine": rec.fine,
+                "replaces": replaces,
+                "escalated_by": escalated_by,
+                "because": tuple(because) if len(because) == 1 else tuple(sorted(because)),
+            }
         )
-    return tuple(out)
+    return out, codes
+
+
+@dataclass(frozen=True, slots=True)
+class _Person:
+    """An official of the visit, as the findings about them need it."""
+
+    evidence: tuple[tuple[str, Any], ...]
+    """What the engine adds to the evidence (name, position, category), when the visit gives it."""
+    values: dict[str, Any]
+    """What else a message may name: the unit and the official's id."""
+    category: str | None
+    category_code: Category | None
+    leader: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Traced:
+    """What a traced evaluation recorded, for `_Jurisdiction._trace`."""
+
+    snapshot: Any
+    visit_date: date
+    rules_date: date
+    moment: datetime
+    working: WorkingTime
+    history_records: int
+    findings: Mapping[str, list[tuple[Any, ...]]]
+    notes: Sequence[Note]

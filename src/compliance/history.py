@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
-from .result import PriorFinding, Result
+from .result import Evaluation, PriorFinding, Result
 
 _Key = tuple[str, str, str, str]
 
@@ -61,6 +61,19 @@ class History:
             subject = f.subject
             self._file((unit, subject.type, subject.id, f.key), entry)
             self._file((unit, subject.type, subject.id, f.check), entry)
+
+    def add_evaluation(self, evaluation: Evaluation) -> None:
+        """`add_result` for a result as `Engine.evaluate_data` gives it."""
+        if not evaluation.findings:
+            return
+        data = evaluation.data
+        entry = (evaluation.visit_date, data["visit_id"])
+        unit = _nfc(data["unit_id"])
+        self._count += len(evaluation.findings)
+        file = self._file
+        for rule, check, _, subject_type, subject_id in evaluation.findings:
+            file((unit, subject_type, subject_id, rule), entry)
+            file((unit, subject_type, subject_id, check), entry)
 
     def _file(self, key: _Key, entry: tuple[date, str]) -> None:
         found = self._entries.get(key)

@@ -22,7 +22,7 @@ from ..api import Engine
 from ..errors import ComplianceError, InputError, Problem
 from ..history import History
 from ..privacy import Redactor
-from ..result import Result
+from ..result import Evaluation
 from .files import atomic_open, read_json, write_json
 from .partition import KEY_SEP, entry_json, error_line, position, record_from_line
 from .summary import SummaryBuilder
@@ -186,7 +186,7 @@ def _evaluate_lines(
         for _, group in itertools.groupby(index, key=lambda entry: entry[0].split(_SEP, 1)[0]):
             history = History()
             seen: dict[str, str] = {}
-            unit_results: list[Result] = []
+            unit_results: list[Evaluation] = []
             plan_refs: list[str | None] = []
             for _, number, start, end in group:
                 sort_key, src, record = record_from_line(maps[number][start:end], task.sources, inputs.read)
@@ -211,16 +211,16 @@ def _evaluate_lines(
                 try:
                     if redactor is not None:
                         visit = redactor.visit(visit)
-                    result = engine.evaluate(visit, history=history)
+                    evaluation = engine.evaluate_data(visit, history=history)
                 except ComplianceError as exc:
                     raise PartitionError([p.at(**record.where()) for p in exc.problems]) from None
-                history.add_result(result)
-                unit_results.append(result)
+                history.add_evaluation(evaluation)
+                unit_results.append(evaluation)
                 plan_refs.append(visit.plan_ref)
-                results_out.writelines((sort_key, b"\t", result.to_json(), b"\n"))
+                results_out.writelines((sort_key, b"\t", evaluation.to_json(), b"\n"))
                 counts["results"] += 1
                 if columns is not None:
-                    _add_rows(columns, result)
+                    _add_rows(columns, evaluation.data)
             summary.add_unit(unit_results, plan_refs)
     with atomic_open(errors_path) as errors_out:
         errors_out.writelines(sorted(error_lines))
@@ -260,26 +260,26 @@ def _exclusions(path: str | None) -> dict[bytes, str]:
     return excluded
 
 
-def _add_rows(columns: dict[str, list[Any]], result: Result) -> None:
-    for f in result.findings:
-        columns["visit_id"].append(result.visit_id)
-        columns["unit_id"].append(result.unit_id)
-        columns["unit_name"].append(result.unit_name)
-        columns["unit_level"].append(result.unit_level)
-        columns["province"].append(result.province)
-        columns["visit_date"].append(result.visit_date)
-        columns["inspected_at"].append(result.inspected_at)
-        columns["check"].append(f.check)
-        columns["rule"].append(f.rule)
-        columns["severity"].append(f.severity)
-        columns["subject_type"].append(f.subject.type)
-        columns["subject_id"].append(f.subject.id)
-        columns["message_vi"].append(f.message["vi"])
-        columns["message_en"].append(f.message["en"])
-        columns["sanctions"].append(",".join(s.code for s in f.sanctions))
-        columns["repeat_count"].append(len(f.repeat_of))
-        columns["rule_version_from"].append(f.rule_version["effective_from"])
-        columns["grade"].append(result.grade.code)
+def _add_rows(columns: dict[str, list[Any]], result: dict[str, Any]) -> None:
+    for f in result["findings"]:
+        columns["visit_id"].append(result["visit_id"])
+        columns["unit_id"].append(result["unit_id"])
+        columns["unit_name"].append(result["unit_name"])
+        columns["unit_level"].append(result["unit_level"])
+        columns["province"].append(result["province"])
+        columns["visit_date"].append(result["visit_date"])
+        columns["inspected_at"].append(result["inspected_at"])
+        columns["check"].append(f["check"])
+        columns["rule"].append(f["rule"])
+        columns["severity"].append(f["severity"])
+        columns["subject_type"].append(f["subject"]["type"])
+        columns["subject_id"].append(f["subject"]["id"])
+        columns["message_vi"].append(f["message"]["vi"])
+        columns["message_en"].append(f["message"]["en"])
+        columns["sanctions"].append(",".join(s["code"] for s in f["sanctions"]))
+        columns["repeat_count"].append(len(f["repeat_of"]))
+        columns["rule_version_from"].append(f["rule_version"]["effective_from"])
+        columns["grade"].append(result["grade"]["code"])
 
 
 def findings_schema() -> Any:

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..check import Check, titles_by_rule_key
 from ..common import Severity
-from ..result import Result
+from ..result import Evaluation
 
 TOP_UNITS = 20
 MAX_PLAN_REFS = 50
@@ -50,12 +50,13 @@ class SummaryBuilder:
         self.plan_refs: set[str] = set()
         self.units: list[dict[str, Any]] = []
 
-    def add_unit(self, results: Sequence[Result], plan_refs: Iterable[str | None] = ()) -> None:
-        """All results of one unit (so that its distinct subjects can be counted)."""
-        if not results:
+    def add_unit(self, evaluations: Sequence[Evaluation], plan_refs: Iterable[str | None] = ()) -> None:
+        """All evaluations of one unit (so that its distinct subjects can be counted), from what
+        each says of its findings and sanctions, without reading its result again."""
+        if not evaluations:
             return
         combos = self.combos
-        single = len(results) == 1
+        single = len(evaluations) == 1
         subjects: set[tuple[str, str, str, str, str, str]] = set()
         scopes_seen: set[tuple[str, str, str]] = set()
         levels: set[str] = set()
@@ -65,32 +66,33 @@ class SummaryBuilder:
             if ref and len(self.plan_refs) < MAX_PLAN_REFS:
                 self.plan_refs.add(ref)
         periods: set[tuple[str, str]] = set()
-        for r in results:
+        for evaluation in evaluations:
+            r = evaluation.data
             self.visits += 1
-            levels.add(r.unit_level)
-            name = r.ruleset.name
+            level = r["unit_level"]
+            levels.add(level)
+            name = evaluation.ruleset
             self.by_ruleset[name] = self.by_ruleset.get(name, 0) + 1
+            day = r["visit_date"]
             if self.level_periods:
-                periods.add((self._period(r.visit_date), r.unit_level))
-            day = r.visit_date
+                periods.add((self._period(day), level))
             if not self.period:
                 self.period = [day, day]
             elif day < self.period[0]:
                 self.period[0] = day
             elif day > self.period[1]:
                 self.period[1] = day
-            self.grades[r.grade.code] = self.grades.get(r.grade.code, 0) + 1
-            combo = (r.unit_level, day[:7], r.province or NO_PROVINCE)
-            scopes_seen.add(combo)
-            level, month, province = combo
+            grade = r["grade"]["code"]
+            self.grades[grade] = self.grades.get(grade, 0) + 1
+            month = day[:7]
+            province = r["province"] or NO_PROVINCE
+            scopes_seen.add((level, month, province))
             key = (level, month, province, "visits", "")
             combos[key] = combos.get(key, 0) + 1
-            for sanction in r.sanctions:
-                key = (level, month, province, "sanctions_by_code", sanction.code)
+            for code in evaluation.sanction_codes:
+                key = (level, month, province, "sanctions_by_code", code)
                 combos[key] = combos.get(key, 0) + 1
-            for f in r.findings:
-                rule = f.key
-                severity = f.severity
+            for rule, _, severity, subject_type, subject_id in evaluation.findings:
                 findings += 1
                 rank = _SEVERITY_RANK[severity]
                 if rank > worst:
@@ -104,8 +106,7 @@ class SummaryBuilder:
                     key = (level, month, province, "subjects_by_rule", rule)
                     combos[key] = combos.get(key, 0) + 1
                 else:
-                    subject = f.subject
-                    subjects.add((level, month, province, rule, subject.type, subject.id))
+                    subjects.add((level, month, province, rule, subject_type, subject_id))
         self.findings += findings
         for level in levels:
             self.levels[level] = self.levels.get(level, 0) + 1
@@ -118,14 +119,14 @@ class SummaryBuilder:
             combos[key] = combos.get(key, 0) + 1
         else:
             self._count_distinct(subjects, scopes_seen)
-        last = results[-1]
+        last = evaluations[-1].data
         self.units.append(
             {
-                "unit_id": last.unit_id,
-                "unit_name": last.unit_name,
-                "unit_level": last.unit_level,
-                "province": last.province,
-                "visits": len(results),
+                "unit_id": last["unit_id"],
+                "unit_name": last["unit_name"],
+                "unit_level": last["unit_level"],
+                "province": last["province"],
+                "visits": len(evaluations),
                 "findings": findings,
                 "worst_severity": next((s.value for s in Severity if s.rank == worst), None),
             }
