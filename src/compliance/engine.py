@@ -346,6 +346,7 @@ class _Jurisdiction:
         period = policy.period(rules_date)
         decide = policy.decide_in
         people: dict[str, _Person] | None = None
+        officials: dict[str, Official] = {}
 
         decided: list[tuple[tuple[Any, ...], dict[str, Any], tuple[Recommendation, ...], str, str, str]] = []
         notes: list[Note] | None = [] if trace else None
@@ -365,9 +366,10 @@ class _Jurisdiction:
                 if rule.official:
                     if people is None:
                         people = {}
+                        officials = {o.id: o for o in visit.personnel}
                     person = people.get(subject_id)
                     if person is None:
-                        person = people[subject_id] = self._person(plan, visit, subject_id, obs.rule)
+                        person = people[subject_id] = self._person(plan, visit, officials.get(subject_id), subject_id, obs.rule)
                     category, leader = person.category, person.leader
                     for key, value in person.evidence:
                         if key not in evidence:
@@ -465,9 +467,8 @@ class _Jurisdiction:
             recorded = _Traced(snapshot, visit_date, rules_date, moment, working, len(known), traced, notes)
         return evaluation, recorded
 
-    def _person(self, plan: _CheckPlan, visit: Visit, subject_id: str, rule: str) -> _Person:
+    def _person(self, plan: _CheckPlan, visit: Visit, official: Official | None, subject_id: str, rule: str) -> _Person:
         """What the engine adds about an official to a finding, worked out once per visit."""
-        official = next((o for o in visit.personnel if o.id == subject_id), None)
         if official is None:
             raise self._bad(plan, f"'{rule}' names official '{subject_id}' who is not in the visit")
         unit = visit.unit
@@ -593,7 +594,8 @@ class _Jurisdiction:
                     message_vi=version.message.vi,
                     message_en=version.message.en,
                 )
-            plans.append(_CheckPlan(info, {r: v.thresholds for r, v in in_force.items()}, rules))
+            evidence = {rule_id: frozenset(declared.evidence) for rule_id, declared in check.rules.items()}
+            plans.append(_CheckPlan(info, {r: v.thresholds for r, v in in_force.items()}, rules, evidence))
         self._plans_by_snapshot[id(snapshot)] = plans
         return plans
 
@@ -624,19 +626,21 @@ class _Jurisdiction:
             if evidence:
                 if type(evidence) is not dict and not isinstance(evidence, Mapping):
                     raise self._bad(plan, f"evidence of '{obs.rule}' is not a mapping")
-                declared = check.rules[obs.rule].evidence
+                declared = plan.evidence[obs.rule]
+                if not declared.issuperset(evidence):
+                    # An undeclared key could stand in for a value the engine fills in
+                    # (official_name) or be a misspelling no message would ever show.
+                    key = next(k for k in evidence if k not in declared)
+                    raise self._bad(
+                        plan, f"evidence '{key}' of '{obs.rule}' is not among the rule's declared evidence {check.rules[obs.rule].evidence}"
+                    )
                 for key, value in evidence.items():
-                    if key not in declared:
-                        # An undeclared key could stand in for a value the engine fills in
-                        # (official_name) or be a misspelling no message would ever show.
-                        raise self._bad(plan, f"evidence '{key}' of '{obs.rule}' is not among the rule's declared evidence {declared}")
+                    kind = type(value)
+                    if kind is str or kind is int or kind is bool or value is None:
+                        continue
                     # NaN and infinity are no numbers JSON can carry: they would come out as
                     # null while the message says "nan".
-                    if (
-                        type(key) is not str
-                        or (type(value) not in _PLAIN and not isinstance(value, Code))
-                        or (type(value) is float and not math.isfinite(value))
-                    ):
+                    if (kind not in _PLAIN and not isinstance(value, Code)) or (kind is float and not math.isfinite(value)):
                         raise self._bad(
                             plan, f"evidence '{key}' of '{obs.rule}' is not a plain value (text, finite number, true/false, null)"
                         )
@@ -676,6 +680,8 @@ class _CheckPlan:
     info: CheckInfo
     thresholds: dict[str, Any]
     rules: dict[str, _RulePlan]
+    evidence: dict[str, frozenset[str]]
+    """The evidence keys each rule of the check declares."""
 
 
 _RANK_OF = {s.value: s.rank for s in Severity}
