@@ -221,12 +221,13 @@ def _sanction_label(want: ExpectedSanction) -> str:
 
 def run_file(engine: Engine, path: str | Path) -> list[CaseOutcome]:
     """Run a case file's cases, once `rules validate` would find nothing wrong with it: an
-    expectation that can never hold (a misspelt sanction, grade or evidence key) is a RulesError
-    naming all of them, not a case failure that reads like a change in the rules."""
+    expectation that can never hold (a misspelt sanction, grade or evidence key) or a visit that
+    is not one is a RulesError naming all of them, not a case failure that reads like a change
+    in the rules."""
     from .authoring.validate import validate_case_file  # authoring builds on this module
 
     installed = {info.check.id: info.check for info in engine.checks}
-    checked = validate_case_file(path, installed, visits=False, ruleset=engine.ruleset)
+    checked = validate_case_file(path, installed, ruleset=engine.ruleset)
     if checked.problems or checked.spec is None or checked.doc is None:
         raise RulesError(checked.problems)
     spec, doc = checked.spec, checked.doc
