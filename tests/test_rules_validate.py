@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _authoring_support import VISIT_2018, copy_rules, line_of, replace_nth, run, shipped_probe, write_jsonl
+from _authoring_support import PROBE_RULES, VISIT_2018, copy_rules, line_of, replace_nth, run, shipped_probe, write_jsonl
 
 from compliance.errors import RulesError
 from compliance.plugins import installed_checks
@@ -332,3 +332,29 @@ def test_a_rules_file_that_is_a_symbolic_link_is_not_read_and_nothing_of_its_tar
     if linked == "grading.yaml":
         evaluated = run("evaluate", "--rules", rules, str(Path(__file__).parent / "fixtures" / "visit.example.yaml"))
         assert evaluated.exit_code == 2 and "DEADBEEF" not in evaluated.output
+
+
+def test_a_plugin_check_without_its_rules_file_is_reported_where_the_plugin_should_ship_it(tmp_path: Path) -> None:
+    """Before, the problem stood against `<ruleset>/probe.yaml`, a file the plugin's author never
+    writes; the plugin's own rules directory is where it belongs, and both places are named."""
+    from compliance.authoring.validate import validate_rules
+
+    rules = copy_rules(tmp_path, cases=False)
+    plugin = shipped_probe(tmp_path)
+    shipped = tmp_path / "probe_plugin" / "probe.yaml"
+    shipped.unlink()
+    (problem,) = validate_rules(rules, installed_checks([plugin]), cases=False).problems
+    assert problem.code == "rules_no_rules_for_check" and problem.file == str(shipped)
+    assert problem.render("en") == (
+        f"{shipped}: check 'probe' is installed but has no rules: neither {shipped} (the plugin's rules directory, "
+        f"where the plugin should ship it) nor {rules / 'probe.yaml'} (the ruleset directory, where a province puts "
+        "its own copy) exists"
+    )
+    assert problem.render("vi") == (
+        f"{shipped}: kiểm tra 'probe' đã cài đặt nhưng không có quy tắc: không có tệp {shipped} (thư mục quy tắc của "
+        f"plugin, nơi plugin phải kèm tệp này) cũng không có tệp {rules / 'probe.yaml'} (thư mục bộ quy tắc, nơi một "
+        "tỉnh đặt bản của mình)"
+    )
+    # A copy in the ruleset directory is enough: a province's own file wins anyway.
+    (rules / "probe.yaml").write_text(PROBE_RULES, encoding="utf-8")
+    assert validate_rules(rules, installed_checks([plugin]), cases=False).problems == []

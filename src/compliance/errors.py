@@ -151,8 +151,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "file {file} declares check '{found}', expected '{expected}'",
     ),
     "rules_no_rules_for_check": (
-        "kiểm tra '{check}' đã cài đặt nhưng không có quy tắc",
-        "check '{check}' is installed but has no rules",
+        "kiểm tra '{check}' đã cài đặt nhưng không có quy tắc: {looked}",
+        "check '{check}' is installed but has no rules: {looked}",
     ),
     "version_gap": (
         "khoảng trống giữa các phiên bản: phiên bản trước hết hiệu lực {prev_to}, phiên bản sau bắt đầu {next_from} (cần {expected})",

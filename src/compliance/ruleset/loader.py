@@ -440,7 +440,7 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
             path = Path(check.rules_dir) / f"{cid}.yaml"
             name = f"plugin:{cid}.yaml"
         if not path.is_file():
-            out.problems.append(Problem("rules_no_rules_for_check", {"check": cid}, file=str(root / f"{cid}.yaml")))
+            out.problems.append(_no_rules(check, root))
             continue
         doc = out.read(path, name)
         file_model = check_file_model(check)
@@ -479,6 +479,23 @@ def load_ruleset(directory: str | Path | None, checks: Sequence[Check]) -> Rules
         titles=titles,
         words=words,
     )
+
+
+def _no_rules(check: Check, root: Path) -> Problem:
+    """A check without a rules file, reported where its author is expected to put one: a
+    plugin's own rules directory (it ships its file there), naming both places looked at."""
+    local = root / f"{check.id}.yaml"
+    if check.rules_dir is None:
+        said = {"looked_vi": f"thư mục bộ quy tắc không có tệp {local.name}", "looked_en": f"the ruleset directory has no {local.name}"}
+        return Problem("rules_no_rules_for_check", {"check": check.id, **said}, file=str(local))
+    shipped = Path(check.rules_dir) / local.name
+    said = {
+        "looked_vi": f"không có tệp {shipped} (thư mục quy tắc của plugin, nơi plugin phải kèm tệp này) "
+        f"cũng không có tệp {local} (thư mục bộ quy tắc, nơi một tỉnh đặt bản của mình)",
+        "looked_en": f"neither {shipped} (the plugin's rules directory, where the plugin should ship it) "
+        f"nor {local} (the ruleset directory, where a province puts its own copy) exists",
+    }
+    return Problem("rules_no_rules_for_check", {"check": check.id, **said}, file=str(shipped))
 
 
 def _check_valid_rules(check: Check, file_model: type[BaseModel], doc: YamlDocument | None, out: _Collector) -> None:
