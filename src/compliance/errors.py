@@ -6,6 +6,7 @@ so that a user fixes them in one pass instead of one per run.
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -233,6 +234,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "check '{check}' is declared twice ({first} and {second})",
     ),
     "bad_date": ("ngày không hợp lệ {found}; cần YYYY-MM-DD", "invalid date {found}; expected YYYY-MM-DD"),
+    # A `bad_date` whose value is written YYYY-MM-DD (maybe with a time) yet names no day says why.
+    "impossible_date": ("ngày không hợp lệ {found}: {reason}", "invalid date {found}: {reason}"),
     "more_problems": (
         "còn {count} lỗi khác không được liệt kê: mỗi tài liệu chỉ báo tối đa {limit} lỗi",
         "{count} more problems not listed: at most {limit} are reported per document",
@@ -350,6 +353,56 @@ def json_syntax_vi(raw: str) -> str:
 # Codes whose Vietnamese detail, when a producer gave only the English one, is derived from it.
 _DETAIL_VI: dict[str, Callable[[str], str]] = {"bad_json": json_syntax_vi}
 
+_DATE_FORM = re.compile(
+    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:(?:[Tt]|[ \t]+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+)
+_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+def impossible_date(found: str) -> dict[str, str] | None:
+    """Why a value written YYYY-MM-DD (maybe followed by a time) names no day, in vi and en,
+    or None when it is not in that form or is a real day: "February 2027 has 28 days" helps
+    the person who typed 2027-02-30, "expected YYYY-MM-DD" only puzzles them."""
+    text = found.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    form = _DATE_FORM.match(text)
+    if form is None:
+        return None
+    year, month, day = int(form["y"]), int(form["m"]), int(form["d"])
+    if year == 0:
+        return {"reason_vi": "không có năm 0000 (năm bắt đầu từ 0001)", "reason_en": "there is no year 0000 (years start at 0001)"}
+    if not 1 <= month <= 12:
+        return {"reason_vi": f"không có tháng {form['m']} (tháng từ 01 đến 12)", "reason_en": f"there is no month {form['m']} (months run 01-12)"}
+    if day == 0:
+        return {"reason_vi": "không có ngày 00 (ngày bắt đầu từ 01)", "reason_en": "there is no day 00 (days start at 01)"}
+    days = calendar.monthrange(year, month)[1]
+    if day > days:
+        return {
+            "reason_vi": f"tháng {month} năm {form['y']} chỉ có {days} ngày",
+            "reason_en": f"{_MONTHS_EN[month - 1]} {form['y']} has {days} days",
+        }
+    if form["H"] is not None and (int(form["H"]) > 23 or int(form["M"]) > 59 or int(form["S"] or 0) > 59):
+        clock = ":".join(part for part in (form["H"], form["M"], form["S"]) if part is not None)
+        return {
+            "reason_vi": f"không có giờ {clock} (giờ từ 00 đến 23, phút và giây từ 00 đến 59)",
+            "reason_en": f"there is no time {clock} (hours run 00-23, minutes and seconds 00-59)",
+        }
+    return None
+
+
+def _reworded(code: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The code whose words say `params` best: a date in the right form that names no day is
+    said with the reason, whoever reported it (a YAML file, a visit, an --as-of option)."""
+    if code == "bad_date" and isinstance(params.get("found"), str) and "reason" not in params:
+        reason = impossible_date(params["found"])
+        if reason is not None:
+            return "impossible_date", {**params, **reason}
+    return code, params
+
 ECHO_LIMIT = 80
 """Characters of a user's text (a key, a value) a message quotes."""
 PARAM_LIMIT = 500
@@ -432,8 +485,9 @@ class Problem:
     record: int | None = None
 
     def message(self, lang: Lang = "en") -> str:
-        vi, en = CATALOG.get(self.code, ("{detail}", "{detail}"))
-        params = {k: visible(shorten(v, PARAM_LIMIT)) if isinstance(v, str) else v for k, v in self.params.items()}
+        code, params = _reworded(self.code, self.params)
+        vi, en = CATALOG.get(code, ("{detail}", "{detail}"))
+        params = {k: visible(shorten(v, PARAM_LIMIT)) if isinstance(v, str) else v for k, v in params.items()}
         derive = _DETAIL_VI.get(self.code)
         if derive is not None and "detail_vi" not in params and isinstance(params.get("detail"), str):
             params["detail_vi"] = derive(params["detail"])

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import MAX_PROBLEMS, Problem, cap_problems, hint_params, shorten
+from .errors import MAX_PROBLEMS, Problem, cap_problems, hint_params, impossible_date, shorten
 from .visit import FIRST_YEAR, ID_PATTERN, LAST_YEAR, Visit
 from .yamlsafe import YamlDocument
 
@@ -183,7 +183,10 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
     if kind == "missing":
         return Problem("missing")
     if kind in _TYPE_TO_EXPECTED:
-        return wrong_type(_TYPE_TO_EXPECTED[kind], value)
+        expected = _TYPE_TO_EXPECTED[kind]
+        if expected in ("date", "datetime") and isinstance(value, str) and impossible_date(value):
+            return Problem("bad_date", {"found": describe(value)})  # in the form, yet no such day
+        return wrong_type(expected, value)
     if kind in ("enum", "literal_error"):
         choices = _choices_at(model, loc)
         found = describe(value)
