@@ -144,7 +144,7 @@ def _open_before_next(rules: Path) -> tuple[Path, int]:
         (_placeholder_mismatch, "the vi and en texts use different placeholders: only the Vietnamese has {share}, only the English has {shares}"),
         (_unknown_rule_ref, "unknown rule 'working_hours.late_arival' (did you mean 'working_hours.late_arrival'?)"),
         # A fine's rule is one string: the path ends at it, with no list index after.
-        (_unknown_fine_rule, "fines › 0 › rule: unknown rule 'alcohol_tobacco.alcohol_during_wrk'"),
+        (_unknown_fine_rule, "fines › #1 › rule: unknown rule 'alcohol_tobacco.alcohol_during_wrk'"),
         (_unknown_severity, "invalid value 'grave'; expected one of: minor, moderate, serious, critical"),
         (_unknown_sanction_code, "invalid value 'remind'; expected one of: reminder,"),
         (_no_legal_basis, "version without legal basis: legal_basis must list at least one document"),
@@ -160,7 +160,7 @@ def test_each_mistake_is_reported_with_its_location(tmp_path: Path, mutate: Muta
     hits = [p for p in _problem_lines(done.output) if expected in p]
     assert hits, done.output
     assert any(h.startswith(f"{path}:{line}:") for h in hits), (line, done.output)
-    assert " › " in hits[0]  # the YAML path, e.g. 'rules › absent_unexcused › 1 › effective_from'
+    assert " › " in hits[0]  # the YAML path, e.g. 'rules › absent_unexcused › version from 2016-09-05 › effective_from'
 
 
 def test_placeholder_the_evidence_does_not_provide(tmp_path: Path) -> None:
@@ -175,7 +175,7 @@ def test_placeholder_the_evidence_does_not_provide(tmp_path: Path) -> None:
     done = run("rules", "validate", rules)
     assert done.exit_code == 1
     assert "placeholder '{room}' is not provided by the rule's evidence" in done.output
-    assert "rules › no_id_card › 0 › message › vi" in done.output
+    assert "rules › no_id_card › version from 2007-09-01 › message › vi" in done.output
 
 
 def test_a_duplicate_key_does_not_hide_the_other_mistakes_of_its_file(tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_a_duplicate_key_does_not_hide_the_other_mistakes_of_its_file(tmp_path: 
     replace_nth(path, "severity: minor", "severity: minr", -1)
     done = run("rules", "validate", rules)
     assert done.exit_code == 1
-    assert f"{path}:{dup_line}:7: rules › no_id_card › 0 › severity: duplicate key 'severity'" in done.output
+    assert f"{path}:{dup_line}:7: rules › no_id_card › version from 2007-09-01 › severity: duplicate key 'severity'" in done.output
     assert "invalid value 'minr'" in done.output
 
 
@@ -241,7 +241,7 @@ def test_a_plugins_shipped_case_files_are_checked_as_rules_test_runs_them(tmp_pa
     assert shipped in case_files(Engine.load(rules, plugins=[plugin]))
     report = validate_rules(rules, checks)
     assert shipped in report.case_files
-    assert [(p.file, p.path) for p in report.problems] == [(str(shipped), "cases › 0 › expect › 0 › rule")]
+    assert [(p.file, p.path) for p in report.problems] == [(str(shipped), "cases › #1 › expect › #1 › rule")]
 
 
 PROBE_MISSPELT = """\

@@ -129,7 +129,7 @@ def test_syntax_mistakes_are_said_for_people_in_both_languages(case: dict) -> No
 def test_an_impossible_date_can_be_reported_without_losing_the_rest_of_the_file() -> None:
     doc = load_document("a: [2016-02-29, 2016-02-30]\nb: 2016-13-01\nc: x\n", "f.yaml", collect_bad_dates=True)
     assert doc.data["c"] == "x" and doc.data["a"][1] == "2016-02-30"
-    assert [(p.line, p.column, p.path) for p in doc.problems] == [(1, 17, "a › 1"), (2, 4, "b")]
+    assert [(p.line, p.column, p.path) for p in doc.problems] == [(1, 17, "a › #2"), (2, 4, "b")]
     assert doc.invalid == {("a", 1), ("b",)}
 
 

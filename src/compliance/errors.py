@@ -483,6 +483,8 @@ class Problem:
     column: int | None = None
     path: str | None = None
     record: int | None = None
+    path_vi: str | None = None
+    """The path said in Vietnamese, where it has words (`phiên bản từ 2016-09-05`); else `path`."""
 
     def message(self, lang: Lang = "en") -> str:
         code, params = _reworded(self.code, self.params)
@@ -519,8 +521,9 @@ class Problem:
             parts.append(loc)
         elif self.record is not None:
             parts.append(f"#{self.record}")
-        if self.path:
-            parts.append(visible(self.path))
+        path = self.path_vi if lang == "vi" and self.path_vi is not None else self.path
+        if path:
+            parts.append(visible(path))
         return ": ".join(parts)
 
     def render(self, lang: Lang = "en") -> str:
@@ -533,12 +536,17 @@ class Problem:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.path_vi is not None and self.path_vi != self.path:
+            out["path_vi"] = self.path_vi
         out["message"] = {"vi": self.message("vi"), "en": self.message("en")}
         return out
 
     def at(self, **where: Any) -> Problem:
-        """The same problem placed somewhere more precise."""
-        current = {k: getattr(self, k) for k in ("file", "line", "column", "path", "record")}
+        """The same problem placed somewhere more precise (a new `path` without its `path_vi`
+        is said alike in both languages)."""
+        current = {k: getattr(self, k) for k in ("file", "line", "column", "path", "record", "path_vi")}
+        if where.get("path") is not None and "path_vi" not in where:
+            current["path_vi"] = None
         current.update({k: v for k, v in where.items() if v is not None})
         return Problem(self.code, self.params, **current)
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from .errors import MAX_PROBLEMS, Problem, cap_problems, hint_params, impossible_date, shorten
+from .paths import named_path, path_params
 from .visit import FIRST_YEAR, ID_PATTERN, LAST_YEAR, Visit
 from .yamlsafe import YamlDocument
 
@@ -97,9 +98,11 @@ def describe(value: Any) -> str:
 
 
 def format_path(loc: Sequence[Any], style: PathStyle = "dotted") -> str:
-    """`personnel[0].attendance`; a key from the input is quoted shortened (`shorten`)."""
+    """`personnel[0].attendance`, or with arrows as rule and case files are read
+    (`personnel › #1 › attendance`, see `compliance.paths`); a key from the input is quoted
+    shortened (`shorten`)."""
     if style == "arrows":
-        return " › ".join(shorten(str(part)) for part in loc)
+        return named_path(loc)[0]
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -294,6 +297,8 @@ def problems(
         if problem.code == "duplicate_id" and "index" in problem.params:
             loc += (problem.params["index"], "id")  # the repeated entry's own id, not the whole list
         where: dict[str, Any] = {"file": source, "path": format_path(loc, style) or None, "record": record}
+        if style == "arrows":
+            where.update(path_params(loc, doc.data if doc is not None else None))
         if doc is not None:
             at_line, column = doc.locate(loc, key=error.get("type") == "extra_forbidden")
             where.update(line=at_line, column=column)

@@ -9,6 +9,7 @@ none. Nothing is evaluated with a ruleset that has any error.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from ..check import Check
 from ..common import placeholders
 from ..errors import InputError, Problem, RulesError, did_you_mean, hint_params
+from ..paths import named_path, path_params
 from ..validation import _clean_loc, field_names_at
 from ..validation import problems as validation_problems
 from ..yamlsafe import YamlDocument, load_document, read_at_most
@@ -189,22 +191,14 @@ class _Collector:
         except ValidationError as exc:
             found = validation_problems(exc, model, source=doc.source, doc=doc, style="arrows")
             # An impossible date is reported by the YAML reader already, where it stands.
-            said = {" › ".join(str(p) for p in path) for path in doc.invalid}
+            said = {named_path(path, doc.data)[0] for path in doc.invalid}
             self.problems.extend(p for p in refine_problems(exc, found, model) if p.path not in said)
             return None
 
     def add(self, code: str, params: dict[str, Any], doc: YamlDocument | None, path: Sequence[Any], *, key: bool = False) -> None:
         line, column = doc.locate(tuple(path), key=key) if doc else (None, None)
-        self.problems.append(
-            Problem(
-                code,
-                params,
-                file=doc.source if doc else None,
-                line=line,
-                column=column,
-                path=" › ".join(str(p) for p in path) or None,
-            )
-        )
+        where = path_params(path, doc.data if doc else None)
+        self.problems.append(Problem(code, params, file=doc.source if doc else None, line=line, column=column, **where))
 
 
 _PLACEHOLDER_CODES = ("placeholder_bad:", "placeholder_lone_close:", "placeholder_unclosed:")
@@ -246,7 +240,7 @@ def refine_problems(exc: ValidationError, found: Sequence[Problem], model: type[
             code, _, shown = str(params["detail"]).partition(":")
             params = {"found": shown} if shown else {}
         if (code, params) != (problem.code, problem.params):
-            problem = Problem(code, params, problem.file, problem.line, problem.column, problem.path, problem.record)
+            problem = dataclasses.replace(problem, code=code, params=params)
         out.append((tuple(loc), problem))
     return [p for loc, p in out if not (p.code == "missing_key" and loc in suggested)]
 
