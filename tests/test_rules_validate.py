@@ -87,13 +87,21 @@ def _duplicate_key(rules: Path) -> tuple[Path, int]:
 
 
 def _gap(rules: Path) -> tuple[Path, int]:
+    """Reported at the earlier version's effective_to, which is what usually needs changing."""
     path = rules / "working_hours.yaml"
-    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: moderate", "    - effective_from: 2016-09-07\n      severity: moderate")
+    replace_nth(path, "    - effective_from: 2016-09-05\n      severity: moderate", "    - effective_from: 2016-09-07\n      severity: moderate")
+    return path, line_of(path, "      effective_to: 2016-09-04")  # absent_unexcused's first version
 
 
 def _overlap(rules: Path) -> tuple[Path, int]:
     path = rules / "working_hours.yaml"
-    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: minor", "    - effective_from: 2016-09-01\n      severity: minor")
+    replace_nth(path, "    - effective_from: 2016-09-05\n      severity: minor", "    - effective_from: 2016-09-01\n      severity: minor")
+    return path, line_of(path, "      effective_to: 2016-09-04", 2)  # late_arrival's first version
+
+
+def _same_start(rules: Path) -> tuple[Path, int]:
+    path = rules / "working_hours.yaml"
+    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: minor", "    - effective_from: 2010-01-01\n      severity: minor")
 
 
 def _placeholder_mismatch(rules: Path) -> tuple[Path, int]:
@@ -139,8 +147,13 @@ def _open_before_next(rules: Path) -> tuple[Path, int]:
     ("mutate", "expected"),
     [
         (_duplicate_key, "duplicate key 'severity' (first at line"),
-        (_gap, "gap between versions: the earlier one ends 2016-09-04, the next starts 2016-09-07 (expected 2016-09-05)"),
-        (_overlap, "versions overlap: the version from 2016-09-01 starts before the earlier one ends (2016-09-04)"),
+        (_gap, "rules › absent_unexcused › version from 2010-01-01 › effective_to: gap between versions: the version from "
+               "2010-01-01 ends 2016-09-04 but the next one starts only 2016-09-07; set effective_to of the version from "
+               "2010-01-01 to 2016-09-06, the day before the next version starts (or the next version's effective_from to 2016-09-05)"),
+        (_overlap, "rules › late_arrival › version from 2010-01-01 › effective_to: versions overlap: the version from 2010-01-01 "
+                   "ends 2016-09-04, after the next one has started on 2016-09-01; set effective_to of the version from "
+                   "2010-01-01 to 2016-08-31, the day before the next version starts"),
+        (_same_start, "rules › late_arrival › version from 2010-01-01 (#2) › effective_from: two versions start on 2010-01-01"),
         (_placeholder_mismatch, "the vi and en texts use different placeholders: only the Vietnamese has {share}, only the English has {shares}"),
         (_unknown_rule_ref, "unknown rule 'working_hours.late_arival' (did you mean 'working_hours.late_arrival'?)"),
         # A fine's rule is one string: the path ends at it, with no list index after.
@@ -148,9 +161,9 @@ def _open_before_next(rules: Path) -> tuple[Path, int]:
         (_unknown_severity, "invalid value 'grave'; expected one of: minor, moderate, serious, critical"),
         (_unknown_sanction_code, "invalid value 'remind'; expected one of: reminder,"),
         (_no_legal_basis, "version without legal basis: legal_basis must list at least one document"),
-        (_open_before_next, "has no effective_to but another starts 2016-09-05"),
+        (_open_before_next, "has no effective_to but another starts 2016-09-05; give the version from 2010-01-01 effective_to: 2016-09-04"),
     ],
-    ids=["duplicate_key", "gap", "overlap", "placeholder_mismatch", "unknown_rule", "unknown_fine_rule", "unknown_severity", "unknown_sanction", "no_legal_basis", "open_version"],
+    ids=["duplicate_key", "gap", "overlap", "same_start", "placeholder_mismatch", "unknown_rule", "unknown_fine_rule", "unknown_severity", "unknown_sanction", "no_legal_basis", "open_version"],
 )
 def test_each_mistake_is_reported_with_its_location(tmp_path: Path, mutate: Mutation, expected: str) -> None:
     rules = copy_rules(tmp_path)

@@ -156,16 +156,31 @@ CATALOG: dict[str, tuple[str, str]] = {
         "check '{check}' is installed but has no rules: {looked}",
     ),
     "version_gap": (
-        "khoảng trống giữa các phiên bản: phiên bản trước hết hiệu lực {prev_to}, phiên bản sau bắt đầu {next_from} (cần {expected})",
-        "gap between versions: the earlier one ends {prev_to}, the next starts {next_from} (expected {expected})",
+        "khoảng trống giữa các phiên bản: phiên bản từ {prev_from} hết hiệu lực ngày {prev_to} nhưng phiên bản sau đến "
+        "{next_from} mới bắt đầu; hãy sửa effective_to của phiên bản từ {prev_from} thành {day_before}, ngày trước khi "
+        "phiên bản sau bắt đầu (hoặc sửa effective_from của phiên bản sau thành {expected})",
+        "gap between versions: the version from {prev_from} ends {prev_to} but the next one starts only {next_from}; "
+        "set effective_to of the version from {prev_from} to {day_before}, the day before the next version starts "
+        "(or the next version's effective_from to {expected})",
     ),
     "version_overlap": (
-        "các phiên bản chồng lấn: phiên bản từ {next_from} bắt đầu trước khi phiên bản trước hết hiệu lực ({prev_to})",
-        "versions overlap: the version from {next_from} starts before the earlier one ends ({prev_to})",
+        "các phiên bản chồng lấn: phiên bản từ {prev_from} hết hiệu lực ngày {prev_to}, khi phiên bản sau đã bắt đầu "
+        "từ {next_from}; hãy sửa effective_to của phiên bản từ {prev_from} thành {day_before}, ngày trước khi phiên bản "
+        "sau bắt đầu",
+        "versions overlap: the version from {prev_from} ends {prev_to}, after the next one has started on {next_from}; "
+        "set effective_to of the version from {prev_from} to {day_before}, the day before the next version starts",
     ),
     "version_open_before_next": (
-        "phiên bản từ {prev_from} không có effective_to nhưng còn phiên bản sau từ {next_from}",
-        "the version from {prev_from} has no effective_to but another starts {next_from}",
+        "phiên bản từ {prev_from} không có effective_to nhưng còn phiên bản sau từ {next_from}; hãy thêm "
+        "effective_to: {day_before} vào phiên bản từ {prev_from}, ngày trước khi phiên bản sau bắt đầu",
+        "the version from {prev_from} has no effective_to but another starts {next_from}; give the version from "
+        "{prev_from} effective_to: {day_before}, the day before the next version starts",
+    ),
+    "version_same_start": (
+        "hai phiên bản cùng bắt đầu từ {next_from}: mỗi phiên bản phải bắt đầu vào ngày sau khi phiên bản trước hết "
+        "hiệu lực; hãy sửa effective_from của một trong hai phiên bản",
+        "two versions start on {next_from}: each version starts the day after the one before it ends; change the "
+        "effective_from of one of them",
     ),
     "version_reversed": (
         "effective_to ({to}) trước effective_from ({from_})",

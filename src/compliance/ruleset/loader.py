@@ -309,31 +309,30 @@ def _check_shared_versions(docs: Mapping[str, YamlDocument | None], out: _Collec
 def check_versions(
     versions: Sequence[Versioned | _Span], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
 ) -> None:
-    """Versions of one thing must follow each other with neither gap nor overlap."""
+    """Versions of one thing must follow each other with neither gap nor overlap.
+
+    What usually needs changing is the earlier version's `effective_to` (a new version was
+    added and the one before it not closed, or closed on the wrong day), so a gap or an
+    overlap is reported there, with the day to set."""
     order = sorted(range(len(versions)), key=lambda i: versions[i].effective_from)
     for prev_i, next_i in zip(order, order[1:]):
         prev, nxt = versions[prev_i], versions[next_i]
-        where = list(path) + [next_i, "effective_from"]
+        if nxt.effective_from == prev.effective_from:
+            out.add("version_same_start", {"next_from": nxt.effective_from}, doc, [*path, next_i, "effective_from"], key=True)
+            continue
+        dates = {
+            "prev_from": prev.effective_from,
+            "prev_to": prev.effective_to,
+            "next_from": nxt.effective_from,
+            "day_before": nxt.effective_from - timedelta(days=1),
+        }
+        close = [*path, prev_i, "effective_to"]
         if prev.effective_to is None:
-            out.add(
-                "version_open_before_next",
-                {"prev_from": prev.effective_from, "next_from": nxt.effective_from},
-                doc,
-                list(path) + [prev_i],
-            )
+            out.add("version_open_before_next", dates, doc, close, key=True)
         elif nxt.effective_from <= prev.effective_to:
-            out.add("version_overlap", {"prev_to": prev.effective_to, "next_from": nxt.effective_from}, doc, where)
+            out.add("version_overlap", dates, doc, close, key=True)
         elif nxt.effective_from != prev.effective_to + timedelta(days=1):
-            out.add(
-                "version_gap",
-                {
-                    "prev_to": prev.effective_to,
-                    "next_from": nxt.effective_from,
-                    "expected": prev.effective_to + timedelta(days=1),
-                },
-                doc,
-                where,
-            )
+            out.add("version_gap", {**dates, "expected": prev.effective_to + timedelta(days=1)}, doc, close, key=True)
 
 
 def _check_messages(check: Check, rules: BaseModel, doc: YamlDocument | None, out: _Collector) -> None:
