@@ -4,6 +4,7 @@ language; any other list item by its place counted from 1."""
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -86,3 +87,32 @@ def test_every_step_of_a_path_is_said_and_no_list_place_is_a_bare_number(loc: li
         for part, step in zip(parts, loc):
             if isinstance(step, int):
                 assert not part.isdigit(), said
+
+
+def test_naming_every_problem_of_a_long_list_reads_it_once_not_once_per_problem(monkeypatch: Any) -> None:
+    """A 2 MiB rules file holds tens of thousands of list items, each of which may be a problem
+    (an impossible holiday, a version without legal basis): naming them all must not read the
+    whole list for each. Counted, not timed: the days read to name N problems stay under 10·N."""
+    import compliance.paths as paths
+    from compliance.yamlsafe import load_document
+
+    reads = 0
+    starts = paths._starts
+
+    def counted(item: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return starts(item)
+
+    monkeypatch.setattr(paths, "_starts", counted)
+    n = 3000
+    text = "versions:\n  - effective_from: 2016-01-01\n    holidays:\n" + "      - 2016-02-30\n" * n
+    text += "rules:\n  late_arrival:\n" + "    - {effective_from: 2016-09-05}\n" * n
+    doc = load_document(text, "f.yaml", collect_bad_dates=True)
+    assert len(doc.problems) == n and doc.problems[-1].path == f"versions › version from 2016-01-01 › holidays › #{n}"
+    assert reads < 10 * n
+    reads = 0
+    memo: dict[Any, Any] = {}
+    named = [path_params(("rules", "late_arrival", i, "severity"), doc.data, memo)["path"] for i in range(n)]
+    assert named[1] == "rules › late_arrival › version from 2016-09-05 (#2) › severity"
+    assert reads < 10 * n

@@ -249,8 +249,9 @@ class _Builder:
         self.doc.problems.append(problem)
 
     def name_paths(self) -> None:
+        memo: dict[Path_, Any] = {}
         for index, path in self.pending:
-            self.doc.problems[index] = self.doc.problems[index].at(**path_params(path, self.doc.data))
+            self.doc.problems[index] = self.doc.problems[index].at(**path_params(path, self.doc.data, memo))
 
     def mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:
         out: dict[Any, Any] = {}

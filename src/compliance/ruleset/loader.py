@@ -191,8 +191,11 @@ class _Collector:
         except ValidationError as exc:
             found = validation_problems(exc, model, source=doc.source, doc=doc, style="arrows")
             # An impossible date is reported by the YAML reader already, where it stands.
-            said = {named_path(path, doc.data)[0] for path in doc.invalid}
-            self.problems.extend(p for p in refine_problems(exc, found, model) if p.path not in said)
+            said = {doc.marks.get(path): path for path in doc.invalid}
+            self.problems.extend(
+                p for p in refine_problems(exc, found, model)
+                if (p.line, p.column) not in said or p.path != named_path(said[(p.line, p.column)], doc.data)[0]
+            )
             return None
 
     def add(self, code: str, params: dict[str, Any], doc: YamlDocument | None, path: Sequence[Any], *, key: bool = False) -> None:
