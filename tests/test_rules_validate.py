@@ -365,7 +365,7 @@ def test_a_plugin_check_without_its_rules_file_is_reported_where_the_plugin_shou
     )
     assert problem.render("vi") == (
         f"{shipped}: kiểm tra 'probe' đã cài đặt nhưng không có quy tắc: không có tệp {shipped} (thư mục quy tắc của "
-        f"plugin, nơi plugin phải kèm tệp này) cũng không có tệp {rules / 'probe.yaml'} (thư mục bộ quy tắc, nơi một "
+        f"plugin, nơi plugin phải kèm tệp này), cũng không có tệp {rules / 'probe.yaml'} (thư mục bộ quy tắc, nơi một "
         "tỉnh đặt bản của mình)"
     )
     # A copy in the ruleset directory is enough: a province's own file wins anyway.
