@@ -361,7 +361,7 @@ def test_a_plugin_check_without_its_rules_file_is_reported_where_the_plugin_shou
     assert problem.render("en") == (
         f"{shipped}: check 'probe' is installed but has no rules: neither {shipped} (the plugin's rules directory, "
         f"where the plugin should ship it) nor {rules / 'probe.yaml'} (the ruleset directory, where a province puts "
-        "its own copy) exists"
+        "its own copy) was found"
     )
     assert problem.render("vi") == (
         f"{shipped}: kiểm tra 'probe' đã cài đặt nhưng không có quy tắc: không có tệp {shipped} (thư mục quy tắc của "

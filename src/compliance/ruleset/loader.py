@@ -489,7 +489,7 @@ def _no_rules(check: Check, root: Path) -> Problem:
         "looked_vi": f"không có tệp {shipped} (thư mục quy tắc của plugin, nơi plugin phải kèm tệp này), "
         f"cũng không có tệp {local} (thư mục bộ quy tắc, nơi một tỉnh đặt bản của mình)",
         "looked_en": f"neither {shipped} (the plugin's rules directory, where the plugin should ship it) "
-        f"nor {local} (the ruleset directory, where a province puts its own copy) exists",
+        f"nor {local} (the ruleset directory, where a province puts its own copy) was found",
     }
     return Problem("rules_no_rules_for_check", {"check": check.id, **said}, file=str(shipped))
 
