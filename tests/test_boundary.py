@@ -70,9 +70,13 @@ def _built_in_names() -> set[str]:
 
 def _strings(tree: ast.AST) -> list[tuple[int, str]]:
     """String constants of a module, without its docstrings, help texts and field descriptions
-    (which may show examples)."""
+    (which may show examples), in English or Vietnamese (`described(en, vi)`, `__doc_vi__`)."""
     skip: set[int] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "described":
+            skip.update(id(n) for n in ast.walk(node))
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__doc_vi__" for t in node.targets):
+            skip.update(id(n) for n in ast.walk(node.value))
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
             skip.add(id(body[0].value))

@@ -16,9 +16,11 @@ import yaml
 from _authoring_support import copy_rules, run
 
 from compliance import Engine
+from compliance.authoring.ruletest import run_rule_tests
 from compliance.authoring.validate import validate_case_file
 from compliance.cases import run_file
 from compliance.errors import RulesError
+from compliance.yamlsafe import load_document
 
 CASES = yaml.safe_load((Path(__file__).parent / "fixtures" / "case_file_errors.yaml").read_text(encoding="utf-8"))
 
@@ -46,6 +48,13 @@ def test_every_mistake_of_a_case_file_in_one_run(tmp_path: Path, case: dict[str,
             assert expected["vi"] in problem.message("vi")
     assert [i for i, _ in checked.runnable()] == case["runs"]
     assert checked.skipped == checked.total - len(case["runs"])
+    # `rules test` runs exactly those, and counts the others as skipped: as `rules validate` says.
+    tested = run_rule_tests(engine, [path])
+    listed = load_document(case["file"], "mine.yaml", collect_bad_dates=True).data.get("cases") or []
+    names = [c.get("name") if isinstance(c, dict) else None for c in listed]
+    assert [o.name for o in tested.outcomes] == [names[i] for i in case["runs"]]
+    assert sum(tested.skipped.values()) == checked.skipped
+    assert [p.render("en") for p in tested.problems] == [p.render("en") for p in checked.problems]
 
 
 def test_validate_and_test_report_expectations_with_file_and_line(tmp_path: Path) -> None:

@@ -82,7 +82,10 @@ def test_as_of_picks_the_rules_of_another_date() -> None:
     out = runner.invoke(main, ["evaluate", str(EXAMPLE), "--format", "json", "--as-of", "2026-01-05"])
     assert json.loads(out.output)[0]["ruleset"]["as_of"] == "2026-01-05"
     bad = runner.invoke(main, ["evaluate", str(EXAMPLE), "--as-of", "yesterday"])
-    assert bad.exit_code == 2
+    assert bad.exit_code == 2 and "is not a date YYYY-MM-DD" in bad.output
+    impossible = runner.invoke(main, ["evaluate", str(EXAMPLE), "--as-of", "2027-02-30"])
+    assert impossible.exit_code == 2
+    assert "'2027-02-30': February 2027 has 28 days / tháng 2 năm 2027 chỉ có 28 ngày" in impossible.output
 
 
 @pytest.mark.parametrize(
@@ -91,6 +94,8 @@ def test_as_of_picks_the_rules_of_another_date() -> None:
         ("wrong-type.json", b'{"visit_id": "x", "inspected_at": "2018-06-12T07:50:00+07:00", "unit": {"id": "u", "level": "commune"}, "personnel": [{"id": "a", "smoking": "yes"}]}', "personnel[0].smoking"),
         ("unknown.yaml", b"visit_id: x\ninspected_at: 2018-06-12T07:50:00+07:00\nunit: {id: u, level: commune}\nworkplce: {}\n", "workplce"),
         ("time.yaml", b"visit_id: x\ninspected_at: 2018-06-12T07:50:00+07:00\nunit: {id: u, level: commune}\npersonnel: [{id: a, attendance: late, arrived_at: '31:00'}]\n", "arrived_at"),
+        ("june-31.json", b'{"visit_id": "x", "inspected_at": "2018-06-31T07:50:00+07:00", "unit": {"id": "u", "level": "commune"}}', "inspected_at: invalid date '2018-06-31T07:50:00+07:00': June 2018 has 30 days"),
+        ("june-31.yaml", b"visit_id: x\ninspected_at: 2018-06-31T07:50:00+07:00\nunit: {id: u, level: commune}\n", ":2:15: invalid date '2018-06-31T07:50:00+07:00': June 2018 has 30 days"),
         ("naive.yaml", b"visit_id: x\ninspected_at: '2018-06-12T07:50:00'\nunit: {id: u, level: commune}\n", "inspected_at"),
         ("empty.yaml", b"", "empty"),
         ("binary.json", b"\xff\xfe\x00garbage", "not UTF-8"),

@@ -51,11 +51,94 @@ def test_committed_schemas_match_the_models(tmp_path: Path) -> None:
     committed = {p.name: p.read_text(encoding="utf-8") for p in SCHEMA_DIR.glob("*.schema.json")}
     expected = {f"{n}.schema.json" for n in ("ruleset", "calendar", "grading", "sanctions", "cases")}
     expected |= {f"{c.id}.schema.json" for c in _checks()}
-    assert set(generated) == expected
+    shipped = schema.plugin_checks(installed_checks(), RULES)  # the example plugin's, installed for the tests
+    assert shipped and {c.id for c in shipped}.isdisjoint(c.id for c in _checks())
+    assert set(generated) == expected | {f"{c.id}.schema.json" for c in shipped}  # --out: every schema there
     assert set(committed) == expected, "run 'compliance rules schema' and commit rules/schema/"
     for name in expected:
         assert committed[name] == generated[name], f"rules/schema/{name} is stale: run 'compliance rules schema'"
+    for check in shipped:  # beside the plugin's own rules file, where its first line points
+        beside = Path(check.rules_dir) / "schema" / f"{check.id}.schema.json"
+        assert beside.read_text(encoding="utf-8") == generated[beside.name], f"{beside} is stale: run 'compliance rules schema'"
     assert run("rules", "schema", "--check").exit_code == 0
+
+
+def test_rules_schema_writes_a_plugin_checks_schema_beside_its_rules_file(tmp_path: Path) -> None:
+    """Before, `rules schema` wrote none for a plugin's own rules YAML, so the editor had nothing
+    to check it with; a province that copies the file into its ruleset gets it there instead."""
+    from _authoring_support import copy_rules, shipped_probe
+
+    rules = copy_rules(tmp_path, cases=False)
+    plugin = shipped_probe(tmp_path)
+    checks = installed_checks([plugin])
+    files = schema.schema_files(checks, rules)
+    beside = tmp_path / "probe_plugin" / "schema" / "probe.schema.json"
+    assert beside in files and rules / "schema" / "probe.schema.json" not in files
+    schema.write_files(files)
+    probe = json.loads(beside.read_text(encoding="utf-8"))
+    assert probe["properties"]["check"]["const"] == "probe"
+    assert schema.stale_files(schema.schema_files(checks, rules)) == []
+    (rules / "probe.yaml").write_text((tmp_path / "probe_plugin" / "probe.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    files = schema.schema_files(checks, rules)
+    assert rules / "schema" / "probe.schema.json" in files and beside not in files
+
+
+def test_the_example_plugins_rules_file_names_a_schema_that_exists_and_fits() -> None:
+    from compliance_leadership_presence.check import RULES_DIR
+
+    path = RULES_DIR / "leadership_presence.yaml"
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == schema.header("leadership_presence")
+    assert (path.parent / first.split("$schema=", 1)[1]).is_file()
+    data = _plain(load_document(path.read_bytes(), str(path)).data)
+    assert not [e.message for e in _validator_for(path).iter_errors(data)]
+
+
+def _described(node: Any, trail: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """(where, schema) of every part of a schema that has a description."""
+    out = []
+    if isinstance(node, dict):
+        if isinstance(node.get("description"), str):
+            out.append((trail, node))
+        for key, value in node.items():
+            out.extend(_described(value, f"{trail}/{key}"))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out.extend(_described(value, f"{trail}/{i}"))
+    return out
+
+
+def test_every_description_is_in_vietnamese_too_and_shown_by_the_editor_in_both() -> None:
+    """They were English only. VS Code's YAML extension shows `markdownDescription` when there
+    is one (completion and hover): both languages, Vietnamese first, escaped for Markdown."""
+    docs = schema.schema_documents(installed_checks())
+    described = [(name + where, part) for name, doc in docs.items() for where, part in _described(doc)]
+    assert len(described) > 300
+    english_only = [where for where, part in described if not part.get("x-description-vi")]
+    assert not english_only, english_only
+    for where, part in described:  # escaping only adds backslashes
+        shown = part["markdownDescription"].replace("\\", "")
+        assert shown == f"{part['x-description-vi']}\n\n*{part['description']}*".replace("\\", ""), where
+    when = docs["sanctions"]["$defs"]["When"]["properties"]["rules"]
+    assert "'check.\\*'" in when["markdownDescription"]  # a '*' would start emphasis
+    assert when["markdownDescription"].endswith("*'check.rule' ids, or 'check.\\*' for every rule of a check; omitted: any rule.*")
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "properties/check", "properties/title", "properties/rules", "properties/report",
+        "$defs/WorkingHoursRules/properties/late_arrival",
+        *(f"$defs/WorkingHoursLateArrivalVersion/properties/{key}" for key in (
+            "effective_from", "effective_to", "legal_basis", "severity", "thresholds", "message", "note")),
+        "$defs/LateThresholds/properties/grace_minutes",
+    ],
+)
+def test_the_keys_of_a_check_file_are_described_in_both_languages(where: str) -> None:
+    part: Any = schema.schema_documents(_checks())["working_hours"]
+    for step in where.split("/"):
+        part = part[step]
+    assert part["description"] and part["x-description-vi"] and part["markdownDescription"]
 
 
 def test_check_flag_reports_stale_schemas(tmp_path: Path) -> None:

@@ -133,13 +133,26 @@ def test_a_broken_case_file_fails_with_its_location(tmp_path: Path) -> None:
     assert f"{cases}:2:" in done.output and "expected at least 1 item(s), found 0" in done.output
 
 
-def test_a_case_with_an_invalid_visit_says_why_in_both_languages(tmp_path: Path) -> None:
+def test_a_case_with_an_invalid_visit_is_skipped_by_test_as_validate_says(tmp_path: Path) -> None:
+    """`rules validate` said such a case is skipped by `rules test`, which then ran it and
+    counted it failed ("the case's visit is not valid"), as if the rules had changed. Both
+    commands now say and do the same: the mistake at its file:line:column, the case skipped."""
     rules, cases = _own_cases(tmp_path)
-    replace_nth(cases, "personnel: [{id: p1, attendance: present}]", "personnel: [{id: p1, attendance: here}]")
-    done = run("rules", "test", rules, "--lang", "vi")
-    assert done.exit_code == 1
-    assert "lần kiểm tra của ví dụ không hợp lệ" in done.output
-    assert "giá trị 'here' không hợp lệ" in done.output
+    line = replace_nth(cases, "personnel: [{id: p1, attendance: present}]", "personnel: [{id: p1, attendance: here}]")
+    for lang, said, problem, counted in [
+        ("en", "'rules test' skips the broken cases", "invalid value 'here'", "0 failed, 1 skipped because of errors"),
+        ("vi", "'rules test' bỏ qua các ví dụ có lỗi", "giá trị 'here' không hợp lệ", "0 không đạt, 1 bị bỏ qua do lỗi"),
+    ]:
+        validated = run("rules", "validate", rules, "--lang", lang)
+        assert validated.exit_code == 1 and said in validated.output, validated.output
+        (located,) = [x for x in validated.output.splitlines() if x.startswith(f"{cases}:{line}:")]
+        assert problem in located
+        tested = run("rules", "test", rules, "--lang", lang)
+        assert tested.exit_code == 1, tested.output
+        assert located in tested.output.splitlines()
+        assert counted in tested.output
+        assert "on time is no finding" not in tested.output
+        assert "the case's visit is not valid" not in tested.output and "lần kiểm tra của ví dụ không hợp lệ" not in tested.output
 
 
 def test_no_case_files(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from _authoring_support import VISIT_2018, copy_rules, line_of, replace_nth, run, shipped_probe, write_jsonl
+from _authoring_support import PROBE_RULES, VISIT_2018, copy_rules, line_of, replace_nth, run, shipped_probe, write_jsonl
 
 from compliance.errors import RulesError
 from compliance.plugins import installed_checks
@@ -88,13 +88,21 @@ def _duplicate_key(rules: Path) -> tuple[Path, int]:
 
 
 def _gap(rules: Path) -> tuple[Path, int]:
+    """Reported at the earlier version's effective_to, which is what usually needs changing."""
     path = rules / "working_hours.yaml"
-    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: moderate", "    - effective_from: 2016-09-07\n      severity: moderate")
+    replace_nth(path, "    - effective_from: 2016-09-05\n      severity: moderate", "    - effective_from: 2016-09-07\n      severity: moderate")
+    return path, line_of(path, "      effective_to: 2016-09-04")  # absent_unexcused's first version
 
 
 def _overlap(rules: Path) -> tuple[Path, int]:
     path = rules / "working_hours.yaml"
-    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: minor", "    - effective_from: 2016-09-01\n      severity: minor")
+    replace_nth(path, "    - effective_from: 2016-09-05\n      severity: minor", "    - effective_from: 2016-09-01\n      severity: minor")
+    return path, line_of(path, "      effective_to: 2016-09-04", 2)  # late_arrival's first version
+
+
+def _same_start(rules: Path) -> tuple[Path, int]:
+    path = rules / "working_hours.yaml"
+    return path, replace_nth(path, "    - effective_from: 2016-09-05\n      severity: minor", "    - effective_from: 2010-01-01\n      severity: minor")
 
 
 def _placeholder_mismatch(rules: Path) -> tuple[Path, int]:
@@ -140,18 +148,23 @@ def _open_before_next(rules: Path) -> tuple[Path, int]:
     ("mutate", "expected"),
     [
         (_duplicate_key, "duplicate key 'severity' (first at line"),
-        (_gap, "gap between versions: the earlier one ends 2016-09-04, the next starts 2016-09-07 (expected 2016-09-05)"),
-        (_overlap, "versions overlap: the version from 2016-09-01 starts before the earlier one ends (2016-09-04)"),
+        (_gap, "rules › absent_unexcused › version from 2010-01-01 › effective_to: gap between versions: the version from "
+               "2010-01-01 ends 2016-09-04 but the next one starts only 2016-09-07; set effective_to of the version from "
+               "2010-01-01 to 2016-09-06, the day before the next version starts (or the next version's effective_from to 2016-09-05)"),
+        (_overlap, "rules › late_arrival › version from 2010-01-01 › effective_to: versions overlap: the version from 2010-01-01 "
+                   "ends 2016-09-04, after the next one has started on 2016-09-01; set effective_to of the version from "
+                   "2010-01-01 to 2016-08-31, the day before the next version starts"),
+        (_same_start, "rules › late_arrival › version from 2010-01-01 (#2) › effective_from: two versions start on 2010-01-01"),
         (_placeholder_mismatch, "the vi and en texts use different placeholders: only the Vietnamese has {share}, only the English has {shares}"),
         (_unknown_rule_ref, "unknown rule 'working_hours.late_arival' (did you mean 'working_hours.late_arrival'?)"),
         # A fine's rule is one string: the path ends at it, with no list index after.
-        (_unknown_fine_rule, "fines › 0 › rule: unknown rule 'alcohol_tobacco.alcohol_during_wrk'"),
+        (_unknown_fine_rule, "fines › #1 › rule: unknown rule 'alcohol_tobacco.alcohol_during_wrk'"),
         (_unknown_severity, "invalid value 'grave'; expected one of: minor, moderate, serious, critical"),
         (_unknown_sanction_code, "invalid value 'remind'; expected one of: reminder,"),
         (_no_legal_basis, "version without legal basis: legal_basis must list at least one document"),
-        (_open_before_next, "has no effective_to but another starts 2016-09-05"),
+        (_open_before_next, "has no effective_to but another starts 2016-09-05; give the version from 2010-01-01 effective_to: 2016-09-04"),
     ],
-    ids=["duplicate_key", "gap", "overlap", "placeholder_mismatch", "unknown_rule", "unknown_fine_rule", "unknown_severity", "unknown_sanction", "no_legal_basis", "open_version"],
+    ids=["duplicate_key", "gap", "overlap", "same_start", "placeholder_mismatch", "unknown_rule", "unknown_fine_rule", "unknown_severity", "unknown_sanction", "no_legal_basis", "open_version"],
 )
 def test_each_mistake_is_reported_with_its_location(tmp_path: Path, mutate: Mutation, expected: str) -> None:
     rules = copy_rules(tmp_path)
@@ -161,7 +174,7 @@ def test_each_mistake_is_reported_with_its_location(tmp_path: Path, mutate: Muta
     hits = [p for p in _problem_lines(done.output) if expected in p]
     assert hits, done.output
     assert any(h.startswith(f"{path}:{line}:") for h in hits), (line, done.output)
-    assert " › " in hits[0]  # the YAML path, e.g. 'rules › absent_unexcused › 1 › effective_from'
+    assert " › " in hits[0]  # the YAML path, e.g. 'rules › absent_unexcused › version from 2016-09-05 › effective_from'
 
 
 def test_placeholder_the_evidence_does_not_provide(tmp_path: Path) -> None:
@@ -176,7 +189,7 @@ def test_placeholder_the_evidence_does_not_provide(tmp_path: Path) -> None:
     done = run("rules", "validate", rules)
     assert done.exit_code == 1
     assert "placeholder '{room}' is not provided by the rule's evidence" in done.output
-    assert "rules › no_id_card › 0 › message › vi" in done.output
+    assert "rules › no_id_card › version from 2007-09-01 › message › vi" in done.output
 
 
 def test_a_duplicate_key_does_not_hide_the_other_mistakes_of_its_file(tmp_path: Path) -> None:
@@ -185,7 +198,7 @@ def test_a_duplicate_key_does_not_hide_the_other_mistakes_of_its_file(tmp_path: 
     replace_nth(path, "severity: minor", "severity: minr", -1)
     done = run("rules", "validate", rules)
     assert done.exit_code == 1
-    assert f"{path}:{dup_line}:7: rules › no_id_card › 0 › severity: duplicate key 'severity'" in done.output
+    assert f"{path}:{dup_line}:7: rules › no_id_card › version from 2007-09-01 › severity: duplicate key 'severity'" in done.output
     assert "invalid value 'minr'" in done.output
 
 
@@ -242,7 +255,7 @@ def test_a_plugins_shipped_case_files_are_checked_as_rules_test_runs_them(tmp_pa
     assert shipped in case_files(Engine.load(rules, plugins=[plugin]))
     report = validate_rules(rules, checks)
     assert shipped in report.case_files
-    assert [(p.file, p.path) for p in report.problems] == [(str(shipped), "cases › 0 › expect › 0 › rule")]
+    assert [(p.file, p.path) for p in report.problems] == [(str(shipped), "cases › #1 › expect › #1 › rule")]
 
 
 PROBE_MISSPELT = """\
@@ -333,3 +346,29 @@ def test_a_rules_file_that_is_a_symbolic_link_is_not_read_and_nothing_of_its_tar
     if linked == "grading.yaml":
         evaluated = run("evaluate", "--rules", rules, str(Path(__file__).parent / "fixtures" / "visit.example.yaml"))
         assert evaluated.exit_code == 2 and "DEADBEEF" not in evaluated.output
+
+
+def test_a_plugin_check_without_its_rules_file_is_reported_where_the_plugin_should_ship_it(tmp_path: Path) -> None:
+    """Before, the problem stood against `<ruleset>/probe.yaml`, a file the plugin's author never
+    writes; the plugin's own rules directory is where it belongs, and both places are named."""
+    from compliance.authoring.validate import validate_rules
+
+    rules = copy_rules(tmp_path, cases=False)
+    plugin = shipped_probe(tmp_path)
+    shipped = tmp_path / "probe_plugin" / "probe.yaml"
+    shipped.unlink()
+    (problem,) = validate_rules(rules, installed_checks([plugin]), cases=False).problems
+    assert problem.code == "rules_no_rules_for_check" and problem.file == str(shipped)
+    assert problem.render("en") == (
+        f"{shipped}: check 'probe' is installed but has no rules: neither {shipped} (the plugin's rules directory, "
+        f"where the plugin should ship it) nor {rules / 'probe.yaml'} (the ruleset directory, where a province puts "
+        "its own copy) was found"
+    )
+    assert problem.render("vi") == (
+        f"{shipped}: kiểm tra 'probe' đã cài đặt nhưng không có quy tắc: không có tệp {shipped} (thư mục quy tắc của "
+        f"plugin, nơi plugin phải kèm tệp này), cũng không có tệp {rules / 'probe.yaml'} (thư mục bộ quy tắc, nơi một "
+        "tỉnh đặt bản của mình)"
+    )
+    # A copy in the ruleset directory is enough: a province's own file wins anyway.
+    (rules / "probe.yaml").write_text(PROBE_RULES, encoding="utf-8")
+    assert validate_rules(rules, installed_checks([plugin]), cases=False).problems == []

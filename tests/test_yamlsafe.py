@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import resource
 import time
@@ -10,8 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
 from compliance.errors import InputError
+from compliance.validation import problems as validation_problems
 from compliance.yamlsafe import MAX_DEPTH, iter_documents, load_document, split_documents
 
 
@@ -124,7 +129,7 @@ def test_syntax_mistakes_are_said_for_people_in_both_languages(case: dict) -> No
 def test_an_impossible_date_can_be_reported_without_losing_the_rest_of_the_file() -> None:
     doc = load_document("a: [2016-02-29, 2016-02-30]\nb: 2016-13-01\nc: x\n", "f.yaml", collect_bad_dates=True)
     assert doc.data["c"] == "x" and doc.data["a"][1] == "2016-02-30"
-    assert [(p.line, p.column, p.path) for p in doc.problems] == [(1, 17, "a › 1"), (2, 4, "b")]
+    assert [(p.line, p.column, p.path) for p in doc.problems] == [(1, 17, "a › #2"), (2, 4, "b")]
     assert doc.invalid == {("a", 1), ("b",)}
 
 
@@ -145,3 +150,36 @@ def test_characters_that_do_not_print_are_shown_escaped_in_messages(escape: str,
     """Two keys that look the same on screen must not read the same in the message either."""
     message = _error(f'"a{escape}b": 1\n"a{escape}b": 2\n')
     assert f"duplicate key 'a{shown}b'" in message, message
+
+
+
+class _Dated(BaseModel):
+    day: datetime.date
+
+
+@settings(max_examples=300, deadline=None)
+@given(year=st.integers(0, 9999), month=st.integers(0, 99), day=st.integers(0, 99), quoted=st.booleans())
+def test_a_date_in_the_right_form_is_a_day_or_said_why_it_is_none(year: int, month: int, day: int, quoted: bool) -> None:
+    """YYYY-MM-DD that names no day (2027-02-30, 2026-13-01, 2026-01-00) is never told "expected
+    YYYY-MM-DD", whether YAML reads it (a plain value) or the model does (a quoted one)."""
+    text = f"{year:04d}-{month:02d}-{day:02d}"
+    try:
+        real: datetime.date | None = datetime.date(year, month, day)
+    except ValueError:
+        real = None
+    said = []
+    try:
+        data = load_document(f"day: '{text}'\n" if quoted else f"day: {text}\n", "f.yaml").data
+        assert _Dated.model_validate(data).day == real
+    except InputError as exc:
+        said = exc.problems
+    except ValidationError as exc:
+        said = validation_problems(exc, _Dated)
+    assert bool(said) == (real is None)
+    if real is None:
+        (problem,) = said
+        assert problem.code == "bad_date"
+        for lang, form in (("en", "expected YYYY-MM-DD"), ("vi", "cần YYYY-MM-DD")):
+            assert form not in problem.message(lang) and text in problem.message(lang)
+        month_length = 1 <= month <= 12 and day > 0 and year > 0
+        assert month_length == (" has " in problem.message("en")) == ("chỉ có" in problem.message("vi"))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from pydantic import Field, StrictBool
 
-from compliance import Check, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance import Check, Context, Observation, Observed, Rule, Thresholds, Visit, described, hookimpl, observed
 
 
 class OfficialHabits(Observed):
@@ -41,8 +41,10 @@ class NoThresholds(Thresholds):
 class PledgeThresholds(Thresholds):
     skip_when_unit_not_organized: bool = Field(
         True,
-        description="When the unit never organised the pledge, report that once for the unit "
-        "instead of once per official.",
+        **described(
+            "When the unit never organised the pledge, report that once for the unit instead of once per official.",
+            "Khi đơn vị chưa từng tổ chức ký cam kết, ghi nhận một lần cho đơn vị thay vì cho từng người.",
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, model_validator
 
-from compliance import Check, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance import Check, Context, Observation, Observed, Rule, Thresholds, Visit, described, hookimpl, observed
 from compliance.visit import Count
 
 from .personnel import AT_WORK, Attendance, attendance_field
@@ -55,7 +55,7 @@ class NoThresholds(Thresholds):
 
 
 class UntidyThresholds(Thresholds):
-    min_rooms: int = Field(1, ge=1, description="Untidy working rooms that make a finding.")
+    min_rooms: int = Field(1, ge=1, **described("Untidy working rooms that make a finding.", "Số phòng làm việc chưa gọn gàng thì ghi nhận phát hiện."))
 
 
 class OfficeCulture(Check):

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, model_validator
 
-from compliance import Check, Code, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance import Check, Code, Context, Observation, Observed, Rule, Thresholds, Visit, described, hookimpl, observed
 from compliance.visit import UnitLevel
 
 
@@ -51,7 +51,10 @@ class Desk(Observed):
 
 class MissingThresholds(Thresholds):
     required_levels: list[UnitLevel] = Field(
-        description="Unit levels that must run their own one-stop desk on this date."
+        **described(
+            "Unit levels that must run their own one-stop desk on this date.",
+            "Các cấp đơn vị phải có bộ phận một cửa của mình vào thời điểm này.",
+        )
     )
 
 

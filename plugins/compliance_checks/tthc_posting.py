@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import Field, StrictBool, model_validator
 
-from compliance import Check, Context, Observation, Observed, Rule, Severity, Thresholds, Visit, hookimpl, observed
+from compliance import Check, Context, Observation, Observed, Rule, Severity, Thresholds, Visit, described, hookimpl, observed
 from compliance.visit import Count
 
 
@@ -45,10 +45,16 @@ class Posting(Observed):
 
 class CompletenessThresholds(Thresholds):
     min_completeness: float = Field(
-        1.0, gt=0, le=1, description="Share of in-scope procedures that must be posted (1.0: all)."
+        1.0, gt=0, le=1, **described(
+            "Share of in-scope procedures that must be posted (1.0: all).",
+            "Tỷ lệ thủ tục hành chính thuộc phạm vi phải được niêm yết (1.0: tất cả).",
+        )
     )
     severity_when_none_posted: Severity | None = Field(
-        Severity.serious, description="Severity when no procedure at all is posted; null keeps the rule's."
+        Severity.serious, **described(
+            "Severity when no procedure at all is posted; null keeps the rule's.",
+            "Mức độ khi không niêm yết thủ tục nào; để trống thì giữ mức độ của quy tắc.",
+        )
     )
 
 

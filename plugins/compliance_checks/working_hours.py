@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, model_validator
 
-from compliance import Check, Code, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance import Check, Code, Context, Observation, Observed, Rule, Thresholds, Visit, described, hookimpl, observed
 from compliance.observations import UTC_OFFSET, WORKING_TIME
 from compliance.visit import LocalTime
 
@@ -92,19 +92,31 @@ class NoThresholds(Thresholds):
 
 class LateThresholds(Thresholds):
     grace_minutes: int = Field(
-        0, ge=0, le=240, description="Minutes after the session start still counted as on time (0 is strict)."
+        0, ge=0, le=240, **described(
+            "Minutes after the session start still counted as on time (0 is strict).",
+            "Số phút sau giờ bắt đầu ca vẫn được tính là đúng giờ (0 là nghiêm ngặt).",
+        )
     )
 
 
 class AbsenceRateThresholds(Thresholds):
     min_share: float | None = Field(
-        0.2, gt=0, le=1, description="Share of checked staff absent without reason that is a finding (heuristic)."
+        0.2, gt=0, le=1, **described(
+            "Share of checked staff absent without reason that is a finding (heuristic).",
+            "Tỷ lệ người được kiểm tra vắng mặt không lý do thì ghi nhận phát hiện (ngưỡng kinh nghiệm).",
+        )
     )
     min_count: int | None = Field(
-        3, ge=1, description="Number of staff absent without reason that is a finding on its own (heuristic)."
+        3, ge=1, **described(
+            "Number of staff absent without reason that is a finding on its own (heuristic).",
+            "Số người vắng mặt không lý do tự nó đủ ghi nhận phát hiện (ngưỡng kinh nghiệm).",
+        )
     )
     min_checked: int = Field(
-        5, ge=1, description="Staff that must have been checked before the share alone can make a finding."
+        5, ge=1, **described(
+            "Staff that must have been checked before the share alone can make a finding.",
+            "Số người phải được kiểm tra thì tỷ lệ mới đủ để ghi nhận phát hiện.",
+        )
     )
 
 

@@ -45,7 +45,7 @@ from .api import (
     visit_schema,
 )
 from .check import Check, Context, Note, Observation, Rule, Thresholds, WorkingTime
-from .common import LegalRef, Severity
+from .common import LegalRef, Severity, described
 from .engine import Engine
 from .errors import ComplianceError, InputError, PluginError, Problem, RulesError
 from .history import History
@@ -102,6 +102,7 @@ __all__ = [
     "VisitFormat",
     "WorkingTime",
     "default_rules_dir",
+    "described",
     "history_from",
     "hookimpl",
     "installed_checks",

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .check import Check, SubjectType
-from .common import Severity
+from .common import Severity, described
 from .engine import Engine
 from .errors import ComplianceError, InputError, PluginError, RulesError
 from .result import PriorFinding, Result
@@ -37,6 +37,8 @@ from .validation import problems as validation_problems
 from .yamlsafe import YamlDocument, load_document, read_at_most
 
 MAX_CASE_FILE_BYTES = 4 * 1024 * 1024
+Day = date
+"""`date`, for a field that is itself called `date`."""
 
 
 class _Strict(BaseModel):
@@ -44,48 +46,56 @@ class _Strict(BaseModel):
 
 
 class ExpectedFinding(_Strict):
-    rule: str = Field(description="Rule id within the case file's check, e.g. 'late_arrival'.")
-    subject: str | None = Field(default=None, description="Official or unit id; omitted: any.")
-    severity: Severity | None = None
-    version: date | None = Field(default=None, description="effective_from of the rule version expected to apply.")
-    evidence: dict[str, Any] | None = Field(default=None, description="Evidence values that must match (a subset).")
-    sanctions: list[str] | None = Field(default=None, description="Sanction codes expected on this finding (a subset).")
+    rule: str = Field(**described("Rule id within the case file's check, e.g. 'late_arrival'.", "Mã quy tắc thuộc kiểm tra của tệp ví dụ, ví dụ 'late_arrival'."))
+    subject: str | None = Field(default=None, **described("Official or unit id; omitted: any.", "Mã cá nhân hoặc đơn vị; bỏ trống: bất kỳ."))
+    severity: Severity | None = Field(default=None, **described("The severity expected.", "Mức độ mong đợi."))
+    version: date | None = Field(default=None, **described(
+        "effective_from of the rule version expected to apply.", "effective_from của phiên bản quy tắc mong đợi được áp dụng."
+    ))
+    evidence: dict[str, Any] | None = Field(default=None, **described("Evidence values that must match (a subset).", "Các giá trị bằng chứng phải khớp (một phần)."))
+    sanctions: list[str] | None = Field(default=None, **described(
+        "Sanction codes expected on this finding (a subset).", "Các kiến nghị xử lý mong đợi cho phát hiện này (một phần)."
+    ))
 
 
 class ExpectedSanction(_Strict):
-    code: str
-    target: Target | None = None
-    subject: str | None = None
+    code: str = Field(**described("The sanction's code, e.g. 'reminder'.", "Mã hình thức xử lý, ví dụ 'reminder'."))
+    target: Target | None = Field(default=None, **described("Who it is for; omitted: anyone.", "Đối tượng; bỏ trống: bất kỳ."))
+    subject: str | None = Field(default=None, **described("Official or unit id; omitted: any.", "Mã cá nhân hoặc đơn vị; bỏ trống: bất kỳ."))
 
 
 class SanctionExpectations(_Strict):
-    include: list[ExpectedSanction] = Field(default_factory=list)
-    exclude: list[ExpectedSanction] = Field(default_factory=list)
+    include: list[ExpectedSanction] = Field(default_factory=list, **described("Sanctions that must be recommended.", "Các kiến nghị phải có."))
+    exclude: list[ExpectedSanction] = Field(default_factory=list, **described("Sanctions that must not be recommended.", "Các kiến nghị không được có."))
 
 
 class HistoryEntry(_Strict):
-    visit_id: str
-    date: date
-    rule: str = Field(description="'check.rule'")
-    subject: str
-    subject_type: SubjectType = "official"
-    unit_id: str | None = Field(default=None, description="Defaults to the case visit's unit.")
+    visit_id: str = Field(**described("The earlier visit's id.", "Mã lần kiểm tra trước."))
+    date: Day = Field(**described("The earlier visit's date, YYYY-MM-DD.", "Ngày của lần kiểm tra trước, YYYY-MM-DD."))
+    rule: str = Field(**described("'check.rule' of the earlier finding.", "Mã quy tắc 'check.rule' của phát hiện trước."))
+    subject: str = Field(**described("Official or unit id of the earlier finding.", "Mã cá nhân hoặc đơn vị của phát hiện trước."))
+    subject_type: SubjectType = Field("official", **described("Whether the subject is an official or a unit.", "Đối tượng là cá nhân hay đơn vị."))
+    unit_id: str | None = Field(default=None, **described("Defaults to the case visit's unit.", "Mặc định là đơn vị của lần kiểm tra trong ví dụ."))
 
 
 class Case(_Strict):
-    name: str
-    visit: dict[str, Any] = Field(default_factory=dict)
-    as_of: date | None = None
-    history: list[HistoryEntry] = Field(default_factory=list)
-    expect: list[ExpectedFinding]
-    sanctions: SanctionExpectations | None = None
-    grade: str | None = None
+    name: str = Field(**described("What the case shows, in a few words.", "Ví dụ này cho thấy điều gì, trong vài từ."))
+    visit: dict[str, Any] = Field(default_factory=dict, **described(
+        "Merged onto `base`: mappings merge, lists replace.", "Được gộp vào `base`: mapping được gộp, danh sách được thay thế."
+    ))
+    as_of: date | None = Field(default=None, **described("Evaluate with the rules in force on this date.", "Đánh giá theo quy tắc có hiệu lực vào ngày này."))
+    history: list[HistoryEntry] = Field(default_factory=list, **described("Earlier findings, for repeats.", "Các phát hiện trước đó, để xét lặp lại."))
+    expect: list[ExpectedFinding] = Field(**described(
+        "Exactly the findings of this check expected; [] when it stays silent.", "Đúng các phát hiện của kiểm tra này được mong đợi; [] khi không có phát hiện."
+    ))
+    sanctions: SanctionExpectations | None = Field(default=None, **described("Sanctions that must or must not be recommended.", "Các kiến nghị phải có hoặc không được có."))
+    grade: str | None = Field(default=None, **described("The grade expected, e.g. 'fair'.", "Xếp loại mong đợi, ví dụ 'fair'."))
 
 
 class CaseFile(_Strict):
-    check: str
-    base: dict[str, Any] = Field(default_factory=dict)
-    cases: list[Case] = Field(min_length=1)
+    check: str = Field(**described("The check whose findings the cases expect.", "Kiểm tra mà các ví dụ mong đợi phát hiện."))
+    base: dict[str, Any] = Field(default_factory=dict, **described("The visit every case starts from.", "Lần kiểm tra mà mọi ví dụ dựa vào."))
+    cases: list[Case] = Field(min_length=1, **described("The cases: a visit in, the findings expected out.", "Các ví dụ: một lần kiểm tra vào, các phát hiện mong đợi ra."))
 
 
 @dataclass
@@ -225,12 +235,13 @@ def _sanction_label(want: ExpectedSanction) -> str:
 
 def run_file(engine: Engine, path: str | Path) -> list[CaseOutcome]:
     """Run a case file's cases, once `rules validate` would find nothing wrong with it: an
-    expectation that can never hold (a misspelt sanction, grade or evidence key) is a RulesError
-    naming all of them, not a case failure that reads like a change in the rules."""
+    expectation that can never hold (a misspelt sanction, grade or evidence key) or a visit that
+    is not one is a RulesError naming all of them, not a case failure that reads like a change
+    in the rules."""
     from .authoring.validate import validate_case_file  # authoring builds on this module
 
     installed = {info.check.id: info.check for info in engine.checks}
-    checked = validate_case_file(path, installed, visits=False, ruleset=engine.catalogue)
+    checked = validate_case_file(path, installed, ruleset=engine.catalogue)
     if checked.problems or checked.spec is None or checked.doc is None:
         raise RulesError(checked.problems)
     spec, doc = checked.spec, checked.doc

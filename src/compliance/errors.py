@@ -6,6 +6,7 @@ so that a user fixes them in one pass instead of one per run.
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -157,20 +158,35 @@ CATALOG: dict[str, tuple[str, str]] = {
         "file {file} declares check '{found}', expected '{expected}'",
     ),
     "rules_no_rules_for_check": (
-        "kiểm tra '{check}' đã cài đặt nhưng không có quy tắc",
-        "check '{check}' is installed but has no rules",
+        "kiểm tra '{check}' đã cài đặt nhưng không có quy tắc: {looked}",
+        "check '{check}' is installed but has no rules: {looked}",
     ),
     "version_gap": (
-        "khoảng trống giữa các phiên bản: phiên bản trước hết hiệu lực {prev_to}, phiên bản sau bắt đầu {next_from} (cần {expected})",
-        "gap between versions: the earlier one ends {prev_to}, the next starts {next_from} (expected {expected})",
+        "khoảng trống giữa các phiên bản: phiên bản từ {prev_from} hết hiệu lực ngày {prev_to} nhưng phiên bản sau đến "
+        "{next_from} mới bắt đầu; hãy sửa effective_to của phiên bản từ {prev_from} thành {day_before}, ngày trước khi "
+        "phiên bản sau bắt đầu (hoặc sửa effective_from của phiên bản sau thành {expected})",
+        "gap between versions: the version from {prev_from} ends {prev_to} but the next one starts only {next_from}; "
+        "set effective_to of the version from {prev_from} to {day_before}, the day before the next version starts "
+        "(or the next version's effective_from to {expected})",
     ),
     "version_overlap": (
-        "các phiên bản chồng lấn: phiên bản từ {next_from} bắt đầu trước khi phiên bản trước hết hiệu lực ({prev_to})",
-        "versions overlap: the version from {next_from} starts before the earlier one ends ({prev_to})",
+        "các phiên bản chồng lấn: phiên bản từ {prev_from} hết hiệu lực ngày {prev_to}, khi phiên bản sau đã bắt đầu "
+        "từ {next_from}; hãy sửa effective_to của phiên bản từ {prev_from} thành {day_before}, ngày trước khi phiên bản "
+        "sau bắt đầu",
+        "versions overlap: the version from {prev_from} ends {prev_to}, after the next one has started on {next_from}; "
+        "set effective_to of the version from {prev_from} to {day_before}, the day before the next version starts",
     ),
     "version_open_before_next": (
-        "phiên bản từ {prev_from} không có effective_to nhưng còn phiên bản sau từ {next_from}",
-        "the version from {prev_from} has no effective_to but another starts {next_from}",
+        "phiên bản từ {prev_from} không có effective_to nhưng còn phiên bản sau từ {next_from}; hãy thêm "
+        "effective_to: {day_before} vào phiên bản từ {prev_from}, ngày trước khi phiên bản sau bắt đầu",
+        "the version from {prev_from} has no effective_to but another starts {next_from}; give the version from "
+        "{prev_from} effective_to: {day_before}, the day before the next version starts",
+    ),
+    "version_same_start": (
+        "hai phiên bản cùng bắt đầu từ {next_from}: mỗi phiên bản phải bắt đầu vào ngày sau khi phiên bản trước hết "
+        "hiệu lực; hãy sửa effective_from của một trong hai phiên bản",
+        "two versions start on {next_from}: each version starts the day after the one before it ends; change the "
+        "effective_from of one of them",
     ),
     "version_reversed": (
         "effective_to ({to}) trước effective_from ({from_})",
@@ -308,6 +324,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "check '{check}' is declared twice ({first} and {second})",
     ),
     "bad_date": ("ngày không hợp lệ {found}; cần YYYY-MM-DD", "invalid date {found}; expected YYYY-MM-DD"),
+    # A `bad_date` whose value is written YYYY-MM-DD (maybe with a time) yet names no day says why.
+    "impossible_date": ("ngày không hợp lệ {found}: {reason}", "invalid date {found}: {reason}"),
     "more_problems": (
         "còn {count} lỗi khác không được liệt kê: mỗi tài liệu chỉ báo tối đa {limit} lỗi",
         "{count} more problems not listed: at most {limit} are reported per document",
@@ -425,6 +443,56 @@ def json_syntax_vi(raw: str) -> str:
 # Codes whose Vietnamese detail, when a producer gave only the English one, is derived from it.
 _DETAIL_VI: dict[str, Callable[[str], str]] = {"bad_json": json_syntax_vi}
 
+_DATE_FORM = re.compile(
+    r"^(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})(?:(?:[Tt]|[ \t]+)(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?)?"
+)
+_MONTHS_EN = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
+def impossible_date(found: str) -> dict[str, str] | None:
+    """Why a value written YYYY-MM-DD (maybe followed by a time) names no day, in vi and en,
+    or None when it is not in that form or is a real day: "February 2027 has 28 days" helps
+    the person who typed 2027-02-30, "expected YYYY-MM-DD" only puzzles them."""
+    text = found.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    form = _DATE_FORM.match(text)
+    if form is None:
+        return None
+    year, month, day = int(form["y"]), int(form["m"]), int(form["d"])
+    if year == 0:
+        return {"reason_vi": "không có năm 0000 (năm bắt đầu từ 0001)", "reason_en": "there is no year 0000 (years start at 0001)"}
+    if not 1 <= month <= 12:
+        return {"reason_vi": f"không có tháng {form['m']} (tháng từ 01 đến 12)", "reason_en": f"there is no month {form['m']} (months run 01-12)"}
+    if day == 0:
+        return {"reason_vi": "không có ngày 00 (ngày bắt đầu từ 01)", "reason_en": "there is no day 00 (days start at 01)"}
+    days = calendar.monthrange(year, month)[1]
+    if day > days:
+        return {
+            "reason_vi": f"tháng {month} năm {form['y']} chỉ có {days} ngày",
+            "reason_en": f"{_MONTHS_EN[month - 1]} {form['y']} has {days} days",
+        }
+    if form["H"] is not None and (int(form["H"]) > 23 or int(form["M"]) > 59 or int(form["S"] or 0) > 59):
+        clock = ":".join(part for part in (form["H"], form["M"], form["S"]) if part is not None)
+        return {
+            "reason_vi": f"không có giờ {clock} (giờ từ 00 đến 23, phút và giây từ 00 đến 59)",
+            "reason_en": f"there is no time {clock} (hours run 00-23, minutes and seconds 00-59)",
+        }
+    return None
+
+
+def _reworded(code: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The code whose words say `params` best: a date in the right form that names no day is
+    said with the reason, whoever reported it (a YAML file, a visit, an --as-of option)."""
+    if code == "bad_date" and isinstance(params.get("found"), str) and "reason" not in params:
+        reason = impossible_date(params["found"])
+        if reason is not None:
+            return "impossible_date", {**params, **reason}
+    return code, params
+
 ECHO_LIMIT = 80
 """Characters of a user's text (a key, a value) a message quotes."""
 PARAM_LIMIT = 500
@@ -505,10 +573,13 @@ class Problem:
     column: int | None = None
     path: str | None = None
     record: int | None = None
+    path_vi: str | None = None
+    """The path said in Vietnamese, where it has words (`phiên bản từ 2016-09-05`); else `path`."""
 
     def message(self, lang: Lang = "en") -> str:
-        vi, en = CATALOG.get(self.code, ("{detail}", "{detail}"))
-        params = {k: visible(shorten(v, PARAM_LIMIT)) if isinstance(v, str) else v for k, v in self.params.items()}
+        code, params = _reworded(self.code, self.params)
+        vi, en = CATALOG.get(code, ("{detail}", "{detail}"))
+        params = {k: visible(shorten(v, PARAM_LIMIT)) if isinstance(v, str) else v for k, v in params.items()}
         derive = _DETAIL_VI.get(self.code)
         if derive is not None and "detail_vi" not in params and isinstance(params.get("detail"), str):
             params["detail_vi"] = derive(params["detail"])
@@ -540,8 +611,9 @@ class Problem:
             parts.append(loc)
         elif self.record is not None:
             parts.append(f"#{self.record}")
-        if self.path:
-            parts.append(visible(self.path))
+        path = self.path_vi if lang == "vi" and self.path_vi is not None else self.path
+        if path:
+            parts.append(visible(path))
         return ": ".join(parts)
 
     def render(self, lang: Lang = "en") -> str:
@@ -554,12 +626,17 @@ class Problem:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.path_vi is not None and self.path_vi != self.path:
+            out["path_vi"] = self.path_vi
         out["message"] = {"vi": self.message("vi"), "en": self.message("en")}
         return out
 
     def at(self, **where: Any) -> Problem:
-        """The same problem placed somewhere more precise."""
-        current = {k: getattr(self, k) for k in ("file", "line", "column", "path", "record")}
+        """The same problem placed somewhere more precise (a new `path` without its `path_vi`
+        is said alike in both languages)."""
+        current = {k: getattr(self, k) for k in ("file", "line", "column", "path", "record", "path_vi")}
+        if where.get("path") is not None and "path_vi" not in where:
+            current["path_vi"] = None
         current.update({k: v for k, v in where.items() if v is not None})
         return Problem(self.code, self.params, **current)
 

@@ -32,6 +32,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
+from .common import DESCRIPTION_VI
 from .errors import InputError, PluginError, Problem
 from .jsonkeys import duplicate_key, model_keys
 from .validation import problems as validation_problems
@@ -49,7 +50,6 @@ CORE_FIELDS: Mapping[str, frozenset[str]] = {
     OFFICIAL: frozenset(Official.model_fields),
     VISIT: frozenset(Visit.model_fields),
 }
-DESCRIPTION_VI = "x-description-vi"
 READ_BY = "x-read-by"
 _SCHEMA_NOISE = frozenset({"description", "title", "examples", DESCRIPTION_VI, READ_BY})
 

@@ -16,7 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from . import public_holidays
-from .errors import MAX_PROBLEMS, Problem, cap_problems, hint_params, shorten
+from .errors import MAX_PROBLEMS, Problem, cap_problems, hint_params, impossible_date, shorten
+from .paths import named_path, path_params
 from .visit import FIRST_YEAR, ID_PATTERN, LAST_YEAR, Visit
 from .yamlsafe import YamlDocument
 
@@ -98,9 +99,11 @@ def describe(value: Any) -> str:
 
 
 def format_path(loc: Sequence[Any], style: PathStyle = "dotted") -> str:
-    """`personnel[0].attendance`; a key from the input is quoted shortened (`shorten`)."""
+    """`personnel[0].attendance`, or with arrows as rule and case files are read
+    (`personnel › #1 › attendance`, see `compliance.paths`); a key from the input is quoted
+    shortened (`shorten`)."""
     if style == "arrows":
-        return " › ".join(shorten(str(part)) for part in loc)
+        return named_path(loc)[0]
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -184,7 +187,10 @@ def problem_from_error(error: Any, model: type[BaseModel]) -> Problem:
     if kind == "missing":
         return Problem("missing")
     if kind in _TYPE_TO_EXPECTED:
-        return wrong_type(_TYPE_TO_EXPECTED[kind], value)
+        expected = _TYPE_TO_EXPECTED[kind]
+        if expected in ("date", "datetime") and isinstance(value, str) and impossible_date(value):
+            return Problem("bad_date", {"found": describe(value)})  # in the form, yet no such day
+        return wrong_type(expected, value)
     if kind in ("enum", "literal_error"):
         choices = _choices_at(model, loc)
         found = describe(value)
@@ -297,6 +303,8 @@ def problems(
         if problem.code == "duplicate_id" and "index" in problem.params:
             loc += (problem.params["index"], "id")  # the repeated entry's own id, not the whole list
         where: dict[str, Any] = {"file": source, "path": format_path(loc, style) or None, "record": record}
+        if style == "arrows":
+            where.update(path_params(loc, doc.data if doc is not None else None))
         if doc is not None:
             at_line, column = doc.locate(loc, key=error.get("type") == "extra_forbidden")
             where.update(line=at_line, column=column)

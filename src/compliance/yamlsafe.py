@@ -23,6 +23,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import InputError, Problem, yaml_syntax
+from .paths import path_params
 
 MAX_DEPTH = 64
 MAX_ALIASES = 200
@@ -190,6 +191,7 @@ class _Builder:
         self.active: set[int] = set()
         self.collect_duplicates = collect_duplicates
         self.collect_bad_dates = collect_bad_dates
+        self.pending: list[tuple[int, Path_]] = []
 
     def pos(self, mark: Any) -> tuple[int, int]:
         line, column = _pos(mark)
@@ -236,11 +238,20 @@ class _Builder:
         if not self.collect_bad_dates:
             raise self.fail(problem, node)
         line, column = self.pos(node.start_mark)
-        self.doc.problems.append(
-            problem.at(file=self.doc.source, line=line, column=column, path=" › ".join(str(p) for p in path) or None)
-        )
+        self.found(problem.at(file=self.doc.source, line=line, column=column), path)
         self.doc.invalid.add(path)
         return str(node.value)
+
+    def found(self, problem: Problem, path: Path_) -> None:
+        """A problem that does not stop the build, its path named once the document is whole
+        (a version is named by its `effective_from`, which may come after the mistake)."""
+        self.pending.append((len(self.doc.problems), path))
+        self.doc.problems.append(problem)
+
+    def name_paths(self) -> None:
+        memo: dict[Path_, Any] = {}
+        for index, path in self.pending:
+            self.doc.problems[index] = self.doc.problems[index].at(**path_params(path, self.doc.data, memo))
 
     def mapping(self, node: MappingNode, path: Path_) -> dict[Any, Any]:
         out: dict[Any, Any] = {}
@@ -262,16 +273,8 @@ class _Builder:
                 # Keep the first value, report the repeat and go on, so that every other
                 # mistake in the file is reported in the same run.
                 at_line, at_col = self.pos(key_node.start_mark)
-                self.doc.problems.append(
-                    Problem(
-                        "yaml_duplicate_key",
-                        {"key": key, "first_line": first_seen[key]},
-                        file=self.doc.source,
-                        line=at_line,
-                        column=at_col,
-                        path=" › ".join(str(p) for p in path + (key,)),
-                    )
-                )
+                repeated = Problem("yaml_duplicate_key", {"key": key, "first_line": first_seen[key]})
+                self.found(repeated.at(file=self.doc.source, line=at_line, column=at_col), path + (key,))
                 continue
             if key in first_seen:
                 raise self.fail(
@@ -419,7 +422,9 @@ def iter_documents(
                     [Problem("yaml_too_large_expanded", {"limit": MAX_EXPANDED_NODES}, file=source, line=line, column=col)]
                 )
             doc = YamlDocument(data=None, source=source, first_line=node.start_mark.line + 1 + line_offset)
-            doc.data = _Builder(loader, doc, line_offset, collect_duplicates, collect_bad_dates).build(node, ())
+            builder = _Builder(loader, doc, line_offset, collect_duplicates, collect_bad_dates)
+            doc.data = builder.build(node, ())
+            builder.name_paths()
             yield doc
     finally:
         loader.dispose()

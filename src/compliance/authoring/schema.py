@@ -4,7 +4,13 @@ An editor with the YAML extension (yaml-language-server) reads the schema named 
 first line (`# yaml-language-server: $schema=schema/<name>.schema.json`) and then completes
 keys, shows their descriptions and flags mistakes as policy staff type. The schemas live in
 `rules/schema/`: one per kind of file (ruleset, calendar, grading, sanctions, cases) and one
-per installed check. `compliance rules schema` regenerates them; a test keeps them in sync.
+per check whose rules file is in the ruleset; a plugin check whose rules come from its own
+file has its schema beside that file (`<rules_dir>/schema/<id>.schema.json`), where the same
+first line points. `compliance rules schema` regenerates them; a test keeps them in sync.
+
+Every description is in English (`description`) and Vietnamese (`x-description-vi`, as in the
+visit format's schema), and both are joined in `markdownDescription`, which is what VS Code's
+YAML extension shows when completing a key or hovering over it.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from ..cases import CaseFile
 from ..errors import ComplianceError, Problem
 from ..check import Check
 from ..plugins import CheckInfo
+from ..common import DESCRIPTION_VI
 from ..ruleset import model as rules_model
 from ..ruleset.loader import SHARED_FILES
 
@@ -56,10 +63,36 @@ class _RulesJsonSchema(GenerateJsonSchema):
             out = {**out, "pattern": rules_model._MMDD.pattern, "examples": ["04-16"]}
         return out
 
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        """A model's own Vietnamese description (`__doc_vi__`, beside its docstring); never a parent's."""
+        out = super().model_schema(schema)
+        vi = schema["cls"].__dict__.get("__doc_vi__")
+        if isinstance(vi, str) and "description" in out:
+            out[DESCRIPTION_VI] = vi
+        return out
+
 
 def _schema(model: type[BaseModel], title: str) -> dict[str, Any]:
     body = model.model_json_schema(by_alias=True, mode="validation", schema_generator=_RulesJsonSchema)
-    return {"$schema": DIALECT, "title": title, **{k: v for k, v in body.items() if k != "title"}}
+    return _bilingual({"$schema": DIALECT, "title": title, **{k: v for k, v in body.items() if k != "title"}})
+
+
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\*_[]<>#|~"})
+"""What Markdown would read as emphasis, a link, HTML or a heading; `code` stays code."""
+
+
+def _bilingual(node: Any) -> Any:
+    """Each description with a Vietnamese one gets both in `markdownDescription`, Vietnamese
+    first (the editor shows it instead of `description`); their text is escaped for Markdown."""
+    if isinstance(node, list):
+        return [_bilingual(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _bilingual(value) for key, value in node.items()}
+    en, vi = out.get("description"), out.get(DESCRIPTION_VI)
+    if isinstance(en, str) and isinstance(vi, str):
+        out["markdownDescription"] = f"{vi.translate(_MARKDOWN)}\n\n*{en.translate(_MARKDOWN)}*"
+    return out
 
 
 def _check_list(checks: Sequence[CheckInfo | Check]) -> list[Check]:
@@ -70,12 +103,33 @@ def _check_list(checks: Sequence[CheckInfo | Check]) -> list[Check]:
 def checks_of_dir(checks: Sequence[CheckInfo | Check], rules_dir: str | Path | None) -> list[Check]:
     """The checks whose rules file belongs in `rules_dir`: the built-in ones (a plugin that ships
     its own file keeps its schema beside it) and any check that has a file there."""
-    out = []
-    for check in _check_list(checks):
-        local = rules_dir is not None and (Path(rules_dir) / f"{check.id}.yaml").is_file()
-        if check.rules_dir is None or local:
-            out.append(check)
-    return out
+    shipped = {c.id for c in plugin_checks(checks, rules_dir)}
+    return [check for check in _check_list(checks) if check.id not in shipped]
+
+
+def plugin_checks(checks: Sequence[CheckInfo | Check], rules_dir: str | Path | None) -> list[Check]:
+    """The checks whose rules come from their plugin's own file, since `rules_dir` has no copy."""
+    local = Path(rules_dir) if rules_dir is not None else None
+    return [
+        check for check in _check_list(checks)
+        if check.rules_dir is not None and not (local is not None and (local / f"{check.id}.yaml").is_file())
+    ]
+
+
+def schema_files(
+    checks: Sequence[CheckInfo | Check], rules_dir: str | Path, out_dir: str | Path | None = None
+) -> dict[Path, str]:
+    """Every schema file and its text: the ruleset's (shared files, cases, its checks) in
+    `<rules_dir>/schema`, and a plugin check's own beside its plugin's rules file, where that
+    file's first line points; with `out_dir`, all of them there."""
+    ruleset = checks_of_dir(checks, rules_dir)
+    shipped = plugin_checks(checks, rules_dir)
+    target = Path(out_dir) if out_dir is not None else Path(rules_dir) / SCHEMA_DIR
+    files = {target / file_name(name): render(doc) for name, doc in schema_documents(ruleset).items()}
+    for check in shipped:
+        beside = target if out_dir is not None else Path(check.rules_dir or ".") / SCHEMA_DIR
+        files[beside / file_name(check.id)] = render(_check_schema(check))
+    return files
 
 
 def schema_documents(checks: Sequence[CheckInfo | Check]) -> dict[str, dict[str, Any]]:
@@ -86,9 +140,13 @@ def schema_documents(checks: Sequence[CheckInfo | Check]) -> dict[str, dict[str,
     cases["properties"]["check"] = {**cases["properties"]["check"], "enum": [c.id for c in installed]}
     docs["cases"] = cases
     for check in installed:
-        title = check.title.get("vi", check.id) + " / " + check.title.get("en", check.id)
-        docs[check.id] = _schema(rules_model.check_file_model(check), f"{check.id}.yaml: {title}")
+        docs[check.id] = _check_schema(check)
     return docs
+
+
+def _check_schema(check: Check) -> dict[str, Any]:
+    title = check.title.get("vi", check.id) + " / " + check.title.get("en", check.id)
+    return _schema(rules_model.check_file_model(check), f"{check.id}.yaml: {title}")
 
 
 def render(schema: Mapping[str, Any]) -> str:
@@ -120,16 +178,22 @@ def expected_headers(rules_dir: Path, checks: Sequence[CheckInfo | Check]) -> di
 
 
 def write_schemas(out_dir: str | Path, checks: Sequence[CheckInfo | Check]) -> list[Path]:
+    """The schemas of `checks` and of the shared files, all in `out_dir`."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    documents = {out / file_name(name): render(schema) for name, schema in schema_documents(checks).items()}
+    return write_files({out / file_name(name): render(schema) for name, schema in schema_documents(checks).items()})
+
+
+def write_files(documents: Mapping[Path, str]) -> list[Path]:
+    """Write each schema that is missing or stale; a file already current is left untouched (a
+    plugin installed read-only that ships its current schema needs no write)."""
     # Written into a rules directory others may write too: never through a link they planted.
     linked = [path for path in documents if path.is_symlink()]
     if linked:
         raise ComplianceError([Problem("symlink_not_written", file=str(path)) for path in linked])
+    written = []
     for path, text in documents.items():
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         written.append(path)
     return written
@@ -138,12 +202,17 @@ def write_schemas(out_dir: str | Path, checks: Sequence[CheckInfo | Check]) -> l
 def stale_schemas(out_dir: str | Path, checks: Sequence[CheckInfo | Check]) -> list[str]:
     """Names whose committed schema is missing or differs from the models."""
     out = Path(out_dir)
-    stale = []
-    for name, schema in schema_documents(checks).items():
-        path = out / file_name(name)
-        if not path.is_file() or path.read_text(encoding="utf-8") != render(schema):
-            stale.append(name)
-    return stale
+    return [path.name.removesuffix(".schema.json") for path in stale_files(
+        {out / file_name(name): render(schema) for name, schema in schema_documents(checks).items()}
+    )]
 
 
-__all__ = ["expected_headers", "header", "schema_documents", "stale_schemas", "write_schemas"]
+def stale_files(documents: Mapping[Path, str]) -> list[Path]:
+    """The schema files that are missing or differ from the models."""
+    return [path for path, text in documents.items() if not path.is_file() or path.read_text(encoding="utf-8") != text]
+
+
+__all__ = [
+    "expected_headers", "header", "plugin_checks", "schema_documents", "schema_files", "stale_files", "stale_schemas",
+    "write_files", "write_schemas",
+]

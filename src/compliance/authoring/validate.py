@@ -34,7 +34,8 @@ from ..ruleset.loader import (
 )
 from ..ruleset.model import SanctionCode
 from ..sanctions.policy import recommendable_codes
-from ..validation import _clean_loc, describe, format_path, problem_from_error
+from ..paths import path_params
+from ..validation import _clean_loc, describe, problem_from_error
 from ..validation import problems as validation_problems
 from ..visit import Visit
 from ..yamlsafe import YamlDocument, load_document, read_at_most
@@ -229,7 +230,7 @@ class _CaseProblems:
             self.broken.add(where[1])
         else:
             self.whole_file = True
-        self.problems.append(problem.at(path=format_path(where, "arrows") or None))
+        self.problems.append(problem.at(**path_params(where, self.doc.data)))
 
     def unknown(
         self, code: str, found: Any, choices: Sequence[str] | None, where: tuple[Any, ...], *, key: bool = False, **params: Any

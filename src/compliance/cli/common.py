@@ -18,7 +18,7 @@ from rich.console import Console, ConsoleOptions, ConsoleRenderable, RenderableT
 from rich.segment import Segment
 
 from ..engine import Engine
-from ..errors import ComplianceError, Lang, Problem, visible
+from ..errors import ComplianceError, Lang, Problem, impossible_date, visible
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -131,7 +131,9 @@ def parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) 
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"'{value}' is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD") from None
+        why = impossible_date(value)
+        said = f"{why['reason_en']} / {why['reason_vi']}" if why else "is not a date YYYY-MM-DD / không phải ngày YYYY-MM-DD"
+        raise click.BadParameter(f"'{value}': {said}" if why else f"'{value}' {said}") from None
 
 
 def say_problems(problems: Iterable[Problem], lang: Lang, title: tuple[str, str] = ("Lỗi", "Error")) -> None:

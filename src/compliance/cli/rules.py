@@ -89,7 +89,7 @@ def validate(directory: Path | None, fmt: str, no_cases: bool, lang: Lang) -> No
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Where to write the schemas (default: the schema/ folder of the ruleset directory).",
+    help="Write every schema here (default: the schema/ folder of the ruleset directory, and a plugin's own beside its rules file).",
 )
 @click.option(
     "--rules",
@@ -105,21 +105,23 @@ def validate(directory: Path | None, fmt: str, no_cases: bool, lang: Lang) -> No
 def schema(out_dir: Path | None, rules_dir: Path | None, check_only: bool, lang: Lang) -> None:
     """Write the JSON Schemas of the rule files (for editors), generated from the models.
 
-    Ghi lược đồ JSON của các tệp quy tắc (để trình soạn thảo gợi ý khóa và báo lỗi khi gõ).
-    Each rule file names its schema on its first line:
-    '# yaml-language-server: $schema=schema/<name>.schema.json'.
+    Ghi lược đồ JSON của các tệp quy tắc (để trình soạn thảo gợi ý khóa, mô tả song ngữ và báo
+    lỗi khi gõ). Each rule file names its schema on its first line:
+    '# yaml-language-server: $schema=schema/<name>.schema.json'. A plugin check whose rules come
+    from its own file gets its schema beside that file (<plugin rules dir>/schema/), unless
+    --out puts every schema in one place.
     """
     root = _rules_dir(rules_dir)
     target = out_dir if out_dir is not None else root / schema_mod.SCHEMA_DIR
-    checks = schema_mod.checks_of_dir(installed_checks(), root)
+    files = schema_mod.schema_files(installed_checks(), root, out_dir)
     if check_only:
-        stale = schema_mod.stale_schemas(target, checks)
+        stale = schema_mod.stale_files(files)
         if stale:
-            click.secho(say("schema_stale", lang, names=", ".join(stale)), fg="red")
+            click.secho(say("schema_stale", lang, names=", ".join(str(path) for path in stale)), fg="red")
             sys.exit(EXIT_INVALID)
         click.secho(say("schema_current", lang, dir=target), fg="green")
         return
-    written = schema_mod.write_schemas(target, checks)
+    written = schema_mod.write_files(files)
     click.echo(say("schema_written", lang, count=len(written), dir=target))
     for path in written:
         click.echo(f"  {path}")

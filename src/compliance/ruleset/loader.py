@@ -9,6 +9,7 @@ none. Nothing is evaluated with a ruleset that has any error.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import hashlib
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +25,7 @@ from .. import public_holidays
 from ..check import Check
 from ..common import placeholders
 from ..errors import InputError, Problem, RulesError, did_you_mean, hint_params
+from ..paths import named_path, path_params
 from ..validation import _clean_loc, field_names_at
 from ..validation import problems as validation_problems
 from ..yamlsafe import YamlDocument, load_document, read_at_most
@@ -248,22 +250,17 @@ class _Collector:
         except ValidationError as exc:
             found = validation_problems(exc, model, source=doc.source, doc=doc, style="arrows")
             # An impossible date is reported by the YAML reader already, where it stands.
-            said = {" › ".join(str(p) for p in path) for path in doc.invalid}
-            self.problems.extend(p for p in refine_problems(exc, found, model) if p.path not in said)
+            said = {doc.marks.get(path): path for path in doc.invalid}
+            self.problems.extend(
+                p for p in refine_problems(exc, found, model)
+                if (p.line, p.column) not in said or p.path != named_path(said[(p.line, p.column)], doc.data)[0]
+            )
             return None
 
     def add(self, code: str, params: dict[str, Any], doc: YamlDocument | None, path: Sequence[Any], *, key: bool = False) -> None:
         line, column = doc.locate(tuple(path), key=key) if doc else (None, None)
-        self.problems.append(
-            Problem(
-                code,
-                params,
-                file=doc.source if doc else None,
-                line=line,
-                column=column,
-                path=" › ".join(str(p) for p in path) or None,
-            )
-        )
+        where = path_params(path, doc.data if doc else None)
+        self.problems.append(Problem(code, params, file=doc.source if doc else None, line=line, column=column, **where))
 
 
 _PLACEHOLDER_CODES = ("placeholder_bad:", "placeholder_lone_close:", "placeholder_unclosed:")
@@ -305,7 +302,7 @@ def refine_problems(exc: ValidationError, found: Sequence[Problem], model: type[
             code, _, shown = str(params["detail"]).partition(":")
             params = {"found": shown} if shown else {}
         if (code, params) != (problem.code, problem.params):
-            problem = Problem(code, params, problem.file, problem.line, problem.column, problem.path, problem.record)
+            problem = dataclasses.replace(problem, code=code, params=params)
         out.append((tuple(loc), problem))
     return [p for loc, p in out if not (p.code == "missing_key" and loc in suggested)]
 
@@ -374,31 +371,30 @@ def _check_shared_versions(docs: Mapping[str, YamlDocument | None], out: _Collec
 def check_versions(
     versions: Sequence[Versioned | _Span], doc: YamlDocument | None, path: Sequence[Any], out: _Collector
 ) -> None:
-    """Versions of one thing must follow each other with neither gap nor overlap."""
+    """Versions of one thing must follow each other with neither gap nor overlap.
+
+    What usually needs changing is the earlier version's `effective_to` (a new version was
+    added and the one before it not closed, or closed on the wrong day), so a gap or an
+    overlap is reported there, with the day to set."""
     order = sorted(range(len(versions)), key=lambda i: versions[i].effective_from)
     for prev_i, next_i in zip(order, order[1:]):
         prev, nxt = versions[prev_i], versions[next_i]
-        where = list(path) + [next_i, "effective_from"]
+        if nxt.effective_from == prev.effective_from:
+            out.add("version_same_start", {"next_from": nxt.effective_from}, doc, [*path, next_i, "effective_from"], key=True)
+            continue
+        dates = {
+            "prev_from": prev.effective_from,
+            "prev_to": prev.effective_to,
+            "next_from": nxt.effective_from,
+            "day_before": nxt.effective_from - timedelta(days=1),
+        }
+        close = [*path, prev_i, "effective_to"]
         if prev.effective_to is None:
-            out.add(
-                "version_open_before_next",
-                {"prev_from": prev.effective_from, "next_from": nxt.effective_from},
-                doc,
-                list(path) + [prev_i],
-            )
+            out.add("version_open_before_next", dates, doc, close, key=True)
         elif nxt.effective_from <= prev.effective_to:
-            out.add("version_overlap", {"prev_to": prev.effective_to, "next_from": nxt.effective_from}, doc, where)
+            out.add("version_overlap", dates, doc, close, key=True)
         elif nxt.effective_from != prev.effective_to + timedelta(days=1):
-            out.add(
-                "version_gap",
-                {
-                    "prev_to": prev.effective_to,
-                    "next_from": nxt.effective_from,
-                    "expected": prev.effective_to + timedelta(days=1),
-                },
-                doc,
-                where,
-            )
+            out.add("version_gap", {**dates, "expected": prev.effective_to + timedelta(days=1)}, doc, close, key=True)
 
 
 def _check_messages(check: Check, rules: BaseModel, doc: YamlDocument | None, out: _Collector) -> None:
@@ -621,7 +617,7 @@ def _read_layer(
             name = prefix + f"plugin:{cid}.yaml"
         if not path.is_file():
             if role == "base":
-                out.problems.append(Problem("rules_no_rules_for_check", {"check": cid}, file=str(root / f"{cid}.yaml")))
+                out.problems.append(_no_rules(check, root))
             continue
         doc = out.read(path, name)
         file_model = check_file_model(check, role)
@@ -869,6 +865,23 @@ def _merge_words(base: ReportWords | None, own: ReportWords | None) -> ReportWor
         counted=[*base.counted, *own.counted],
         explaining={**base.explaining, **own.explaining},
     )
+
+
+def _no_rules(check: Check, root: Path) -> Problem:
+    """A check without a rules file, reported where its author is expected to put one: a
+    plugin's own rules directory (it ships its file there), naming both places looked at."""
+    local = root / f"{check.id}.yaml"
+    if check.rules_dir is None:
+        said = {"looked_vi": f"thư mục bộ quy tắc không có tệp {local.name}", "looked_en": f"the ruleset directory has no {local.name}"}
+        return Problem("rules_no_rules_for_check", {"check": check.id, **said}, file=str(local))
+    shipped = Path(check.rules_dir) / local.name
+    said = {
+        "looked_vi": f"không có tệp {shipped} (thư mục quy tắc của plugin, nơi plugin phải kèm tệp này), "
+        f"cũng không có tệp {local} (thư mục bộ quy tắc, nơi một tỉnh đặt bản của mình)",
+        "looked_en": f"neither {shipped} (the plugin's rules directory, where the plugin should ship it) "
+        f"nor {local} (the ruleset directory, where a province puts its own copy) was found",
+    }
+    return Problem("rules_no_rules_for_check", {"check": check.id, **said}, file=str(shipped))
 
 
 def _check_valid_rules(check: Check, file_model: type[BaseModel], doc: YamlDocument | None, out: _Collector) -> None:

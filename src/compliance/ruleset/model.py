@@ -24,7 +24,7 @@ from pydantic import (
 
 from .. import public_holidays as library
 from ..check import Check, Thresholds
-from ..common import LegalRef, Severity, Template, Text
+from ..common import LegalRef, Severity, Template, Text, described
 from ..visit import UnitLevel
 
 T = TypeVar("T", bound=Thresholds)
@@ -58,11 +58,17 @@ class Strict(BaseModel):
 
 
 class Versioned(Strict):
-    effective_from: date = Field(description="First day this version is in force.")
+    effective_from: date = Field(**described("First day this version is in force, YYYY-MM-DD.", "Ngày đầu tiên phiên bản này có hiệu lực, YYYY-MM-DD."))
     effective_to: date | None = Field(
-        default=None, description="Last day this version is in force; null while still in force."
+        default=None,
+        **described(
+            "Last day this version is in force (the day before the next version starts); null while still in force.",
+            "Ngày cuối cùng phiên bản này có hiệu lực (ngày trước khi phiên bản sau bắt đầu); để trống khi còn hiệu lực.",
+        ),
     )
-    legal_basis: list[LegalRef] = Field(min_length=1, description="The documents this version rests on.")
+    legal_basis: list[LegalRef] = Field(
+        min_length=1, **described("The documents this version rests on (at least one).", "Các văn bản làm căn cứ cho phiên bản này (ít nhất một).")
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> Versioned:
@@ -78,13 +84,24 @@ class Versioned(Strict):
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
 
 
+_THRESHOLDS = described(
+    "The values this rule version judges by, as the check declares them.",
+    "Các ngưỡng phiên bản quy tắc này dùng để đánh giá, theo khai báo của kiểm tra.",
+)
+
+
 class RuleVersion(Versioned, Generic[T]):
     """One version of one rule: in force between two dates, with its thresholds and wording."""
 
-    severity: Severity
-    thresholds: T
-    message: Template
-    note: str | None = None
+    __doc_vi__ = "Một phiên bản của một quy tắc: có hiệu lực giữa hai ngày, với các ngưỡng và lời văn của nó."
+
+    severity: Severity = Field(**described("Severity of a finding of this rule.", "Mức độ của phát hiện theo quy tắc này."))
+    thresholds: T = Field(**_THRESHOLDS)
+    message: Template = Field(**described(
+        "What a finding says, in Vietnamese and English; {placeholders} come from its evidence.",
+        "Nội dung phát hiện bằng tiếng Việt và tiếng Anh; các chỗ điền {tên} lấy từ bằng chứng.",
+    ))
+    note: str | None = Field(default=None, **described("A note for editors; not shown in findings.", "Ghi chú cho người soạn; không hiện trong phát hiện."))
 
 
 class RuleSpecMeta(Strict):
@@ -116,22 +133,24 @@ class LevelEnd(Strict):
 
 
 class RulesetMeta(Strict):
-    name: str = Field(min_length=1, max_length=100)
-    version: str = Field(min_length=1, max_length=50)
-    jurisdiction: str | None = None
-    description: Text | None = None
-    extends: str | None = Field(
-        default=None,
-        description="For a province's overlay: the directory of the national base it extends, relative to "
-        "this one (e.g. '../../national'). Omitted: a ruleset complete on its own.",
-    )
-    covers: list[Cover] = Field(
-        default_factory=list,
-        description="The provinces whose visits this ruleset evaluates, each with its dates. Empty: any visit.",
-    )
-    unit_levels: list[LevelEnd] = Field(
-        default_factory=list, description="Unit levels abolished by law, with the last day they existed."
-    )
+    name: str = Field(min_length=1, max_length=100, **described("The ruleset's name, e.g. 'vinh-phuc-base'.", "Tên bộ quy tắc, ví dụ 'vinh-phuc-base'."))
+    version: str = Field(min_length=1, max_length=50, **described("The ruleset's version, quoted, e.g. \"2026.11\".", "Phiên bản bộ quy tắc, đặt trong dấu nháy, ví dụ \"2026.11\"."))
+    jurisdiction: str | None = Field(default=None, **described("Where it applies, e.g. 'Vĩnh Phúc'.", "Địa bàn áp dụng, ví dụ 'Vĩnh Phúc'."))
+    description: Text | None = Field(default=None, **described("What the ruleset is, in both languages.", "Mô tả bộ quy tắc bằng hai thứ tiếng."))
+    extends: str | None = Field(default=None, **described(
+        "For a province's overlay: the directory of the national base it extends, relative to this one "
+        "(e.g. '../..'). Omitted: a ruleset complete on its own.",
+        "Với bộ quy tắc của tỉnh: thư mục bộ cơ sở quốc gia mà nó kế thừa, tính từ thư mục này (ví dụ '../..'). "
+        "Bỏ trống: bộ quy tắc đầy đủ, tự áp dụng được.",
+    ))
+    covers: list[Cover] = Field(default_factory=list, **described(
+        "The provinces whose visits this ruleset evaluates, each with its dates. Empty: any visit.",
+        "Các tỉnh có lần kiểm tra được đánh giá theo bộ quy tắc này, kèm thời gian. Bỏ trống: mọi lần kiểm tra.",
+    ))
+    unit_levels: list[LevelEnd] = Field(default_factory=list, **described(
+        "Unit levels abolished by law, with the last day they existed.",
+        "Các cấp đơn vị đã bị pháp luật bãi bỏ, kèm ngày cuối cùng còn tồn tại.",
+    ))
 
 
 # ---- catalogue.yaml
@@ -141,8 +160,8 @@ class ProvinceChange(Strict):
     """A province that ceased to exist (merged into another by a reform)."""
 
     name: str = Field(min_length=1, max_length=200)
-    effective_to: date = Field(description="Last day the province existed.")
-    merged_into: str = Field(min_length=1, max_length=200, description="The province it became part of.")
+    effective_to: date = Field(**described("Last day the province existed.", "Ngày cuối cùng tỉnh còn tồn tại."))
+    merged_into: str = Field(min_length=1, max_length=200, **described("The province it became part of.", "Tỉnh mà nó được hợp nhất vào."))
     legal_basis: list[LegalRef] = Field(min_length=1)
 
 
@@ -161,17 +180,21 @@ class CatalogueMeta(Strict):
     name: str = Field(min_length=1, max_length=100)
     version: str = Field(min_length=1, max_length=50)
     description: Text | None = None
-    base: str = Field("national", description="The national base's directory, relative to the catalogue.")
-    overlays: str = Field(
-        "provinces", description="The directory holding one sub-directory per province's overlay."
-    )
-    provinces: list[ProvinceChange] = Field(
-        default_factory=list, description="Provinces merged into others, so that an old name is routed only when the visit says so."
-    )
-    home: list[HomeSpan] = Field(
-        default_factory=list,
-        description="The province of visits that name none, by date; empty: such a visit is refused.",
-    )
+    base: str = Field("national", **described(
+        "The national base's directory, relative to the catalogue.", "Thư mục bộ cơ sở quốc gia, tính từ danh mục."
+    ))
+    overlays: str = Field("provinces", **described(
+        "The directory holding one sub-directory per province's overlay.",
+        "Thư mục chứa mỗi tỉnh một thư mục con cho bộ quy tắc của tỉnh.",
+    ))
+    provinces: list[ProvinceChange] = Field(default_factory=list, **described(
+        "Provinces merged into others, so that an old name is routed only when the visit says so.",
+        "Các tỉnh đã hợp nhất vào tỉnh khác, để tên cũ chỉ được dùng khi lần kiểm tra ghi rõ.",
+    ))
+    home: list[HomeSpan] = Field(default_factory=list, **described(
+        "The province of visits that name none, by date; empty: such a visit is refused.",
+        "Tỉnh của những lần kiểm tra không ghi tỉnh, theo thời gian; bỏ trống: lần kiểm tra đó bị từ chối.",
+    ))
 
 
 # ---- calendar.yaml
@@ -188,8 +211,8 @@ class Weekday(StrEnum):
 
 
 class Session(Strict):
-    start: Clock
-    end: Clock
+    start: Clock = Field(**described("When the session starts, 'HH:MM'.", "Giờ bắt đầu ca làm việc, 'HH:MM'."))
+    end: Clock = Field(**described("When it ends, 'HH:MM' (a moment is inside when start <= time < end).", "Giờ kết thúc, 'HH:MM' (một thời điểm thuộc ca khi bắt đầu <= thời điểm < kết thúc)."))
 
     @model_validator(mode="after")
     def _ordered(self) -> Session:
@@ -199,10 +222,12 @@ class Session(Strict):
 
 
 class Season(Strict):
-    name: str
-    from_: MonthDay = Field(alias="from", description="First day of the season, 'MM-DD'.")
-    to: MonthDay = Field(description="Last day of the season, 'MM-DD' (may wrap past the new year).")
-    sessions: list[Session] = Field(min_length=1)
+    name: str = Field(**described("The season's name, e.g. 'summer'.", "Tên mùa, ví dụ 'summer' (mùa hè)."))
+    from_: MonthDay = Field(alias="from", **described("First day of the season, 'MM-DD'.", "Ngày đầu tiên của mùa, 'MM-DD'."))
+    to: MonthDay = Field(**described(
+        "Last day of the season, 'MM-DD' (may wrap past the new year).", "Ngày cuối cùng của mùa, 'MM-DD' (có thể vắt sang năm sau)."
+    ))
+    sessions: list[Session] = Field(min_length=1, **described("The working sessions of a day in this season.", "Các ca làm việc trong ngày của mùa này."))
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -255,28 +280,31 @@ class PublicHolidays(Strict):
 
 
 class CalendarVersion(Versioned):
-    working_days: list[Weekday] = Field(min_length=1)
-    seasons: Seasons | None = Field(
-        default=None,
-        description="The working sessions by season. A national base may leave them to each province's overlay; "
-        "a ruleset evaluated on its own must give them.",
-    )
-    public_holidays: PublicHolidays | None = Field(
-        default=None,
-        description="Where the public holidays come from: the library knows the lunar dates, the days off "
-        "given when a holiday falls on a weekend and the swaps it has recorded. The lists below add what "
-        "it cannot know.",
-    )
-    annual_holidays: list[MonthDay] = Field(
-        default_factory=list, description="Days off every year, 'MM-DD' (a calendar without public_holidays)."
-    )
-    holidays: list[date] = Field(
-        default_factory=list,
-        description="Dated days off beyond the public holidays: a day the Government swapped that the library "
-        "does not know, a province's own day off.",
-    )
+    working_days: list[Weekday] = Field(min_length=1, **described("Days of the week worked, e.g. [mon, tue, wed, thu, fri].", "Các ngày làm việc trong tuần, ví dụ [mon, tue, wed, thu, fri]."))
+    seasons: Seasons | None = Field(default=None, **described(
+        "Seasons with their working hours; every day of the year falls in exactly one. A national base may "
+        "leave them to each province's overlay; a ruleset evaluated on its own must give them.",
+        "Các mùa và giờ làm việc của từng mùa; mỗi ngày trong năm thuộc đúng một mùa. Bộ cơ sở quốc gia có thể "
+        "để bộ quy tắc của từng tỉnh quy định; bộ quy tắc tự áp dụng thì phải có.",
+    ))
+    public_holidays: PublicHolidays | None = Field(default=None, **described(
+        "Where the public holidays come from: the library knows the lunar dates, the days off given when a "
+        "holiday falls on a weekend and the swaps it has recorded. The lists below add what it cannot know.",
+        "Nguồn lấy ngày nghỉ lễ, Tết: thư viện biết các ngày âm lịch, ngày nghỉ bù khi ngày lễ trùng cuối tuần "
+        "và các lần hoán đổi đã ghi nhận. Các danh sách dưới đây bổ sung những gì thư viện không biết.",
+    ))
+    annual_holidays: list[MonthDay] = Field(default_factory=list, **described(
+        "Days off every year, 'MM-DD' (a calendar without public_holidays).",
+        "Ngày nghỉ hằng năm, 'MM-DD' (lịch không dùng public_holidays).",
+    ))
+    holidays: list[date] = Field(default_factory=list, **described(
+        "Dated days off beyond the public holidays: a day the Government swapped that the library does not "
+        "know, a province's own day off. YYYY-MM-DD.",
+        "Ngày nghỉ theo từng năm ngoài các ngày nghỉ lễ: ngày Chính phủ hoán đổi mà thư viện không biết, ngày "
+        "nghỉ riêng của tỉnh. YYYY-MM-DD.",
+    ))
     working_weekend_days: list[date] = Field(
-        default_factory=list, description="Weekend dates declared working days (make-up days)."
+        default_factory=list, **described("Weekend dates declared working days (make-up days).", "Ngày cuối tuần được quy định là ngày làm việc (làm bù).")
     )
     not_holidays: list[date] = Field(
         default_factory=list,
@@ -342,24 +370,30 @@ class CalendarFile(Strict):
     utc_offset: str = Field(
         default="+07:00",
         pattern=r"^[+-](0\d|1[0-4]):[0-5]\d$",
-        description="The jurisdiction's offset from UTC; visit times are converted to it.",
+        **described(
+            "The jurisdiction's offset from UTC; visit times are converted to it.",
+            "Múi giờ của địa phương so với UTC; thời điểm kiểm tra được quy đổi theo múi giờ này.",
+        ),
     )
-    versions: list[CalendarVersion] = Field(min_length=1)
+    versions: list[CalendarVersion] = Field(min_length=1, **described("The calendar's versions, each in force between two dates.", "Các phiên bản lịch làm việc, mỗi phiên bản có hiệu lực giữa hai ngày."))
 
 
 # ---- grading.yaml
 
 
 class Band(Strict):
-    grade: str = Field(min_length=1, max_length=40)
-    label: Text
-    max_points: int | None = Field(default=None, ge=0)
-    max_severity: Severity | None = None
+    grade: str = Field(min_length=1, max_length=40, **described("The grade's code, e.g. 'good'.", "Mã xếp loại, ví dụ 'good'."))
+    label: Text = Field(**described("The grade as reports name it.", "Tên xếp loại hiển thị trong báo cáo."))
+    max_points: int | None = Field(default=None, ge=0, **described("Holds when the visit's points are at most this.", "Áp dụng khi tổng điểm của lần kiểm tra không vượt quá giá trị này."))
+    max_severity: Severity | None = Field(default=None, **described("Holds when no finding is more severe than this.", "Áp dụng khi không có phát hiện nào nặng hơn mức này."))
 
 
 class GradingVersion(Versioned):
-    points: dict[Severity, int] = Field(description="Points each finding adds, by severity.")
-    bands: list[Band] = Field(min_length=1, description="Checked in order; the first that holds gives the grade.")
+    points: dict[Severity, int] = Field(**described("Points each finding adds, by severity.", "Số điểm mỗi phát hiện cộng thêm, theo mức độ."))
+    bands: list[Band] = Field(min_length=1, **described(
+        "Checked in order; the first that holds gives the grade (the last must hold always).",
+        "Xét lần lượt; bậc đầu tiên thỏa mãn cho xếp loại (bậc cuối phải luôn thỏa mãn).",
+    ))
 
     # Field checks rather than whole-version ones, so that they are reported alongside other mistakes.
     @field_validator("points")
@@ -383,7 +417,7 @@ class GradingVersion(Versioned):
 
 
 class GradingFile(Strict):
-    versions: list[GradingVersion] = Field(min_length=1)
+    versions: list[GradingVersion] = Field(min_length=1, **described("The grading's versions, each in force between two dates.", "Các phiên bản thang xếp loại, mỗi phiên bản có hiệu lực giữa hai ngày."))
 
 
 # ---- sanctions.yaml
@@ -436,48 +470,61 @@ CategoryName = Literal["cadre", "civil_servant", "public_employee", "worker"]
 
 
 class Recommend(Strict):
-    code: SanctionCode
-    target: Target
+    code: SanctionCode = Field(**described("The sanction recommended.", "Hình thức xử lý được kiến nghị."))
+    target: Target = Field(**described("Who it is for: the official, the unit or the unit's head.", "Đối tượng: cá nhân, đơn vị hay người đứng đầu đơn vị."))
 
 
 class Repeats(Strict):
-    min: int = Field(default=0, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: int = Field(default=0, ge=0, **described("At least this many earlier findings within the look-back.", "Có ít nhất chừng này phát hiện trước đó trong thời hạn xét lặp lại."))
+    max: int | None = Field(default=None, ge=0, **described("At most this many; null: no limit.", "Có nhiều nhất chừng này; để trống: không giới hạn."))
 
 
 class When(Strict):
     rules: list[str] | None = Field(
         default=None,
-        description="'check.rule' ids, or 'check.*' for every rule of a check; omitted: any rule.",
+        **described(
+            "'check.rule' ids, or 'check.*' for every rule of a check; omitted: any rule.",
+            "Mã quy tắc dạng 'check.rule', hoặc 'check.*' cho mọi quy tắc của một kiểm tra; bỏ trống: mọi quy tắc.",
+        ),
     )
-    subject: Literal["official", "unit"] | None = None
-    min_severity: Severity | None = None
-    max_severity: Severity | None = None
-    categories: list[CategoryName] | None = None
-    leader: bool | None = None
-    repeats: Repeats = Field(default_factory=Repeats)
+    subject: Literal["official", "unit"] | None = Field(default=None, **described("A finding about an official or a unit; omitted: either.", "Phát hiện về cá nhân hay về đơn vị; bỏ trống: cả hai."))
+    min_severity: Severity | None = Field(default=None, **described("The finding is at least this severe.", "Phát hiện có mức độ từ mức này trở lên."))
+    max_severity: Severity | None = Field(default=None, **described("The finding is at most this severe.", "Phát hiện có mức độ không quá mức này."))
+    categories: list[CategoryName] | None = Field(default=None, **described("The official is of one of these personnel categories.", "Cá nhân thuộc một trong các loại cán bộ, công chức, viên chức này."))
+    leader: bool | None = Field(default=None, **described("The official holds (true) or does not hold (false) a leadership post.", "Cá nhân giữ (true) hay không giữ (false) chức vụ lãnh đạo."))
+    repeats: Repeats = Field(default_factory=Repeats, **described("How many earlier findings within the look-back.", "Số phát hiện trước đó trong thời hạn xét lặp lại."))
 
 
 class Policy(Versioned):
-    id: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_.-]+$")
-    when: When
-    recommend: list[Recommend] = Field(min_length=1)
-    reason: Text
+    id: str = Field(min_length=1, max_length=80, pattern=r"^[a-z0-9_.-]+$", **described(
+        "The policy's id; its versions share it.", "Mã chính sách; các phiên bản của cùng một chính sách dùng chung mã."
+    ))
+    when: When = Field(**described("When it applies; every condition given must hold.", "Khi nào áp dụng; mọi điều kiện nêu ra đều phải thỏa mãn."))
+    recommend: list[Recommend] = Field(min_length=1, **described("What it recommends.", "Các kiến nghị xử lý."))
+    reason: Text = Field(**described("Why, as the recommendation says it.", "Lý do, như được nêu trong kiến nghị."))
 
 
 class DisciplineForms(Versioned):
-    category: CategoryName
+    category: CategoryName = Field(**described("The personnel category.", "Loại cán bộ, công chức, viên chức."))
     non_leader: list[Literal[DISCIPLINE]] = Field(  # type: ignore[valid-type]
-        description="Disciplinary forms the law allows for staff without a leadership post."
+        **described(
+            "Disciplinary forms the law allows for staff without a leadership post.",
+            "Các hình thức kỷ luật pháp luật cho phép áp dụng với người không giữ chức vụ lãnh đạo.",
+        )
     )
-    leader: list[Literal[DISCIPLINE]]  # type: ignore[valid-type]
+    leader: list[Literal[DISCIPLINE]] = Field(  # type: ignore[valid-type]
+        **described(
+            "Disciplinary forms the law allows for staff with a leadership post.",
+            "Các hình thức kỷ luật pháp luật cho phép áp dụng với người giữ chức vụ lãnh đạo.",
+        )
+    )
 
 
 class FineVersion(Versioned):
-    min: int = Field(ge=0)
-    max: int = Field(ge=0)
-    currency: Literal["VND"] = "VND"
-    target: Target = "official"
+    min: int = Field(ge=0, **described("The lowest fine, in VND.", "Mức phạt thấp nhất, đồng."))
+    max: int = Field(ge=0, **described("The highest fine, in VND.", "Mức phạt cao nhất, đồng."))
+    currency: Literal["VND"] = Field("VND", **described("Always VND.", "Luôn là VND (đồng)."))
+    target: Target = Field("official", **described("Who is fined.", "Đối tượng bị phạt."))
 
     @model_validator(mode="after")
     def _range(self) -> FineVersion:
@@ -487,27 +534,46 @@ class FineVersion(Versioned):
 
 
 class Fine(Strict):
-    rule: str = Field(description="'check.rule' id of the fineable offence.")
-    versions: list[FineVersion] = Field(min_length=1)
+    rule: str = Field(**described("'check.rule' id of the fineable offence.", "Mã quy tắc 'check.rule' của hành vi bị xử phạt."))
+    versions: list[FineVersion] = Field(min_length=1, **described("The fine's versions, each in force between two dates.", "Các phiên bản mức phạt, mỗi phiên bản có hiệu lực giữa hai ngày."))
 
 
 class SanctionsFile(Strict):
-    lookback_months: int = Field(default=12, ge=0, le=120, description="How far back a repeat counts.")
+    lookback_months: int = Field(default=12, ge=0, le=120, **described(
+        "How far back (months) an earlier finding counts as a repeat.", "Trong bao nhiêu tháng trước đó một phát hiện được tính là lặp lại."
+    ))
     repeat_scope: Literal["rule", "check"] = Field(
-        default="rule", description="Whether a repeat is the same rule or any rule of the same check."
+        default="rule",
+        **described(
+            "Whether a repeat is the same rule or any rule of the same check.",
+            "Lặp lại là cùng quy tắc (rule) hay bất kỳ quy tắc nào của cùng kiểm tra (check).",
+        ),
     )
     leader_titles: list[str] = Field(
         default_factory=list,
-        description="Position words that mark a leader when a visit does not say (case-insensitive prefix).",
+        **described(
+            "Position words that mark a leader when a visit does not say (case-insensitive prefix).",
+            "Các chức danh (phần đầu, không phân biệt hoa thường) cho biết người giữ chức vụ lãnh đạo khi lần kiểm tra không ghi rõ.",
+        ),
     )
     discipline_ladder: list[Literal[DISCIPLINE]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(DISCIPLINE),
-        description="Disciplinary forms from mildest to gravest; a form the law does not allow is "
-        "replaced by the nearest milder one it does.",
+        **described(
+            "Disciplinary forms from mildest to gravest; a form the law does not allow is replaced by the nearest "
+            "milder one it does.",
+            "Các hình thức kỷ luật từ nhẹ đến nặng; hình thức pháp luật không cho phép được thay bằng hình thức nhẹ "
+            "hơn gần nhất được phép.",
+        ),
     )
-    policies: list[Policy] = Field(min_length=1)
-    discipline_forms: list[DisciplineForms] = Field(default_factory=list)
-    fines: list[Fine] = Field(default_factory=list)
+    policies: list[Policy] = Field(min_length=1, **described(
+        "Recommendation policies; every one whose conditions hold applies.", "Các chính sách kiến nghị xử lý; mọi chính sách thỏa mãn điều kiện đều được áp dụng."
+    ))
+    discipline_forms: list[DisciplineForms] = Field(default_factory=list, **described(
+        "Per personnel category, the disciplinary forms the law allows, by date.", "Theo từng loại cán bộ, công chức, viên chức: các hình thức kỷ luật pháp luật cho phép, theo thời gian."
+    ))
+    fines: list[Fine] = Field(default_factory=list, **described(
+        "Fine ranges of the fineable rules, by date.", "Khung tiền phạt của các quy tắc có xử phạt, theo thời gian."
+    ))
 
 
 # ---- report: the words a check's findings take in reports (in <check>.yaml)
@@ -516,46 +582,64 @@ Identifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=80)]
 RuleRef = Annotated[str, Field(pattern=r"^(\*|[a-z_][a-z0-9_]*(\.([a-z_][a-z0-9_]*|\*))?)$", max_length=160)]
 """A rule of this check ('late_arrival'), every rule of it ('*'), or of another ('one_stop.*',
 'tthc_posting.posting_outdated')."""
-Order = Annotated[int, Field(ge=0, le=10_000, description="Where it stands among its kind; smaller first.")]
+Order = Annotated[int, Field(ge=0, le=10_000, **described("Where it stands among its kind; smaller first.", "Thứ tự so với các câu cùng loại; số nhỏ đứng trước."))]
 Phrase = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class Words(Strict):
-    vi: Phrase
-    en: Phrase
+    vi: Phrase = Field(**described("The words in Vietnamese.", "Lời văn bằng tiếng Việt."))
+    en: Phrase = Field(**described("The words in English.", "Lời văn bằng tiếng Anh."))
 
 
 class Variants(Strict):
-    key: Identifier = Field(description="An evidence key of the rule, e.g. 'schedule'.")
-    values: dict[str, Words] = Field(description="Words to use instead when every finding has this value.")
+    key: Identifier = Field(**described("An evidence key of the rule, e.g. 'schedule'.", "Một khóa bằng chứng của quy tắc, ví dụ 'schedule'."))
+    values: dict[str, Words] = Field(**described(
+        "Words to use instead when every finding has this value.", "Lời văn dùng thay khi mọi phát hiện đều có giá trị này."
+    ))
 
 
 class ShortcomingWords(Words):
     """The rule in the "shortcomings" paragraph: "một số cán bộ, công chức, viên chức <vi>"."""
 
+    __doc_vi__ = 'Quy tắc trong đoạn "tồn tại, hạn chế": "một số cán bộ, công chức, viên chức <vi>".'
+
     group: Identifier = Field(
         "units",
-        description="'officials' (\"some officials ...\"), 'units' (\"some agencies and units ...\") or a group "
-        "this file declares under `groups`.",
+        **described(
+            "'officials' (\"some officials ...\"), 'units' (\"some agencies and units ...\") or a group this file "
+            "declares under `groups`.",
+            "'officials' (\"một số cán bộ, công chức, viên chức ...\"), 'units' (\"một số cơ quan, đơn vị ...\") "
+            "hoặc một nhóm tệp này khai báo trong `groups`.",
+        ),
     )
     order: Order = 100
-    by_evidence: Variants | None = None
+    by_evidence: Variants | None = Field(default=None, **described(
+        "Other words when every finding has one evidence value.", "Lời văn khác khi mọi phát hiện có cùng một giá trị bằng chứng."
+    ))
 
 
 class Condition(Strict):
     """When a "complied" sentence holds; every condition given must hold."""
 
-    none: list[RuleRef] = Field(default_factory=list, description="None of these rules found anything.")
-    few: list[RuleRef] = Field(default_factory=list, description="Each of these found few subjects (at most a share of the visits).")
-    many: list[RuleRef] = Field(default_factory=list, description="Each of these found more than few.")
-    found: list[RuleRef] = Field(default_factory=list, description="Each of these found something.")
-    levels: list[UnitLevel] | None = Field(default=None, description="Some visit was to a unit at one of these levels.")
+    __doc_vi__ = 'Khi nào câu "chấp hành tốt" được nói; mọi điều kiện nêu ra đều phải thỏa mãn.'
+
+    none: list[RuleRef] = Field(default_factory=list, **described("None of these rules found anything.", "Không quy tắc nào trong số này có phát hiện."))
+    few: list[RuleRef] = Field(default_factory=list, **described(
+        "Each of these found few subjects (at most a share of the visits).", "Mỗi quy tắc này có ít phát hiện (không quá một tỷ lệ số lần kiểm tra)."
+    ))
+    many: list[RuleRef] = Field(default_factory=list, **described("Each of these found more than few.", "Mỗi quy tắc này có nhiều phát hiện hơn mức ít."))
+    found: list[RuleRef] = Field(default_factory=list, **described("Each of these found something.", "Mỗi quy tắc này đều có phát hiện."))
+    levels: list[UnitLevel] | None = Field(default=None, **described(
+        "Some visit was to a unit at one of these levels.", "Có lần kiểm tra tại đơn vị thuộc một trong các cấp này."
+    ))
 
 
 class CompliedWords(Words):
     """A sentence of the "complied" paragraph ("Qua kiểm tra ...; <vi>.")."""
 
-    when: Condition
+    __doc_vi__ = 'Một câu của đoạn "chấp hành tốt" ("Qua kiểm tra ...; <vi>.").'
+
+    when: Condition = Field(**described("When the sentence is said.", "Khi nào câu này được nói."))
     order: Order = 100
 
 
@@ -563,21 +647,30 @@ class CountedWords(Words):
     """A counted shortcoming, a sentence of its own: {count} subjects, {units} ("10 xã và 02 cơ
     quan, đơn vị khác"), {what} (the shortcoming words of the rules that found something)."""
 
-    rules: list[RuleRef] = Field(min_length=1)
+    __doc_vi__ = (
+        "Một câu riêng có số đếm: {count} đối tượng, {units} (\"10 xã và 02 cơ quan, đơn vị khác\"), "
+        "{what} (lời văn tồn tại của các quy tắc có phát hiện)."
+    )
+
+    rules: list[RuleRef] = Field(min_length=1, **described("The rules whose findings are counted.", "Các quy tắc có phát hiện được đếm."))
     order: Order = 100
-    en_one: Phrase | None = Field(default=None, description="The English sentence when the count is one.")
+    en_one: Phrase | None = Field(default=None, **described("The English sentence when the count is one.", "Câu tiếng Anh khi số đếm là một."))
 
 
 class GroupWords(Strict):
     """A run of shortcomings of its own: <lead> item, item <tail>."""
 
+    __doc_vi__ = "Một chuỗi tồn tại riêng: <lead> mục, mục <tail>."
+
     order: Order = 100
-    lead: Words
-    tail: Words | None = None
+    lead: Words = Field(**described("The words before the items.", "Lời văn đứng trước các mục."))
+    tail: Words | None = Field(default=None, **described("The words after the items.", "Lời văn đứng sau các mục."))
 
 
 class ExplainingWords(Words):
     """Who the follow-up asks to explain in writing: "cán bộ ... <vi>, ... tại thời điểm kiểm tra"."""
+
+    __doc_vi__ = 'Những ai được yêu cầu giải trình bằng văn bản: "cán bộ ... <vi>, ... tại thời điểm kiểm tra".'
 
     order: Order = 100
 
@@ -585,11 +678,17 @@ class ExplainingWords(Words):
 class ReportWords(Strict):
     """How reports speak of a check's findings, in Vietnamese and English."""
 
-    groups: dict[Identifier, GroupWords] = Field(default_factory=dict)
-    complied: list[CompliedWords] = Field(default_factory=list)
-    shortcomings: dict[Identifier, ShortcomingWords] = Field(default_factory=dict)
-    counted: list[CountedWords] = Field(default_factory=list)
-    explaining: dict[Identifier, ExplainingWords] = Field(default_factory=dict)
+    __doc_vi__ = "Cách báo cáo nói về các phát hiện của một kiểm tra, bằng tiếng Việt và tiếng Anh."
+
+    groups: dict[Identifier, GroupWords] = Field(default_factory=dict, **described("Runs of shortcomings of their own.", "Các chuỗi tồn tại riêng."))
+    complied: list[CompliedWords] = Field(default_factory=list, **described('Sentences of the "complied" paragraph.', 'Các câu của đoạn "chấp hành tốt".'))
+    shortcomings: dict[Identifier, ShortcomingWords] = Field(default_factory=dict, **described(
+        'Per rule, its words in the "shortcomings" paragraph.', 'Theo từng quy tắc, lời văn trong đoạn "tồn tại, hạn chế".'
+    ))
+    counted: list[CountedWords] = Field(default_factory=list, **described("Sentences with a count.", "Các câu có số đếm."))
+    explaining: dict[Identifier, ExplainingWords] = Field(default_factory=dict, **described(
+        "Per rule, who is asked to explain in writing.", "Theo từng quy tắc, những ai được yêu cầu giải trình bằng văn bản."
+    ))
 
     def union(self, other: ReportWords) -> ReportWords:
         """These words and those of `other` that these lack (for several provinces' rulesets)."""
@@ -652,7 +751,7 @@ def _version_model(check: type[Check], rule_id: str) -> type[BaseModel]:
         version = create_model(
             f"{_camel(check.id)}{_camel(rule_id)}Version",
             __base__=version,
-            thresholds=(rule.thresholds, Field(default_factory=rule.thresholds)),
+            thresholds=(rule.thresholds, Field(default_factory=rule.thresholds, **_THRESHOLDS)),
         )
     return version
 
@@ -663,17 +762,25 @@ def _check_file_model(check: type[Check], role: str) -> type[BaseModel]:
     for rule_id, rule in check.rules.items():
         versions = Annotated[list[_version_model(check, rule_id)], Field(min_length=1)]  # type: ignore[misc]
         kind: Any = versions if role == "base" else versions | RuleOverride
-        rule_fields[rule_id] = (kind | None, Field(default=None, description=rule.summary))
+        vi = (rule.title or {}).get("vi")
+        about = described(rule.summary, vi) if vi else {"description": rule.summary}
+        rule_fields[rule_id] = (kind | None, Field(default=None, **about))
     rules_model = create_model(
         f"{_camel(check.id)}{_camel(role)}Rules", __config__=ConfigDict(extra="forbid", frozen=True), **rule_fields
     )
     return create_model(
         f"{_camel(check.id)}{'Overlay' if role == 'overlay' else ''}RulesFile",
         __config__=ConfigDict(extra="forbid", frozen=True),
-        check=(Literal[check.id], Field(description="The check this file configures.")),  # type: ignore[valid-type]
-        title=(Text | None, None),
-        rules=(rules_model, Field(default_factory=rules_model) if role == "overlay" else ...),
-        report=(ReportWords, Field(default_factory=ReportWords, description="The words reports use for its findings.")),
+        check=(Literal[check.id], Field(**described("The check this file configures.", "Kiểm tra mà tệp này cấu hình."))),  # type: ignore[valid-type]
+        title=(Text | None, Field(None, **described("The check's name in reports.", "Tên của kiểm tra trong báo cáo."))),
+        rules=(rules_model, Field(default_factory=rules_model, **described(
+            "Every rule of the check, each a list of versions.", "Mọi quy tắc của kiểm tra, mỗi quy tắc là một danh sách phiên bản."
+        )) if role == "overlay" else Field(..., **described(
+            "Every rule of the check, each a list of versions.", "Mọi quy tắc của kiểm tra, mỗi quy tắc là một danh sách phiên bản."
+        ))),
+        report=(ReportWords, Field(default_factory=ReportWords, **described(
+            "The words reports use for its findings.", "Lời văn báo cáo dùng cho các phát hiện của kiểm tra."
+        ))),
     )
 
 

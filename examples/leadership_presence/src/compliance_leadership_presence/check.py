@@ -29,7 +29,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StrictBool
 
-from compliance import Check, Code, Context, Observation, Observed, Rule, Thresholds, Visit, hookimpl, observed
+from compliance import Check, Code, Context, Observation, Observed, Rule, Thresholds, Visit, described, hookimpl, observed
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 """Where this plugin ships ``leadership_presence.yaml`` and ``cases/leadership_presence.yaml``."""
@@ -75,11 +75,17 @@ class Leadership(Observed):
 class LeaderThresholds(Thresholds):
     """Thresholds of ``no_leader_present``; each rule version in the YAML may set them."""
 
+    __doc_vi__ = "Các ngưỡng của ``no_leader_present``; mỗi phiên bản quy tắc trong YAML có thể đặt các ngưỡng này."
+
     leader_titles: list[Title] = Field(
         default_factory=lambda: list(DEFAULT_LEADER_TITLES),
         min_length=1,
-        description="Position titles that mark a leader when the visit does not say "
-        "(`leader` is null): a position starting with one of them, ignoring case.",
+        **described(
+            "Position titles that mark a leader when the visit does not say (`leader` is null): a position "
+            "starting with one of them, ignoring case.",
+            "Các chức danh cho biết người giữ chức vụ lãnh đạo khi lần kiểm tra không ghi rõ (`leader` để trống): "
+            "chức vụ bắt đầu bằng một trong các chức danh này, không phân biệt hoa thường.",
+        ),
     )
 
 
