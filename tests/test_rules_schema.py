@@ -35,7 +35,8 @@ def _plain(value: Any) -> Any:
 
 
 def _shipped_files() -> list[Path]:
-    return sorted(RULES.glob("*.yaml")) + sorted((RULES / "cases").glob("*.yaml"))
+    """The catalogue's files: the national base, its cases, and every province's overlay."""
+    return sorted(RULES.glob("*.yaml")) + sorted((RULES / "cases").glob("*.yaml")) + sorted((RULES / "provinces").glob("*/*.yaml"))
 
 
 def _validator_for(path: Path) -> Draft202012Validator:
@@ -49,11 +50,12 @@ def test_committed_schemas_match_the_models(tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     generated = {p.name: p.read_text(encoding="utf-8") for p in tmp_path.glob("*.schema.json")}
     committed = {p.name: p.read_text(encoding="utf-8") for p in SCHEMA_DIR.glob("*.schema.json")}
-    expected = {f"{n}.schema.json" for n in ("ruleset", "calendar", "grading", "sanctions", "cases")}
-    expected |= {f"{c.id}.schema.json" for c in _checks()}
+    expected = {f"{n}.schema.json" for n in ("catalogue", "ruleset", "calendar", "calendar.overlay", "grading", "sanctions", "cases")}
+    expected |= {f"{c.id}.schema.json" for c in _checks()} | {f"{c.id}.overlay.schema.json" for c in _checks()}
     shipped = schema.plugin_checks(installed_checks(), RULES)  # the example plugin's, installed for the tests
     assert shipped and {c.id for c in shipped}.isdisjoint(c.id for c in _checks())
-    assert set(generated) == expected | {f"{c.id}.schema.json" for c in shipped}  # --out: every schema there
+    plugin_schemas = {f"{c.id}.schema.json" for c in shipped} | {f"{c.id}.overlay.schema.json" for c in shipped}
+    assert set(generated) == expected | plugin_schemas  # --out: every schema there
     assert set(committed) == expected, "run 'compliance rules schema' and commit rules/schema/"
     for name in expected:
         assert committed[name] == generated[name], f"rules/schema/{name} is stale: run 'compliance rules schema'"
@@ -171,6 +173,9 @@ def test_each_shipped_file_names_its_schema_on_the_first_line(path: Path) -> Non
     first = path.read_text(encoding="utf-8").splitlines()[0]
     if path.parent.name == "cases":
         assert first == schema.header("cases", case_file=True) == "# yaml-language-server: $schema=../schema/cases.schema.json"
+    elif path.parent.parent.name == "provinces":
+        kind = path.stem if path.stem in ("ruleset", "grading", "sanctions") else f"{path.stem}.overlay"
+        assert first == schema.header(path.stem, overlay=True) == f"# yaml-language-server: $schema=../../schema/{kind}.schema.json"
     else:
         assert first == schema.header(path.stem) == f"# yaml-language-server: $schema=schema/{path.stem}.schema.json"
     assert (path.parent / first.split("$schema=", 1)[1]).is_file()

@@ -3,8 +3,10 @@
 An editor with the YAML extension (yaml-language-server) reads the schema named on a file's
 first line (`# yaml-language-server: $schema=schema/<name>.schema.json`) and then completes
 keys, shows their descriptions and flags mistakes as policy staff type. The schemas live in
-`rules/schema/`: one per kind of file (ruleset, calendar, grading, sanctions, cases) and one
-per check whose rules file is in the ruleset; a plugin check whose rules come from its own
+`rules/schema/`: one per kind of file (catalogue, ruleset, calendar, grading, sanctions, cases),
+one per check whose rules file is in the ruleset, and for a province's overlay one for its
+calendar and one per check (`*.overlay.schema.json`, where a rule may also be overridden); a
+plugin check whose rules come from its own
 file has its schema beside that file (`<rules_dir>/schema/<id>.schema.json`), where the same
 first line points. `compliance rules schema` regenerates them; a test keeps them in sync.
 
@@ -40,7 +42,14 @@ SHARED_MODELS: dict[str, type[BaseModel]] = {
     "grading": rules_model.GradingFile,
     "sanctions": rules_model.SanctionsFile,
 }
+OVERLAY_MODELS: dict[str, type[BaseModel]] = {
+    "catalogue": rules_model.CatalogueMeta,
+    "calendar.overlay": rules_model.CalendarPatchFile,
+}
+"""The catalogue's own file, and the files of a province's overlay that differ from the base's."""
 TITLES: dict[str, str] = {
+    "catalogue": "catalogue.yaml: the national base and the provinces' overlays / bộ cơ sở quốc gia và bộ quy tắc của các tỉnh",
+    "calendar.overlay": "provinces/<name>/calendar.yaml: a province's working hours and days off / giờ làm việc và ngày nghỉ của tỉnh",
     "ruleset": "ruleset.yaml: name and version of the ruleset / tên và phiên bản bộ quy tắc",
     "calendar": "calendar.yaml: working days and hours / ngày và giờ làm việc",
     "grading": "grading.yaml: grading of a visit / xếp loại lần kiểm tra",
@@ -129,24 +138,27 @@ def schema_files(
     for check in shipped:
         beside = target if out_dir is not None else Path(check.rules_dir or ".") / SCHEMA_DIR
         files[beside / file_name(check.id)] = render(_check_schema(check))
+        files[beside / file_name(f"{check.id}.overlay")] = render(_check_schema(check, "overlay"))
     return files
 
 
 def schema_documents(checks: Sequence[CheckInfo | Check]) -> dict[str, dict[str, Any]]:
     """Every schema by name (the file is `<name>.schema.json`)."""
     installed = _check_list(checks)
-    docs = {name: _schema(model, TITLES[name]) for name, model in SHARED_MODELS.items()}
+    docs = {name: _schema(model, TITLES[name]) for name, model in {**SHARED_MODELS, **OVERLAY_MODELS}.items()}
     cases = _schema(CaseFile, TITLES["cases"])
     cases["properties"]["check"] = {**cases["properties"]["check"], "enum": [c.id for c in installed]}
     docs["cases"] = cases
     for check in installed:
         docs[check.id] = _check_schema(check)
+        docs[f"{check.id}.overlay"] = _check_schema(check, "overlay")
     return docs
 
 
-def _check_schema(check: Check) -> dict[str, Any]:
+def _check_schema(check: Check, role: str = "base") -> dict[str, Any]:
     title = check.title.get("vi", check.id) + " / " + check.title.get("en", check.id)
-    return _schema(rules_model.check_file_model(check), f"{check.id}.yaml: {title}")
+    where = f"provinces/<name>/{check.id}.yaml" if role == "overlay" else f"{check.id}.yaml"
+    return _schema(rules_model.check_file_model(check, role), f"{where}: {title}")
 
 
 def render(schema: Mapping[str, Any]) -> str:
@@ -157,8 +169,16 @@ def file_name(name: str) -> str:
     return f"{name}.schema.json"
 
 
-def header(name: str, *, case_file: bool = False) -> str:
-    """The first line a rule file (or, with `case_file`, a case file) carries."""
+_PATCHED = ("calendar",)
+"""Shared files a province's overlay writes in a shape of its own (the others are the base's)."""
+
+
+def header(name: str, *, case_file: bool = False, overlay: bool = False) -> str:
+    """The first line a rule file carries: of the base (or a catalogue), of a province's overlay
+    (`overlay`, two directories down), or a case file (`case_file`)."""
+    if overlay:
+        schema = f"{name}.overlay" if name in _PATCHED or name not in SHARED_MODELS else name
+        return f"# yaml-language-server: $schema=../../{SCHEMA_DIR}/{file_name(schema)}"
     where = f"../{SCHEMA_DIR}" if case_file else SCHEMA_DIR
     return f"# yaml-language-server: $schema={where}/{file_name(name)}"
 
@@ -174,6 +194,10 @@ def expected_headers(rules_dir: Path, checks: Sequence[CheckInfo | Check]) -> di
             out[path] = header(check.id)
     for path in sorted((rules_dir / "cases").glob("*.yaml")):
         out[path] = header("cases", case_file=True)
+    if (rules_dir / "catalogue.yaml").is_file():
+        out[rules_dir / "catalogue.yaml"] = header("catalogue")
+    for path in sorted(rules_dir.glob("provinces/*/*.yaml")):
+        out[path] = header(path.stem, overlay=True)
     return out
 
 

@@ -24,7 +24,7 @@ from pydantic import (
 
 from .. import public_holidays as library
 from ..check import Check, Thresholds
-from ..common import LegalRef, Severity, Template, Text, described
+from ..common import DESCRIPTION_VI, LegalRef, Severity, Template, Text, described
 from ..visit import UnitLevel
 
 T = TypeVar("T", bound=Thresholds)
@@ -114,9 +114,13 @@ class RuleSpecMeta(Strict):
 class Cover(Strict):
     """A province an overlay's rules apply to, and from when to when."""
 
-    province: str = Field(min_length=1, max_length=200, description="The province's name as visits give it.")
-    effective_from: date = Field(description="First day the overlay applies to visits of this province.")
-    effective_to: date | None = Field(default=None, description="Last day; null while it still applies.")
+    __doc_vi__ = "Một tỉnh mà bộ quy tắc của tỉnh áp dụng, từ ngày nào đến ngày nào."
+
+    province: str = Field(min_length=1, max_length=200, **described("The province's name as visits give it.", "Tên tỉnh như lần kiểm tra ghi."))
+    effective_from: date = Field(**described(
+        "First day the overlay applies to visits of this province.", "Ngày đầu tiên bộ quy tắc áp dụng cho các lần kiểm tra của tỉnh này."
+    ))
+    effective_to: date | None = Field(default=None, **described("Last day; null while it still applies.", "Ngày cuối cùng; để trống khi vẫn còn áp dụng."))
 
     def covers(self, day: date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
@@ -126,9 +130,12 @@ class LevelEnd(Strict):
     """A unit level the law abolished: visits to such a unit after `effective_to` describe a
     unit that no longer exists."""
 
+    __doc_vi__ = ("Một cấp đơn vị đã bị pháp luật bãi bỏ: lần kiểm tra đơn vị cấp đó sau `effective_to` là kiểm tra "
+                  "một đơn vị không còn tồn tại.")
+
     level: UnitLevel
-    effective_to: date = Field(description="Last day units of this level existed.")
-    reform: Text = Field(description="The reform that abolished it, as messages name it.")
+    effective_to: date = Field(**described("Last day units of this level existed.", "Ngày cuối cùng đơn vị cấp này còn tồn tại."))
+    reform: Text = Field(**described("The reform that abolished it, as messages name it.", "Cải cách đã bãi bỏ cấp này, như thông báo sẽ ghi."))
     legal_basis: list[LegalRef] = Field(min_length=1)
 
 
@@ -159,6 +166,8 @@ class RulesetMeta(Strict):
 class ProvinceChange(Strict):
     """A province that ceased to exist (merged into another by a reform)."""
 
+    __doc_vi__ = "Một tỉnh không còn tồn tại (đã hợp nhất vào tỉnh khác theo một cải cách)."
+
     name: str = Field(min_length=1, max_length=200)
     effective_to: date = Field(**described("Last day the province existed.", "Ngày cuối cùng tỉnh còn tồn tại."))
     merged_into: str = Field(min_length=1, max_length=200, **described("The province it became part of.", "Tỉnh mà nó được hợp nhất vào."))
@@ -167,6 +176,8 @@ class ProvinceChange(Strict):
 
 class HomeSpan(Strict):
     """Which province a visit that names none belongs to, by date (the catalogue's home area)."""
+
+    __doc_vi__ = "Tỉnh của lần kiểm tra không ghi tỉnh, theo thời gian (địa bàn mặc định của danh mục)."
 
     province: str = Field(min_length=1, max_length=200)
     effective_from: date
@@ -263,12 +274,16 @@ Seasons = Annotated[list[Season], Field(min_length=1)]
 class PublicHolidays(Strict):
     """A country's public holidays from a maintained library rather than dates typed by hand."""
 
-    source: Literal["holidays"] = Field(
-        description="The library: 'holidays', the Python package python-holidays (Open World Holidays Framework)."
-    )
+    __doc_vi__ = "Ngày nghỉ lễ, Tết của một quốc gia lấy từ một thư viện được duy trì, thay vì tự gõ từng ngày."
+
+    source: Literal["holidays"] = Field(**described(
+        "The library: 'holidays', the Python package python-holidays (Open World Holidays Framework).",
+        "Thư viện: 'holidays', gói Python python-holidays (Open World Holidays Framework).",
+    ))
     country: str = Field(
         description="The country's ISO 3166-1 code in two capital letters, e.g. 'VN'.",
-        json_schema_extra={"pattern": "^[A-Z]{2}$", "examples": ["VN"]},
+        json_schema_extra={"pattern": "^[A-Z]{2}$", "examples": ["VN"],
+                           DESCRIPTION_VI: "Mã quốc gia ISO 3166-1 gồm hai chữ in hoa, ví dụ 'VN'."},
     )
 
     @field_validator("country")
@@ -308,8 +323,12 @@ class CalendarVersion(Versioned):
     )
     not_holidays: list[date] = Field(
         default_factory=list,
-        description="Corrections: dates on which what public_holidays says (a day off, or a make-up working "
-        "day) did not hold; the day counts by its weekday.",
+        **described(
+            "Corrections: dates on which what public_holidays says (a day off, or a make-up working day) did not "
+            "hold; the day counts by its weekday.",
+            "Đính chính: những ngày mà điều public_holidays nói (ngày nghỉ, hay ngày làm bù) không xảy ra; ngày đó "
+            "tính theo thứ trong tuần.",
+        ),
     )
 
     @model_validator(mode="after")
@@ -350,11 +369,17 @@ class CalendarPatch(Versioned):
     working days if they differ, and days off or make-up working days of its own. The national
     base's calendar gives the rest; lists of dates add to the base's."""
 
+    __doc_vi__ = ("Những gì bộ quy tắc của tỉnh quy định trong lịch làm việc, theo thời gian: giờ làm việc (các mùa), "
+                  "ngày làm việc nếu khác, ngày nghỉ và ngày làm bù riêng. Phần còn lại lấy từ lịch quốc gia; các "
+                  "danh sách ngày được cộng thêm vào của bộ cơ sở.")
+
     working_days: list[Weekday] | None = Field(default=None, min_length=1)
     seasons: Seasons | None = None
     annual_holidays: list[MonthDay] = Field(default_factory=list)
-    holidays: list[date] = Field(default_factory=list, description="The province's own days off.")
-    working_weekend_days: list[date] = Field(default_factory=list, description="The province's make-up working days.")
+    holidays: list[date] = Field(default_factory=list, **described("The province's own days off.", "Ngày nghỉ riêng của tỉnh."))
+    working_weekend_days: list[date] = Field(default_factory=list, **described(
+        "The province's make-up working days.", "Ngày làm bù riêng của tỉnh."
+    ))
 
     @field_validator("seasons")
     @classmethod
@@ -707,12 +732,20 @@ class ReportWords(Strict):
 class RuleOverride(Strict):
     """How a province's overlay changes a rule of the national base, and why (always said)."""
 
-    replace: list[Any] | None = Field(default=None, description="Versions that replace the base's, whole.")
-    thresholds: dict[str, Any] | None = Field(
-        default=None, description="Threshold values that replace the base's in every version of the rule."
-    )
-    disable: bool = Field(default=False, description="The rule is not in force in this province.")
-    reason: Text = Field(description="Why the province departs from the national rule (shown wherever it is).")
+    __doc_vi__ = "Cách bộ quy tắc của tỉnh thay đổi một quy tắc của bộ cơ sở quốc gia, và lý do (luôn phải ghi)."
+
+    replace: list[Any] | None = Field(default=None, **described(
+        "Versions that replace the base's, whole.", "Các phiên bản thay thế toàn bộ phiên bản của bộ cơ sở."
+    ))
+    thresholds: dict[str, Any] | None = Field(default=None, **described(
+        "Threshold values that replace the base's in every version of the rule.",
+        "Các giá trị ngưỡng thay cho của bộ cơ sở trong mọi phiên bản của quy tắc.",
+    ))
+    disable: bool = Field(default=False, **described("The rule is not in force in this province.", "Quy tắc không áp dụng ở tỉnh này."))
+    reason: Text = Field(**described(
+        "Why the province departs from the national rule (shown wherever it is).",
+        "Lý do tỉnh quy định khác quy tắc quốc gia (được hiển thị ở mọi nơi quy tắc xuất hiện).",
+    ))
 
     @model_validator(mode="after")
     def _one_change(self) -> RuleOverride:
@@ -764,9 +797,10 @@ def _check_file_model(check: type[Check], role: str) -> type[BaseModel]:
         kind: Any = versions if role == "base" else versions | RuleOverride
         vi = (rule.title or {}).get("vi")
         about = described(rule.summary, vi) if vi else {"description": rule.summary}
-        rule_fields[rule_id] = (kind | None, Field(default=None, **about))
+        # Not listed: not in force (or, in an overlay, the base's). Listed, it is a list (or an override).
+        rule_fields[rule_id] = (kind, Field(default=None, **about))
     rules_model = create_model(
-        f"{_camel(check.id)}{_camel(role)}Rules", __config__=ConfigDict(extra="forbid", frozen=True), **rule_fields
+        f"{_camel(check.id)}{'Overlay' if role == 'overlay' else ''}Rules", __config__=ConfigDict(extra="forbid", frozen=True), **rule_fields
     )
     return create_model(
         f"{_camel(check.id)}{'Overlay' if role == 'overlay' else ''}RulesFile",
