@@ -352,19 +352,21 @@ def test_batch_streams(client: TestClient) -> None:
 
 
 def test_listings(client: TestClient, engine: Engine) -> None:
+    """The service names the catalogue it evaluates with, and lists each of its rulesets (the
+    provinces' overlays) with its own version, digest and calendar."""
     checks = client.get("/v1/checks").json()
-    assert checks["ruleset"]["digest"] == engine.ruleset.digest
+    catalogue = engine.catalogue
+    assert checks["ruleset"] == {"name": catalogue.name, "version": catalogue.version, "digest": catalogue.digest}
     assert ("working_hours", "late_arrival") in {(c["check"], c["rule"]) for c in checks["checks"]}
     rulesets = client.get("/v1/rulesets").json()["rulesets"]
-    assert len(rulesets) == 1
-    assert rulesets[0]["version"] == engine.ruleset.version and rulesets[0]["digest"] == engine.ruleset.digest
-    assert rulesets[0]["calendar"][0]["effective_from"]
+    assert [(r["name"], r["version"], r["digest"]) for r in rulesets] == [(r.name, r.version, r.digest) for r in engine.rulesets]
+    assert len(rulesets) >= 2 and all(r["calendar"][0]["effective_from"] for r in rulesets)
     for name in ("visit", "result", "request"):
         schema = client.get(f"/v1/schemas/{name}").json()
         assert schema["$schema"].startswith("https://json-schema.org/")
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready["status"] == "ready" and ready["ruleset"]["digest"] == engine.ruleset.digest
+    assert ready["status"] == "ready" and ready["ruleset"]["digest"] == catalogue.digest
 
 
 def test_openapi_document(client: TestClient) -> None:
