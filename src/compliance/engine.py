@@ -46,7 +46,8 @@ _SUBJECT_ORDER = {"official": 0, "unit": 1}
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _PLAIN_TEXT: dict[Any, str] = {m: m.value for m in (*Severity, *Category)}
 """Enum members as plain text, without the enum property lookup of `.value` on the hot path."""
-_MAX_CACHED_DAYS = 4096
+_MAX_CACHED_DAYS = 40_000
+"""Days whose working time and ruleset reference are kept: a century of visits, a few MB."""
 _MAX_CACHED_ROUTES = 65_536
 
 
@@ -288,6 +289,12 @@ class _Jurisdiction:
         self._tz = parse_offset(ruleset.calendar.utc_offset)
         self._days: DayCache = {}
         self._refs: dict[date, dict[str, Any]] = {}
+        self._identity = {"name": ruleset.name, "version": ruleset.version}
+        self._layers: dict[str, Any] = {"digest": ruleset.digest}
+        if ruleset.base is not None:
+            self._layers["base"] = {"name": ruleset.base.name, "version": ruleset.base.version,
+                                    "digest": ruleset.layer_digest("base")}
+            self._layers["overlay"] = {"name": ruleset.name, "version": ruleset.version, "digest": ruleset.layer_digest("overlay")}
         self._plans_by_snapshot: dict[int, list[_CheckPlan]] = {}
         self._grader = _Grader()
         self._version_meta: dict[int, tuple[list[dict[str, Any]], dict[str, str | None]]] = {}
@@ -345,10 +352,11 @@ class _Jurisdiction:
         policy = self.policy
         period = policy.period(rules_date)
         decide = policy.decide_in
-        people: dict[str, _Person] | None = None
+        people: dict[str, tuple[tuple[tuple[str, Any], ...], str | None, Category | None, bool]] | None = None
         officials: dict[str, Official] = {}
 
-        decided: list[tuple[tuple[Any, ...], dict[str, Any], tuple[Recommendation, ...], str, str, str]] = []
+        decided: list[tuple[tuple[Any, ...], dict[str, Any], str, str, str]] = []
+        merged: dict[tuple[int, str, str, str], list[Any]] = {}
         notes: list[Note] | None = [] if trace else None
         traced: dict[str, list[tuple[dict[str, Any], str, str | None, bool | None, tuple[Any, ...]]]] | None = (
             {} if trace else None
@@ -362,26 +370,30 @@ class _Jurisdiction:
                     continue
                 subject_id = obs.subject_id
                 severity = obs.severity or rule.severity
-                evidence = dict(obs.evidence) if obs.evidence else {}
+                given = obs.evidence
+                evidence = dict(given) if given else {}
                 if rule.official:
                     if people is None:
                         people = {}
                         officials = {o.id: o for o in visit.personnel}
                     person = people.get(subject_id)
                     if person is None:
-                        person = people[subject_id] = self._person(plan, visit, officials.get(subject_id), subject_id, obs.rule)
-                    category, leader = person.category, person.leader
-                    for key, value in person.evidence:
+                        person = people[subject_id] = self._person(plan, officials.get(subject_id), subject_id, obs.rule)
+                    added, category, code, leader = person
+                    for key, value in added:
                         if key not in evidence:
                             evidence[key] = value
                     # The category a message shows is the official's, in each language's words.
-                    code = person.category_code if "category" not in (obs.evidence or ()) else None
-                    fallback: Mapping[str, Any] = person.values
+                    if given and "category" in given:
+                        code = None
+                    fallback: Mapping[str, Any] = unit_values
+                    target_of = subject_id
                 else:
                     if subject_id != unit_id:
                         raise self._bad(plan, f"'{obs.rule}' names unit '{subject_id}' but the visit is to '{unit_id}'")
                     category, leader, code = None, False, None
                     fallback = unit_values
+                    target_of = unit_id
                 earlier = (
                     known.earlier(unit_id, rule.subject, subject_id, rule.key if by_rule else rule.check, lookback_start, visit_date)
                     if known
@@ -389,10 +401,15 @@ class _Jurisdiction:
                 )
                 recs = decide(period, rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
                 coded: list[str] | None = None
-                shown: dict[str, str] = {}
+                shown: dict[str, Any] = {}
                 for name in rule.placeholders:
-                    value = evidence[name] if name in evidence else fallback.get(name)
-                    if name == "category" and code is not None:
+                    if name in evidence:
+                        value = evidence[name]
+                    elif name == "official_id" and rule.official:
+                        value = subject_id
+                    else:
+                        value = fallback.get(name)
+                    if code is not None and name == "category":
                         value = code
                     kind = type(value)
                     if kind is str:
@@ -408,14 +425,19 @@ class _Jurisdiction:
                     message = {"vi": rule.message_vi.format_map(shown), "en": rule.message_en.format_map(shown)}
                 else:
                     message = {
-                        lang: template.format_map({**shown, **{n: shown[n].word(lang) for n in coded}})  # type: ignore[attr-defined]
+                        lang: template.format_map({**shown, **{n: shown[n].word(lang) for n in coded}})
                         for lang, template in (("vi", rule.message_vi), ("en", rule.message_en))
                     }
-                for key, value in evidence.items():
+                for value in evidence.values():
                     if isinstance(value, Code):
                         evidence = {k: v.value if isinstance(v, Code) else v for k, v in evidence.items()}
                         break
-                target_of = subject_id if rule.official else unit_id
+                order = rule.order + (subject_id,)
+                refs = []
+                for r in recs:
+                    subject = target_of if r.target == "official" else unit_id
+                    refs.append({"code": r.code, "target": r.target, "subject_id": subject, "policy": r.policy})
+                    _merge(merged, r, subject, earlier, rule.key, order)
                 severity_text = _PLAIN_TEXT[severity]
                 finding = {
                     "check": rule.check,
@@ -426,21 +448,17 @@ class _Jurisdiction:
                     "message": message,
                     "legal_basis": rule.legal_basis,
                     "rule_version": rule.rule_version,
-                    "sanctions": [
-                        {"code": r.code, "target": r.target, "subject_id": target_of if r.target == "official" else unit_id,
-                         "policy": r.policy}
-                        for r in recs
-                    ],
+                    "sanctions": refs,
                     "repeat_of": earlier,
                 }
-                decided.append((rule.order + (subject_id,), finding, recs, rule.key, severity_text, subject_id))
+                decided.append((order, finding, rule.key, severity_text, subject_id))
                 if traced is not None:
                     matches = policy.explain(rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
                     traced.setdefault(rule.key, []).append(
                         (finding, rule.severity.value, category, leader if rule.official else None, tuple(matches))
                     )
         decided.sort(key=_first)
-        sanctions, codes = _visit_sanctions(decided)
+        sanctions, codes = _visit_sanctions(merged)
         grade = self._grader.grade(snapshot.grading, decided)
         data = {
             "visit_id": visit.visit_id,
@@ -459,7 +477,7 @@ class _Jurisdiction:
             data,
             visit_date,
             self.ruleset.name,
-            tuple([(d[3], d[1]["check"], d[4], d[1]["subject"]["type"], d[5]) for d in decided]),
+            tuple([(d[2], d[1]["check"], d[3], d[1]["subject"]["type"], d[4]) for d in decided]),
             codes,
         )
         recorded = None
@@ -467,11 +485,14 @@ class _Jurisdiction:
             recorded = _Traced(snapshot, visit_date, rules_date, moment, working, len(known), traced, notes)
         return evaluation, recorded
 
-    def _person(self, plan: _CheckPlan, visit: Visit, official: Official | None, subject_id: str, rule: str) -> _Person:
-        """What the engine adds about an official to a finding, worked out once per visit."""
+    def _person(
+        self, plan: _CheckPlan, official: Official | None, subject_id: str, rule: str
+    ) -> tuple[tuple[tuple[str, Any], ...], str | None, Category | None, bool]:
+        """What the engine adds to the evidence of a finding about an official (name, position,
+        category, when the visit gives them), the category as text and as a code, and whether a
+        leader: worked out once per official and visit."""
         if official is None:
             raise self._bad(plan, f"'{rule}' names official '{subject_id}' who is not in the visit")
-        unit = visit.unit
         category = _PLAIN_TEXT.get(official.category)
         added: list[tuple[str, Any]] = []
         if official.name is not None:
@@ -480,8 +501,7 @@ class _Jurisdiction:
             added.append(("position", official.position))
         if category is not None:
             added.append(("category", category))
-        values = {"unit_id": unit.id, "unit_name": unit.name, "unit_level": unit.level, "official_id": subject_id}
-        return _Person(tuple(added), values, category, official.category, self.policy.is_leader(official.position, official.leader))
+        return tuple(added), category, official.category, self.policy.is_leader(official.position, official.leader)
 
     def _trace(self, visit: Visit, traced: _Traced, findings: Mapping[int, Finding]) -> Trace:
         """The decisions of one evaluation, rule by rule, from what it recorded; `findings` are the
@@ -556,12 +576,7 @@ class _Jurisdiction:
         if ref is None:
             if len(self._refs) >= _MAX_CACHED_DAYS:
                 self._refs.clear()
-            ruleset = self.ruleset
-            ref = self._refs[day] = {"name": ruleset.name, "version": ruleset.version, "as_of": day.isoformat(),
-                                     "digest": ruleset.digest}
-            if ruleset.base is not None:
-                ref["base"] = {"name": ruleset.base.name, "version": ruleset.base.version, "digest": ruleset.layer_digest("base")}
-                ref["overlay"] = {"name": ruleset.name, "version": ruleset.version, "digest": ruleset.layer_digest("overlay")}
+            ref = self._refs[day] = {**self._identity, "as_of": day.isoformat(), **self._layers}
         return ref
 
     def _plans(self, snapshot: Any) -> list[_CheckPlan]:
@@ -707,7 +722,7 @@ class _Grader:
         points = 0
         worst: str | None = None
         for d in decided:
-            severity = d[4]
+            severity = d[3]
             points += points_of[severity]
             if worst is None or _RANK_OF[severity] > _RANK_OF[worst]:
                 worst = severity
@@ -732,27 +747,34 @@ def _first(item: tuple[Any, ...]) -> Any:
     return item[0]
 
 
-def _visit_sanctions(decided: Sequence[tuple[Any, ...]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The visit's sanctions, as the result's objects, and their codes: one per (target,
-    subject, code), naming every finding behind it.
+def _merge(
+    merged: dict[tuple[int, str, str, str], list[Any]],
+    rec: Recommendation,
+    subject_id: str,
+    repeat_of: tuple[str, ...],
+    rule_key: str,
+    order: tuple[Any, ...],
+) -> None:
+    """Add one finding's recommendation to the visit's sanctions: one per (target, subject,
+    code), naming every finding behind it. A fine stays one entry per offence, since each
+    offence carries its own range. Which form a sanction replaces is said by the first finding
+    (in the result's order) that replaces one."""
+    key = (_TARGET_ORDER[rec.target], subject_id, rec.code, rule_key if rec.fine else "")
+    entry = merged.get(key)
+    replaces = (order, rec.replaces) if rec.replaces is not None else None
+    if entry is None:
+        merged[key] = [rec, subject_id, repeat_of, [rule_key], replaces]
+        return
+    if repeat_of:
+        entry[2] = tuple(sorted(set(entry[2]) | set(repeat_of)))
+    if rule_key not in entry[3]:
+        entry[3].append(rule_key)
+    if replaces is not None and (entry[4] is None or replaces[0] < entry[4][0]):
+        entry[4] = replaces
 
-    A fine stays one entry per offence, since each offence carries its own range.
-    """
-    merged: dict[tuple[int, str, str, str], list[Any]] = {}
-    for _, finding, recommendations, rule_key, _, _ in decided:
-        repeat_of = finding["repeat_of"]
-        for rec, ref in zip(recommendations, finding["sanctions"]):
-            subject_id = ref["subject_id"]
-            key = (_TARGET_ORDER[rec.target], subject_id, rec.code, rule_key if rec.fine else "")
-            entry = merged.get(key)
-            if entry is None:
-                merged[key] = [rec, subject_id, repeat_of, [rule_key], rec.replaces]
-            else:
-                if repeat_of:
-                    entry[2] = tuple(sorted(set(entry[2]) | set(repeat_of)))
-                if rule_key not in entry[3]:
-                    entry[3].append(rule_key)
-                entry[4] = entry[4] or rec.replaces
+
+def _visit_sanctions(merged: dict[tuple[int, str, str, str], list[Any]]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The visit's sanctions as the result's objects, in order, and their codes."""
     out = []
     codes = []
     for key in sorted(merged):
@@ -766,25 +788,12 @@ def _visit_sanctions(decided: Sequence[tuple[Any, ...]]) -> tuple[list[dict[str,
                 "policy": rec.policy,
                 "reason": rec.reason,
                 "fine": rec.fine,
-                "replaces": replaces,
+                "replaces": replaces[1] if replaces is not None else None,
                 "escalated_by": escalated_by,
                 "because": tuple(because) if len(because) == 1 else tuple(sorted(because)),
             }
         )
     return out, codes
-
-
-@dataclass(frozen=True, slots=True)
-class _Person:
-    """An official of the visit, as the findings about them need it."""
-
-    evidence: tuple[tuple[str, Any], ...]
-    """What the engine adds to the evidence (name, position, category), when the visit gives it."""
-    values: dict[str, Any]
-    """What else a message may name: the unit and the official's id."""
-    category: str | None
-    category_code: Category | None
-    leader: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,8 +60,6 @@ class Record:
     doc: YamlDocument | None = None
     problem: Problem | None = None
     unit: Literal["line", "record"] = "line"
-    offset: int | None = None
-    """Where `raw` starts in its file, when the file is plain JSONL or JSON (not compressed)."""
     column: int | None = None
     """The column `raw` starts at, when the record shares its line (an item of a JSON array)."""
     number: int | None = None
@@ -197,11 +195,11 @@ def read_path(path: str | Path, fmt: Format | None = None, *, span: tuple[int, i
             if span is not None:
                 start, end, first_line = span
                 stream.seek(start)
-                yield from _jsonl(stream, source, first_line, start, length=end - start)
+                yield from _jsonl(stream, source, first_line, length=end - start)
             elif fmt == "jsonl":
-                yield from _jsonl(stream, source, offset=None if _compressed(path) else 0)
+                yield from _jsonl(stream, source)
             elif fmt == "json":
-                yield from _json_stream(stream, source, offset=None if _compressed(path) else 0)
+                yield from _json_stream(stream, source)
             else:
                 yield from _yaml(stream, source)
     except InputError:
@@ -310,16 +308,10 @@ def jsonl_spans(path: str | Path, pieces: int, block: int = 1 << 23) -> list[tup
     return spans
 
 
-def _jsonl(
-    stream: IO[bytes], source: str, first_line: int = 1, offset: int | None = None, length: int | None = None
-) -> Iterator[Record]:
-    """Records of JSON lines (the first `length` bytes of `stream`, when given); with `offset`
-    (where `stream` starts in a plain file), each record also says where its text stands."""
+def _jsonl(stream: IO[bytes], source: str, first_line: int = 1, length: int | None = None) -> Iterator[Record]:
+    """Records of JSON lines (the first `length` bytes of `stream`, when given)."""
     seen_any = False
     for number, (line, size) in enumerate(bounded_lines(stream, MAX_RECORD_BYTES, length), start=first_line):
-        at = offset
-        if offset is not None:
-            offset += size
         if line is None:
             seen_any = True
             problem = Problem("record_too_large", {"size": size, "limit": MAX_RECORD_BYTES}, file=source, line=number)
@@ -327,7 +319,6 @@ def _jsonl(
             continue
         if number == 1 and line.startswith(_BOM):
             line = line[3:]
-            at = None if at is None else at + 3
         stripped = line.strip()
         if not stripped:
             continue
@@ -337,12 +328,12 @@ def _jsonl(
         except UnicodeDecodeError as exc:
             yield Record(source, number, problem=Problem("not_utf8", {"position": exc.start}, file=source, line=number))
             continue
-        yield Record(source, number, raw=stripped, offset=None if at is None else at + line.find(stripped[:1]))
+        yield Record(source, number, raw=stripped)
     if not seen_any:
         raise InputError([Problem("empty_input", file=source)])
 
 
-def _json_stream(stream: IO[bytes], source: str, offset: int | None = None) -> Iterator[Record]:
+def _json_stream(stream: IO[bytes], source: str) -> Iterator[Record]:
     """A JSON document (one visit) or an array of visits, streamed item by item.
 
     Leading whitespace is skipped in pieces and counted, so that lines stay right.
@@ -351,22 +342,20 @@ def _json_stream(stream: IO[bytes], source: str, offset: int | None = None) -> I
     chunk = stream.read(CHUNK_BYTES)
     if chunk.startswith(_BOM):
         chunk = chunk[3:]
-        offset = None if offset is None else offset + 3
     while chunk and not chunk.strip(_SPACE):
         newlines = chunk.count(b"\n")
         line += newlines
         column = len(chunk) - chunk.rfind(b"\n") if newlines else column + len(chunk)
-        offset = None if offset is None else offset + len(chunk)
         chunk = stream.read(CHUNK_BYTES)
     if not chunk:
         raise InputError([Problem("empty_input", file=source)])
     if chunk.lstrip(_SPACE).startswith(b"["):
-        yield from _json_array(chunk, stream, source, line, column, offset)
+        yield from _json_array(chunk, stream, source, line, column)
     else:
-        yield _json_document(chunk, stream, source, line, offset)
+        yield _json_document(chunk, stream, source, line)
 
 
-def _json_document(chunk: bytes, stream: IO[bytes], source: str, line: int, offset: int | None) -> Record:
+def _json_document(chunk: bytes, stream: IO[bytes], source: str, line: int) -> Record:
     parts, size = [chunk], len(chunk)
     while size <= MAX_RECORD_BYTES:
         more = stream.read(CHUNK_BYTES)
@@ -384,12 +373,10 @@ def _json_document(chunk: bytes, stream: IO[bytes], source: str, line: int, offs
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError([Problem("not_utf8", {"position": exc.start}, file=source)]) from None
-    return Record(source, line, raw=raw, offset=offset)
+    return Record(source, line, raw=raw)
 
 
-def _json_array(
-    chunk: bytes, stream: IO[bytes], source: str, line: int, column: int, offset: int | None
-) -> Iterator[Record]:
+def _json_array(chunk: bytes, stream: IO[bytes], source: str, line: int, column: int) -> Iterator[Record]:
     """The items of a JSON array, each as the raw text of one record at its line and column."""
     chunks = _chained(chunk, stream)
     count = 0
@@ -411,8 +398,7 @@ def _json_array(
             if problem is not None:
                 yield Record(source, line, column=column, number=number, problem=problem)
             else:
-                at = None if offset is None else offset + item.offset
-                yield Record(source, line, raw=item.raw, column=column, number=number, offset=at)
+                yield Record(source, line, raw=item.raw, column=column, number=number)
     except ArrayBroken as broken:
         count += 1
         said: dict[str, Any] = {"detail": broken.detail, "detail_vi": broken.detail_vi}

@@ -51,8 +51,6 @@ class PartitionTask:
     rules_dir: str | None
     sources: tuple[str, ...]
     """The inputs as the command line named them (errors cite these)."""
-    input_paths: tuple[str, ...] = ()
-    """The inputs as absolute paths, for the records pass 1 left in their files."""
     parquet: bool = False
     redact_key: str | None = field(default=None, repr=False)
     exclusions: str | None = None
@@ -108,30 +106,7 @@ def run_partition(task: PartitionTask) -> dict[str, Any]:
     redactor = Redactor(task.redact_key) if task.redact_key else None
     with contextlib.ExitStack() as stack:
         maps = [stack.enter_context(_mapped(stack.enter_context(open(part, "rb")))) for part in task.parts]
-        inputs = _Inputs(task.input_paths, stack)
-        return _evaluate_lines(task, engine, redactor, maps, _sorted_index(maps), inputs)
-
-
-class _Inputs:
-    """The input files, opened on first use, for the records pass 1 referred to by offset.
-
-    Read record by record, not through a memory map: a partition's records lie scattered over
-    the whole input, and the kernel maps the pages around every touched record into the process.
-    """
-
-    def __init__(self, paths: tuple[str, ...], stack: contextlib.ExitStack):
-        self._paths = paths
-        self._stack = stack
-        self._files: dict[int, Any] = {}
-
-    def read(self, source_index: int, reference: bytes) -> bytes:
-        handle = self._files.get(source_index)
-        if handle is None:
-            handle = self._files[source_index] = self._stack.enter_context(open(self._paths[source_index], "rb", buffering=0))
-        offset, _, length = reference.partition(b"+")
-        handle.seek(int(offset))
-        data: bytes = handle.read(int(length))
-        return data
+        return _evaluate_lines(task, engine, redactor, maps, _sorted_index(maps))
 
 
 @contextlib.contextmanager
@@ -171,7 +146,6 @@ def _evaluate_lines(
     redactor: Redactor | None,
     maps: list[Any],
     index: list[tuple[bytes, int, int, int]],
-    inputs: _Inputs,
 ) -> dict[str, Any]:
     out = Path(task.out_dir)
     summary = SummaryBuilder(engine.catalogue.level_periods)
@@ -189,7 +163,7 @@ def _evaluate_lines(
             unit_results: list[Evaluation] = []
             plan_refs: list[str | None] = []
             for _, number, start, end in group:
-                sort_key, src, record = record_from_line(maps[number][start:end], task.sources, inputs.read)
+                sort_key, src, record = record_from_line(maps[number][start:end], task.sources)
                 try:
                     visit = engine.parse_record(record)
                 except InputError as exc:

@@ -2,9 +2,10 @@
 
 A unit's visits must be evaluated together and in date order (its earlier findings escalate
 later sanctions), whatever the order of the input. Each record goes to the partition of its
-unit with a sort key in front, so pass 2 can sort one partition at a time in bounded memory;
-a record of a plain JSONL file is only referred to by its offset, others are copied. Records
-that cannot even say which unit they belong to are judged here and go to the errors.
+unit with a sort key in front, so pass 2 can sort one partition at a time in bounded memory
+and read its records from memory-mapped files, without a system call per record (the work
+directory holds a copy of the records while the run lasts). Records that cannot even say which
+unit they belong to are judged here and go to the errors.
 
 The inputs are shared out over read tasks (pieces of large JSONL files, whole other files)
 that the worker processes run in parallel, each into partition files of its own.
@@ -147,10 +148,6 @@ class ReadTask:
     segments: tuple[Segment, ...]
     directory: str
     partitions: int
-    copy_records: bool = False
-    """Copy every record into the partition files. Otherwise a record of a plain JSONL file
-    is only referred to (offset and length) and pass 2 reads it from the input itself: pass 1
-    then writes a few dozen bytes per record instead of a second copy of the input."""
 
     def part_path(self, partition: int) -> Path:
         return part_path(Path(self.directory), partition, self.index)
@@ -172,9 +169,7 @@ class ReadCounts:
     errors: int = 0
 
 
-def plan_reads(
-    inputs: Sequence[InputFile], directory: Path, partitions: int, tasks: int, *, copy_records: bool = False
-) -> list[ReadTask]:
+def plan_reads(inputs: Sequence[InputFile], directory: Path, partitions: int, tasks: int) -> list[ReadTask]:
     """Share the inputs out over at most `tasks` read tasks of similar size.
 
     Plain JSONL files are cut into pieces at line boundaries; other formats are read whole
@@ -199,7 +194,7 @@ def plan_reads(
         loads[target] += size
         chosen[target].append(segment)
     return [
-        ReadTask(i, tuple(sorted(mine, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions, copy_records)
+        ReadTask(i, tuple(sorted(mine, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions)
         for i, mine in enumerate(chosen)
     ]
 
@@ -239,7 +234,7 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
                         break
                     last = record
                     counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
-                    problems = _route(record, segment.source_index, handles, task.partitions, task.copy_records)
+                    problems = _route(record, segment.source_index, handles, task.partitions)
                     if problems is not None:
                         counts.errors += 1
                         errors.write(error_line(segment.source_index, record, problems))
@@ -286,31 +281,26 @@ def _next_record(record: Record | None, path: str, span: tuple[int, int, int] | 
     return Record(path, record.line + 1)
 
 
-def partition_line(head: str, record: Record, raw: bytes, reference: str | None) -> bytes:
-    """A record's line in a partition file: `head` (sort key, input), where the record
-    stands, and its text or the reference to it in its input (`offset+length`).
+def partition_line(head: str, record: Record, raw: bytes) -> bytes:
+    """A record's line in a partition file: `head` (sort key, input), where the record stands,
+    and its text.
 
     Partition files are split on newlines: text that holds one (an item of a JSON array
     written over several lines, copied from a compressed file) is written in base64, marked
     `~`, so that it is read back byte for byte and its problems keep their lines.
     """
     place = f"{record.line},{record.column or ''},{record.number or ''}\t{record.unit}"
-    if reference is not None:
-        return f"{head}\t{place}\t{reference}\t\n".encode()
     if b"\n" in raw:
         return f"{head}\t{place}\t~\t".encode() + base64.b64encode(raw) + b"\n"
     return f"{head}\t{place}\t\t".encode() + raw + b"\n"
 
 
-def record_from_line(fields: bytes, sources: Sequence[str], read: Callable[[int, bytes], bytes]) -> tuple[bytes, int, Record]:
-    """(sort key, input index, record) of a partition line written by `partition_line`;
-    `read(input, reference)` reads a record left in its input."""
-    sort_key, source_index, place, unit, reference, raw = fields.split(b"\t", 5)
+def record_from_line(fields: bytes, sources: Sequence[str]) -> tuple[bytes, int, Record]:
+    """(sort key, input index, record) of a partition line written by `partition_line`."""
+    sort_key, source_index, place, unit, encoding, raw = fields.split(b"\t", 5)
     src = int(source_index)
-    if reference == b"~":
+    if encoding == b"~":
         raw = base64.b64decode(raw)
-    elif reference:
-        raw = read(src, reference)
     line, column, number = (int(v) if v else None for v in place.split(b","))
     assert line is not None
     record = Record(sources[src], line, raw=raw, unit=unit.decode(), column=column, number=number)  # type: ignore[arg-type]
@@ -324,38 +314,37 @@ _VISIT = re.compile(rb'"visit_id"\s*:\s*"((?:[^"\\]|\\.)*)"')
 
 
 def _scan(raw: bytes) -> dict[str, Any] | None:
-    """The three fields the sort key needs, read without parsing the whole document.
+    """The three fields the sort key needs, read without parsing the whole document: each
+    search stops at its key, which producers write near the start.
 
     JSON text cannot hold a bare quote inside a string, so these key patterns only match real
-    keys; when anything is unusual (a key twice, braces inside the unit) the caller parses the
-    document instead.
+    keys. A document that gives a key twice places the record by the first; pass 2 refuses it
+    anyway (a repeated key is an error), so where it waits does not matter. When anything is
+    unusual (braces inside the unit, an id that is not text) the caller parses the document.
     """
     unit = _UNIT.search(raw)
     if unit is None:
         return None
     ids = _ID.findall(unit.group(1))
-    at = _AT.findall(raw)
-    visit = _VISIT.findall(raw)
-    if len(ids) != 1 or len(at) != 1 or len(visit) != 1:
+    at = _AT.search(raw)
+    visit = _VISIT.search(raw)
+    if len(ids) != 1 or at is None or visit is None:
         return None
     try:
         return {
             "unit": {"id": orjson.loads(b'"' + ids[0] + b'"')},
-            "inspected_at": orjson.loads(b'"' + at[0] + b'"'),
-            "visit_id": orjson.loads(b'"' + visit[0] + b'"'),
+            "inspected_at": orjson.loads(b'"' + at.group(1) + b'"'),
+            "visit_id": orjson.loads(b'"' + visit.group(1) + b'"'),
         }
     except orjson.JSONDecodeError:
         return None
 
 
-def _route(
-    record: Record, source_index: int, handles: list[IO[bytes]], partitions: int, copy_records: bool
-) -> list[Problem] | None:
+def _route(record: Record, source_index: int, handles: list[IO[bytes]], partitions: int) -> list[Problem] | None:
     """Write a record that names its unit to its unit's partition; otherwise say why not.
 
-    A partition line is `sort key, input, place, unit, reference, record` separated by tabs
-    (`partition_line`); the reference (`offset+length` in the input) stands in for a record
-    left in its file.
+    A partition line is `sort key, input, place, unit, encoding, record` separated by tabs
+    (`partition_line`).
     """
     raw = record.raw
     data = record.data
@@ -387,6 +376,5 @@ def _route(
             return exc.problems
     assert raw is not None
     head = f"{keyed[1]}{KEY_SEP}{position(source_index, record.ordinal)}\t{source_index}"
-    reference = None if record.offset is None or copy_records else f"{record.offset}+{len(raw)}"
-    handles[index].write(partition_line(head, record, raw, reference))
+    handles[index].write(partition_line(head, record, raw))
     return None

@@ -38,7 +38,7 @@ from .summary import combine, rule_titles
 WORK = ".work"
 OUTPUTS = ("results.jsonl", "errors.jsonl", "summary.json", "findings.parquet")
 """What a run writes besides manifest.json (findings.parquet with --parquet only)."""
-STATE_VERSION = 3
+STATE_VERSION = 4
 TARGET_PARTITION_BYTES = 24 * 1024 * 1024
 MAX_PARTITIONS = 512
 READS_PER_WORKER = 2
@@ -264,7 +264,6 @@ def _run(
                 out_dir=str(parts.absolute()),
                 rules_dir=rules_dir,
                 sources=tuple(i.path for i in inputs),
-                input_paths=tuple(str(Path(i.path).absolute()) for i in inputs),
                 parquet=options.parquet,
                 redact_key=redact_key,
             )
@@ -412,11 +411,10 @@ def _read_inputs(
     inputs: Sequence[InputFile], directory: Path, partitions: int, executor: Executor, progress: Progress
 ) -> tuple[int, int, int]:
     """Pass 1 over read tasks; returns records, errors and the number of read tasks."""
-    # Workers that cannot open the inputs leave pass 1 to this process, which copies records.
+    # Workers that cannot open the inputs (a remote cluster's) leave pass 1 to this process.
     reader = executor if executor.sees_inputs else Executor()
     # Several tasks per worker even out pieces that hold more bad records or bigger visits.
-    reads = plan_reads(inputs, directory, partitions, READS_PER_WORKER * reader.workers if reader.workers > 1 else 1,
-                       copy_records=not executor.sees_inputs)
+    reads = plan_reads(inputs, directory, partitions, READS_PER_WORKER * reader.workers if reader.workers > 1 else 1)
     records = errors = 0
     by_input = {info.index: info for info in inputs}
     outcomes: Iterable[ReadCounts]
