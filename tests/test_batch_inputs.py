@@ -686,7 +686,8 @@ def test_pass_2_reads_every_record_from_the_partition_files_alone(tmp_path: Path
         path = tmp_path / name
         work = tmp_path / f"work-{name}"
         info = partition.InputFile(0, str(path), path.stat().st_size, 0, "")
-        (task,) = partition.plan_reads([info], work / "partitions", 4, 1)
+        (task,) = partition.plan_reads([info], work / "partitions", partition.unit_bounds([info], 4), 1)
+        assert task.partitions == 4
         counts = partition.read_into_partitions(task)
         assert counts.records == {0: 200} and counts.errors == 0
         assert sum(task.part_path(p).stat().st_size for p in range(4)) > size
@@ -713,7 +714,7 @@ def test_a_utf16_jsonl_file_is_not_cut_into_pieces(tmp_path: Path, monkeypatch: 
         partition.InputFile(i, str(tmp_path / name), (tmp_path / name).stat().st_size, 0, "")
         for i, name in enumerate(("wide.jsonl", "plain.jsonl"))
     ]
-    tasks = partition.plan_reads(infos, tmp_path / "parts", 4, 4)
+    tasks = partition.plan_reads(infos, tmp_path / "parts", partition.unit_bounds(infos, 4), 4)
     segments = [s for t in tasks for s in t.segments]
     assert [s.span for s in segments if s.source_index == 0] == [None]
     assert len([s for s in segments if s.source_index == 1 and s.span]) == 4

@@ -288,6 +288,7 @@ class _Jurisdiction:
         self.policy = SanctionPolicy(ruleset.sanctions, {i.check.id: list(i.check.rules) for i in self.checks})
         self._tz = parse_offset(ruleset.calendar.utc_offset)
         self._days: DayCache = {}
+        self._last_working: tuple[datetime | None, Any] = (None, None)
         self._refs: dict[date, dict[str, Any]] = {}
         self._identity = {"name": ruleset.name, "version": ruleset.version}
         self._layers: dict[str, Any] = {"digest": ruleset.digest}
@@ -310,10 +311,17 @@ class _Jurisdiction:
                     )
 
     def working_time(self, moment: datetime) -> WorkingTime:
-        """Where a local moment falls in the working calendar in force on its date."""
+        """Where a local moment falls in the working calendar in force on its date. The last
+        answer is kept: a visit's validation asks it, then its evaluation (one tuple, replaced
+        whole, so threads never see half of one)."""
+        last = self._last_working
+        if last[0] == moment:
+            return last[1]
         if len(self._days) >= _MAX_CACHED_DAYS:
             self._days.clear()  # a long-running service sees ever new dates: keep memory bounded
-        return working_time(self.ruleset.in_force(moment.date()).calendar, moment, self._days)
+        found = working_time(self.ruleset.in_force(moment.date()).calendar, moment, self._days)
+        self._last_working = (moment, found)
+        return found
 
     def evaluate(
         self, visit: Visit, known: History, as_of: date | None, trace: bool

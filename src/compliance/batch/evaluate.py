@@ -191,7 +191,7 @@ def _evaluate_lines(
                 history.add_evaluation(evaluation)
                 unit_results.append(evaluation)
                 plan_refs.append(visit.plan_ref)
-                results_out.writelines((sort_key, b"\t", evaluation.to_json(), b"\n"))
+                results_out.write(evaluation.to_json() + b"\n")
                 counts["results"] += 1
                 if columns is not None:
                     _add_rows(columns, evaluation.data)

@@ -14,12 +14,14 @@ that the worker processes run in parallel, each into partition files of its own.
 from __future__ import annotations
 
 import base64
+import bisect
+import contextlib
 import functools
+import itertools
 import os
 import re
 import unicodedata
-import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +32,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from ..api import installed_format
 from ..errors import InputError, Problem
-from ..io import Record, jsonl_spans, read_path, splittable
+from ..io import MAX_RECORD_BYTES, Record, jsonl_spans, read_path, splittable
 from . import executors
 from .files import atomic_open, buffer_size
 
@@ -45,8 +47,55 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text.strip())
 
 
-def partition_of(unit_id: str, partitions: int) -> int:
-    return zlib.crc32(unit_id.encode("utf-8")) % partitions
+SAMPLES_PER_PARTITION = 64
+
+
+def unit_key(unit_id: str) -> str:
+    """A unit's place in the output: the start of its records' sort keys (its id as JSON)."""
+    return orjson.dumps(unit_id).decode()
+
+
+def partition_of(key: str, bounds: Sequence[str]) -> int:
+    """The partition of the unit whose `unit_key` is `key`: partitions hold ranges of units, in
+    order, so their results put end to end are the run's results in order."""
+    return bisect.bisect_right(bounds, key)
+
+
+def unit_bounds(inputs: Sequence[InputFile], partitions: int) -> list[str]:
+    """Where partitions split the units, from a sample of the inputs' records, so that each
+    holds about as many visits. A poor sample only makes them unequal, never the results wrong:
+    records far apart in a plain JSONL file, the first records of any other file."""
+    total = sum(max(1, info.size) for info in inputs) or 1
+    keys: list[str] = []
+    for info in inputs:
+        wanted = max(SAMPLES_PER_PARTITION, partitions * SAMPLES_PER_PARTITION * max(1, info.size) // total)
+        with contextlib.suppress(Exception):  # pass 1 reports a broken input; here it only weighs less
+            keys.extend(_sampled_units(info, wanted))
+    if partitions <= 1 or not keys:
+        return []
+    keys.sort()
+    return sorted({keys[len(keys) * i // partitions] for i in range(1, partitions)})
+
+
+def _sampled_units(info: InputFile, wanted: int) -> Iterator[str]:
+    if splittable(info.path) and info.size > wanted * 4096:
+        with open(info.path, "rb") as handle:
+            for i in range(wanted):
+                handle.seek(info.size * i // wanted)
+                if i:
+                    handle.readline(MAX_RECORD_BYTES)  # the rest of the line the seek fell into
+                line = handle.readline(MAX_RECORD_BYTES)
+                found = _scan(line.strip())
+                if found is not None:
+                    yield unit_key(nfc(found["unit"]["id"]))
+        return
+    for record in itertools.islice(read_path(info.path), wanted):
+        if record.problem is not None:
+            continue
+        found = _scan(record.raw) if record.raw is not None else record.data
+        keyed = sort_key(found)
+        if keyed is not None:
+            yield unit_key(keyed[0])
 
 
 def sort_key(data: Any) -> tuple[str, str] | None:
@@ -73,7 +122,7 @@ def sort_key(data: Any) -> tuple[str, str] | None:
     vid = data.get("visit_id")
     # Partition lines are split on newlines, tabs and KEY_SEP: no control character may stay.
     instant = _CONTROL.sub(" ", instant)
-    key = KEY_SEP.join((orjson.dumps(uid).decode(), instant, orjson.dumps(vid, default=str).decode()))
+    key = KEY_SEP.join((unit_key(uid), instant, orjson.dumps(vid, default=str).decode()))
     return uid, key
 
 
@@ -147,7 +196,12 @@ class ReadTask:
     index: int
     segments: tuple[Segment, ...]
     directory: str
-    partitions: int
+    bounds: tuple[str, ...]
+    """Where the partitions split the units (`unit_bounds`)."""
+
+    @property
+    def partitions(self) -> int:
+        return len(self.bounds) + 1
 
     def part_path(self, partition: int) -> Path:
         return part_path(Path(self.directory), partition, self.index)
@@ -169,7 +223,7 @@ class ReadCounts:
     errors: int = 0
 
 
-def plan_reads(inputs: Sequence[InputFile], directory: Path, partitions: int, tasks: int) -> list[ReadTask]:
+def plan_reads(inputs: Sequence[InputFile], directory: Path, bounds: Sequence[str], tasks: int) -> list[ReadTask]:
     """Share the inputs out over at most `tasks` read tasks of similar size.
 
     Plain JSONL files are cut into pieces at line boundaries; other formats are read whole
@@ -194,7 +248,7 @@ def plan_reads(inputs: Sequence[InputFile], directory: Path, partitions: int, ta
         loads[target] += size
         chosen[target].append(segment)
     return [
-        ReadTask(i, tuple(sorted(mine, key=lambda s: (s.source_index, s.span or ()))), str(directory), partitions)
+        ReadTask(i, tuple(sorted(mine, key=lambda s: (s.source_index, s.span or ()))), str(directory), tuple(bounds))
         for i, mine in enumerate(chosen)
     ]
 
@@ -234,7 +288,7 @@ def read_into_partitions(task: ReadTask, progress: Callable[[int, int], None] | 
                         break
                     last = record
                     counts.records[segment.source_index] = counts.records.get(segment.source_index, 0) + 1
-                    problems = _route(record, segment.source_index, handles, task.partitions)
+                    problems = _route(record, segment.source_index, handles, task.bounds)
                     if problems is not None:
                         counts.errors += 1
                         errors.write(error_line(segment.source_index, record, problems))
@@ -340,7 +394,7 @@ def _scan(raw: bytes) -> dict[str, Any] | None:
         return None
 
 
-def _route(record: Record, source_index: int, handles: list[IO[bytes]], partitions: int) -> list[Problem] | None:
+def _route(record: Record, source_index: int, handles: list[IO[bytes]], bounds: Sequence[str]) -> list[Problem] | None:
     """Write a record that names its unit to its unit's partition; otherwise say why not.
 
     A partition line is `sort key, input, place, unit, encoding, record` separated by tabs
@@ -360,7 +414,7 @@ def _route(record: Record, source_index: int, handles: list[IO[bytes]], partitio
     try:
         keyed = sort_key(data) if record.problem is None else None
         if keyed is not None:
-            index = partition_of(keyed[0], partitions)
+            index = partition_of(keyed[1].partition(KEY_SEP)[0], bounds)
             if raw is None:
                 # YAML may hold non-text keys: made text, the model then rejects them by name.
                 raw = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)

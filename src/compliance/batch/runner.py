@@ -31,7 +31,7 @@ from .evaluate import PartitionTask, findings_schema, remember_engine, run_parti
 from .executors import Executor
 from .lock import locked
 from .files import atomic_open, buffer_size, clean_temporaries, read_json, sha256_file, write_json
-from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions
+from .partition import InputFile, ReadCounts, part_path, plan_reads, read_into_partitions, unit_bounds
 from ..ruleset.words import catalogue_words, vocabulary
 from .summary import combine, rule_titles
 
@@ -223,18 +223,19 @@ def _run(
             changed = _inputs_unchanged(inputs) or [i.path for i in inputs if sha256_file(Path(i.path)) != i.sha256]
             if changed:
                 raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite", "detail_vi": "tệp đã thay đổi từ khi lần chạy dở bắt đầu; dùng --overwrite"}, file=changed[0])])
-            partitions, reads = state["partitions"], state["reads"]
+            partitions, reads, bounds = state["partitions"], state["reads"], state["bounds"]
             records, pass1_errors = state["records"], state["errors"]
             if bool(state.get("redact_key")) != options.redact_names:
                 raise BatchError([Problem("invalid_value", {"detail_en": "--resume must keep --redact-names as the interrupted run had it",
                                                              "detail_vi": "--resume phải giữ --redact-names như lần chạy dở"})])
             redact_key = state.get("redact_key")
         else:
-            partitions = options.partitions or plan_partitions(inputs)
             shutil.rmtree(work / "partitions", ignore_errors=True)
             progress.phase("read", None)
             with digests(inputs):
-                records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", partitions, executor, progress)
+                bounds = unit_bounds(inputs, options.partitions or plan_partitions(inputs))
+                partitions = len(bounds) + 1
+                records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", bounds, executor, progress)
             changed = _inputs_unchanged(inputs)
             if changed:
                 raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read", "detail_vi": "tệp đã thay đổi trong khi đang được đọc"}, file=changed[0])])
@@ -247,6 +248,7 @@ def _run(
                     "version": STATE_VERSION,
                     "ruleset_digest": engine.catalogue.digest,
                     "partitions": partitions,
+                    "bounds": bounds,
                     "reads": reads,
                     "records": records,
                     "errors": pass1_errors,
@@ -320,7 +322,7 @@ def _run(
     summary["report_words"] = vocabulary(
         catalogue_words(catalogue.rulesets), {i.check.id: list(i.check.rules) for i in engine.checks}
     ).model_dump()
-    _merge_lines([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
+    _concatenate([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
     _merge_lines(
         [work / "partitions" / f"errors-{r:04d}.jsonl" for r in range(reads)] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks],
         out / "errors.jsonl",
@@ -408,13 +410,13 @@ def _executor(options: Options) -> contextlib.AbstractContextManager[Executor]:
 
 
 def _read_inputs(
-    inputs: Sequence[InputFile], directory: Path, partitions: int, executor: Executor, progress: Progress
+    inputs: Sequence[InputFile], directory: Path, bounds: Sequence[str], executor: Executor, progress: Progress
 ) -> tuple[int, int, int]:
     """Pass 1 over read tasks; returns records, errors and the number of read tasks."""
     # Workers that cannot open the inputs (a remote cluster's) leave pass 1 to this process.
     reader = executor if executor.sees_inputs else Executor()
     # Several tasks per worker even out pieces that hold more bad records or bigger visits.
-    reads = plan_reads(inputs, directory, partitions, READS_PER_WORKER * reader.workers if reader.workers > 1 else 1)
+    reads = plan_reads(inputs, directory, bounds, READS_PER_WORKER * reader.workers if reader.workers > 1 else 1)
     records = errors = 0
     by_input = {info.index: info for info in inputs}
     outcomes: Iterable[ReadCounts]
@@ -461,6 +463,29 @@ def _merge_lines(paths: Sequence[Path], target: Path) -> None:
         # Keys end with the record's input position, so they are unique: (key, body) pairs
         # compare by key alone.
         out.writelines(body for _, body in heapq.merge(*streams))
+
+
+def _concatenate(paths: Sequence[Path], target: Path) -> None:
+    """The partitions' results put end to end: partitions hold ranges of units in order, each
+    written in order, so this is the run's order. Copied by the kernel where it can."""
+    with atomic_open(target) as out:
+        out.flush()
+        for path in paths:
+            if not path.is_file():
+                continue
+            with path.open("rb") as part:
+                size = os.fstat(part.fileno()).st_size
+                copied = 0
+                with contextlib.suppress(OSError):
+                    while copied < size:
+                        step = os.copy_file_range(part.fileno(), out.fileno(), size - copied)
+                        if step == 0:
+                            break
+                        copied += step
+                if copied < size:  # no copy_file_range here (another system, another file system)
+                    part.seek(copied)
+                    shutil.copyfileobj(part, out, 1 << 20)
+                    out.flush()
 
 
 def _concat_parquet(paths: Sequence[Path], target: Path) -> None:

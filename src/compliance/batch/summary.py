@@ -38,6 +38,7 @@ class SummaryBuilder:
         (ISO dates, e.g. the 2025-07-01 abolition of the district level), whose units are
         counted by level apart."""
         self.level_periods = sorted(level_periods)
+        self._periods: dict[str, str] = {}
         self.by_ruleset: dict[str, int] = {}
         self.levels_by_period: dict[str, dict[str, int]] = {}
         self.visits = 0
@@ -174,6 +175,12 @@ class SummaryBuilder:
 
     def _period(self, day: str) -> str:
         """The label of the period `day` falls in: '…2025-06-30' or '2025-07-01…'."""
+        label = self._periods.get(day)
+        if label is None:
+            label = self._periods[day] = self._period_of(day)
+        return label
+
+    def _period_of(self, day: str) -> str:
         import bisect
         from datetime import date, timedelta
 
