@@ -511,8 +511,8 @@ def test_a_jsonl_file_cut_into_pieces_reads_as_the_whole_file(
     tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], newline: bytes, bom: bool, trailing: bool, pieces: int
 ) -> None:
     """Pieces tile the file, start at line starts, and together give exactly the whole file's
-    records with the same line numbers and offsets: no record is lost, doubled or renumbered
-    when workers share a file."""
+    records with the same line numbers: no record is lost, doubled or renumbered when workers
+    share a file."""
     from compliance.io import jsonl_spans, splittable
 
     raw = (b"\xef\xbb\xbf" if bom else b"") + newline.join(lines) + (newline if trailing and lines else b"")
@@ -530,9 +530,6 @@ def test_a_jsonl_file_cut_into_pieces_reads_as_the_whole_file(
     if whole and whole[0][2] == "empty_input":
         whole = []
     assert parts == whole
-    for record in read_path(path) if whole else ():
-        if record.offset is not None and record.raw is not None:
-            assert raw[record.offset : record.offset + len(record.raw)] == record.raw
 
 
 @budget(250)

@@ -354,14 +354,14 @@ class _Jurisdiction:
         working = self.working_time(moment)
         unit = visit.unit
         unit_id = unit.id
-        unit_values = {"unit_id": unit_id, "unit_name": unit.name, "unit_level": unit.level}
         lookback_start = months_before(visit_date, self.policy.lookback_months) if known else visit_date
         by_rule = self.policy.repeat_scope == "rule"
         policy = self.policy
         period = policy.period(rules_date)
         decide = policy.decide_in
-        people: dict[str, tuple[tuple[tuple[str, Any], ...], str | None, Category | None, bool]] | None = None
+        people: dict[str, tuple[Any, ...]] | None = None
         officials: dict[str, Official] = {}
+        unit_shown: tuple[_Shown, _Shown] | None = None
 
         decided: list[tuple[tuple[Any, ...], dict[str, Any], str, str, str]] = []
         merged: dict[tuple[int, str, str, str], list[Any]] = {}
@@ -379,67 +379,54 @@ class _Jurisdiction:
                 subject_id = obs.subject_id
                 severity = obs.severity or rule.severity
                 given = obs.evidence
-                evidence = dict(given) if given else {}
                 if rule.official:
                     if people is None:
                         people = {}
                         officials = {o.id: o for o in visit.personnel}
                     person = people.get(subject_id)
                     if person is None:
-                        person = people[subject_id] = self._person(plan, officials.get(subject_id), subject_id, obs.rule)
-                    added, category, code, leader = person
-                    for key, value in added:
-                        if key not in evidence:
-                            evidence[key] = value
-                    # The category a message shows is the official's, in each language's words.
-                    if given and "category" in given:
-                        code = None
-                    fallback: Mapping[str, Any] = unit_values
+                        person = people[subject_id] = self._person(plan, unit, officials.get(subject_id), subject_id, obs.rule)
+                    added, category, leader, base_vi, base_en = person
                     target_of = subject_id
                 else:
                     if subject_id != unit_id:
                         raise self._bad(plan, f"'{obs.rule}' names unit '{subject_id}' but the visit is to '{unit_id}'")
-                    category, leader, code = None, False, None
-                    fallback = unit_values
+                    if unit_shown is None:
+                        unit_shown = _unit_shown(unit, "vi"), _unit_shown(unit, "en")
+                    base_vi, base_en = unit_shown
+                    added, category, leader = (), None, False
                     target_of = unit_id
+                if given:
+                    # The check's evidence, then what the engine adds; codes as their text in the
+                    # evidence and in each language's words in the message.
+                    evidence = {}
+                    shown_vi, shown_en = _Shown(base_vi), _Shown(base_en)
+                    for key, value in given.items():
+                        kind = type(value)
+                        if kind is str:
+                            evidence[key] = shown_vi[key] = shown_en[key] = value
+                        elif kind is int:
+                            evidence[key] = value
+                            shown_vi[key] = shown_en[key] = str(value)
+                        elif isinstance(value, Code):
+                            evidence[key] = value.value
+                            shown_vi[key], shown_en[key] = value.word("vi"), value.word("en")
+                        else:
+                            evidence[key] = value
+                            shown_vi[key] = shown_en[key] = shown_value(value)
+                    for key, value in added:
+                        if key not in evidence:
+                            evidence[key] = value
+                else:
+                    evidence = dict(added)
+                    shown_vi, shown_en = base_vi, base_en
                 earlier = (
                     known.earlier(unit_id, rule.subject, subject_id, rule.key if by_rule else rule.check, lookback_start, visit_date)
                     if known
                     else ()
                 )
                 recs = decide(period, rule.key, severity, rule.subject, category, leader, rules_date, len(earlier))
-                coded: list[str] | None = None
-                shown: dict[str, Any] = {}
-                for name in rule.placeholders:
-                    if name in evidence:
-                        value = evidence[name]
-                    elif name == "official_id" and rule.official:
-                        value = subject_id
-                    else:
-                        value = fallback.get(name)
-                    if code is not None and name == "category":
-                        value = code
-                    kind = type(value)
-                    if kind is str:
-                        shown[name] = value
-                    elif kind is int:
-                        shown[name] = str(value)
-                    elif isinstance(value, Code):
-                        coded = [name] if coded is None else [*coded, name]
-                        shown[name] = value
-                    else:
-                        shown[name] = shown_value(value)
-                if coded is None:
-                    message = {"vi": rule.message_vi.format_map(shown), "en": rule.message_en.format_map(shown)}
-                else:
-                    message = {
-                        lang: template.format_map({**shown, **{n: shown[n].word(lang) for n in coded}})
-                        for lang, template in (("vi", rule.message_vi), ("en", rule.message_en))
-                    }
-                for value in evidence.values():
-                    if isinstance(value, Code):
-                        evidence = {k: v.value if isinstance(v, Code) else v for k, v in evidence.items()}
-                        break
+                message = {"vi": rule.message_vi.format_map(shown_vi), "en": rule.message_en.format_map(shown_en)}
                 order = rule.order + (subject_id,)
                 refs = []
                 for r in recs:
@@ -494,11 +481,11 @@ class _Jurisdiction:
         return evaluation, recorded
 
     def _person(
-        self, plan: _CheckPlan, official: Official | None, subject_id: str, rule: str
-    ) -> tuple[tuple[tuple[str, Any], ...], str | None, Category | None, bool]:
+        self, plan: _CheckPlan, unit: Any, official: Official | None, subject_id: str, rule: str
+    ) -> tuple[tuple[tuple[str, Any], ...], str | None, bool, _Shown, _Shown]:
         """What the engine adds to the evidence of a finding about an official (name, position,
-        category, when the visit gives them), the category as text and as a code, and whether a
-        leader: worked out once per official and visit."""
+        category, when the visit gives them), the category as text, whether a leader, and what
+        the messages may name in each language: worked out once per official and visit."""
         if official is None:
             raise self._bad(plan, f"'{rule}' names official '{subject_id}' who is not in the visit")
         category = _PLAIN_TEXT.get(official.category)
@@ -509,7 +496,17 @@ class _Jurisdiction:
             added.append(("position", official.position))
         if category is not None:
             added.append(("category", category))
-        return tuple(added), category, official.category, self.policy.is_leader(official.position, official.leader)
+        shown = []
+        for lang in ("vi", "en"):
+            words = _unit_shown(unit, lang)
+            words["official_id"] = subject_id
+            for key, value in added:
+                words[key] = value
+            if official.category is not None:
+                words["category"] = official.category.word(lang)
+            shown.append(words)
+        leader = self.policy.is_leader(official.position, official.leader)
+        return tuple(added), category, leader, shown[0], shown[1]
 
     def _trace(self, visit: Visit, traced: _Traced, findings: Mapping[int, Finding]) -> Trace:
         """The decisions of one evaluation, rule by rule, from what it recorded; `findings` are the
@@ -749,6 +746,20 @@ class _Grader:
                 self._grades[key] = grade
             return grade
         raise AssertionError("grading validation guarantees a catch-all band")
+
+
+class _Shown(dict[str, Any]):
+    """What a message may name, as it shows it; a value not given shows as a dash."""
+
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def _unit_shown(unit: Any, lang: str) -> _Shown:
+    words = _Shown(unit_id=unit.id, unit_level=unit.level.word(lang))
+    if unit.name is not None:
+        words["unit_name"] = unit.name
+    return words
 
 
 def _first(item: tuple[Any, ...]) -> Any:

@@ -601,14 +601,7 @@ class Problem:
         which no one can take for a line; `#N` for the Nth visit of a list given to the API."""
         parts = []
         if self.file:
-            loc = self.file
-            if self.line is not None:
-                loc += f":{self.line}"
-                if self.column is not None:
-                    loc += f":{self.column}"
-            elif self.record is not None:
-                loc += f": {_RECORD[lang]} {self.record}"
-            parts.append(loc)
+            parts.append(location(self.file, self.line, self.column, self.record, lang))
         elif self.record is not None:
             parts.append(f"#{self.record}")
         path = self.path_vi if lang == "vi" and self.path_vi is not None else self.path
@@ -642,6 +635,15 @@ class Problem:
 
 
 _RECORD: dict[str, str] = {"vi": "bản ghi", "en": "record"}
+
+
+def location(file: str, line: int | None, column: int | None, record: int | None, lang: Lang = "en") -> str:
+    """`file:line:column`, or `file: record N` for a file without lines (a Parquet row)."""
+    if line is not None:
+        return f"{file}:{line}:{column}" if column is not None else f"{file}:{line}"
+    if record is not None:
+        return f"{file}: {_RECORD[lang]} {record}"
+    return file
 
 
 class _Defaults(dict[str, Any]):

@@ -24,7 +24,7 @@ from typing import IO, Any, Literal
 import orjson
 from pydantic import ValidationError
 
-from .errors import InputError, Problem
+from .errors import InputError, Problem, location
 from .jsontext import MAX_DEPTH, ArrayBroken, array_items, locate, shift
 from .observations import VisitFormat
 from .validation import describe
@@ -77,7 +77,10 @@ class Record:
         return {"file": self.source, "line": self.line, "column": self.column, "record": self.number}
 
     def place(self) -> str:
-        return Problem("", **self.where()).where()
+        """Where the record stands, as messages say it (`Problem.where`)."""
+        if self.unit == "record":
+            return location(self.source, None, None, self.line)
+        return location(self.source, self.line, self.column, self.number)
 
     @property
     def visit_id(self) -> str | None:

@@ -8,6 +8,7 @@ partition counts its distinct subjects alone and partial summaries simply add up
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -43,7 +44,7 @@ class SummaryBuilder:
         self.levels_by_period: dict[str, dict[str, int]] = {}
         self.visits = 0
         self.findings = 0
-        self.combos: dict[tuple[str, str, str, str, str], int] = {}
+        self.combos: Counter[tuple[str, str, str, str, str]] = Counter()
         self.scoped: dict[tuple[Any, str, str], int] = {}
         self.grades: dict[str, int] = {}
         self.levels: dict[str, int] = {}
@@ -67,6 +68,7 @@ class SummaryBuilder:
             if ref and len(self.plan_refs) < MAX_PLAN_REFS:
                 self.plan_refs.add(ref)
         periods: set[tuple[str, str]] = set()
+        keys: list[tuple[str, str, str, str, str]] = []
         for evaluation in evaluations:
             r = evaluation.data
             self.visits += 1
@@ -88,26 +90,21 @@ class SummaryBuilder:
             month = day[:7]
             province = r["province"] or NO_PROVINCE
             scopes_seen.add((level, month, province))
-            key = (level, month, province, "visits", "")
-            combos[key] = combos.get(key, 0) + 1
-            for code in evaluation.sanction_codes:
-                key = (level, month, province, "sanctions_by_code", code)
-                combos[key] = combos.get(key, 0) + 1
+            keys.append((level, month, province, "visits", ""))
+            keys.extend([(level, month, province, "sanctions_by_code", code) for code in evaluation.sanction_codes])
             for rule, _, severity, subject_type, subject_id in evaluation.findings:
                 findings += 1
                 rank = _SEVERITY_RANK[severity]
                 if rank > worst:
                     worst = rank
-                key = (level, month, province, "findings_by_rule", rule)
-                combos[key] = combos.get(key, 0) + 1
-                key = (level, month, province, "findings_by_severity", severity)
-                combos[key] = combos.get(key, 0) + 1
+                keys.append((level, month, province, "findings_by_rule", rule))
+                keys.append((level, month, province, "findings_by_severity", severity))
                 if single:
                     # One visit holds each (rule, subject) once: its subjects are its findings.
-                    key = (level, month, province, "subjects_by_rule", rule)
-                    combos[key] = combos.get(key, 0) + 1
+                    keys.append((level, month, province, "subjects_by_rule", rule))
                 else:
                     subjects.add((level, month, province, rule, subject_type, subject_id))
+        combos.update(keys)
         self.findings += findings
         for level in levels:
             self.levels[level] = self.levels.get(level, 0) + 1
@@ -116,8 +113,7 @@ class SummaryBuilder:
             block[level] = block.get(level, 0) + 1
         if single:
             level, month, province = next(iter(scopes_seen))
-            key = (level, month, province, "units", "")
-            combos[key] = combos.get(key, 0) + 1
+            combos[(level, month, province, "units", "")] += 1
         else:
             self._count_distinct(subjects, scopes_seen)
         last = evaluations[-1].data
