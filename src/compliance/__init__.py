@@ -52,6 +52,7 @@ from .history import History
 from .hookspecs import hookimpl
 from .plugins import CheckInfo, installed_checks
 from .result import (
+    Evaluation,
     Finding,
     Grade,
     PriorFinding,
@@ -75,6 +76,7 @@ __all__ = [
     "ComplianceError",
     "Context",
     "Engine",
+    "Evaluation",
     "Finding",
     "Grade",
     "History",
