@@ -146,11 +146,14 @@ def in_pass_2(out: Path, low: int, high: int) -> Callable[[], bool]:
 
 
 def in_merge(out: Path) -> Callable[[], bool]:
+    """Every partition evaluated, the run not yet complete: results.jsonl is being finished
+    (its first partitions were joined while pass 2 ran), or errors and the summary written."""
+
     def moment() -> bool:
         names = os.listdir(out) if out.is_dir() else []
         if "manifest.json" in names:
             return False
-        return "results.jsonl" in names or any(n.startswith(".results.jsonl.tmp-") for n in names)
+        return len(_stats(out)) == PARTITIONS
 
     return moment
 

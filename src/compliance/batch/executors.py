@@ -116,7 +116,15 @@ def local(workers: int) -> Iterator[Executor]:
     with ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_share_counters, initargs=(counters,)
     ) as pool:
+        # Start every worker now (they start one per task otherwise): their imports overlap
+        # the parent's planning of pass 1 instead of delaying its first tasks.
+        for _ in range(workers):
+            pool.submit(_started)
         yield LocalPool(pool, workers, counters)
+
+
+def _started() -> None:
+    """A worker's first task: the pool's initializer has imported the package by now."""
 
 
 CONNECT_SECONDS = 10.0

@@ -201,162 +201,171 @@ def _run(
     # Inputs are checked and the executor started (a scheduler connected to) before anything is
     # created: a run that cannot start leaves no work directory to refuse the next one.
     inputs = describe_inputs(paths) if state is None else []
-    with _executor(options) as executor:
-        out.mkdir(parents=True, exist_ok=True)
-        if options.overwrite:
-            for name in (*OUTPUTS, "manifest.json"):
-                with contextlib.suppress(FileNotFoundError):
-                    (out / name).unlink()
-            shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(exist_ok=True)
-        clean_temporaries(out)
-        clean_temporaries(work)
-        clean_temporaries(work / "parts")
-        if state is not None:
-            if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.catalogue.digest:
-                raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
-                                                             "detail_vi": "lần chạy dở dùng bộ quy tắc hoặc phiên bản khác; dùng --overwrite"})])
-            inputs = [InputFile(**i) for i in state["inputs"]]
-            if [i.path for i in inputs] != list(paths):
-                raise BatchError([Problem("invalid_value", {"detail_en": "--resume must name the same inputs as the interrupted run",
-                                                             "detail_vi": "--resume phải dùng đúng các tệp đầu vào của lần chạy dở"})])
-            changed = _inputs_unchanged(inputs) or [i.path for i in inputs if sha256_file(Path(i.path)) != i.sha256]
-            if changed:
-                raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite", "detail_vi": "tệp đã thay đổi từ khi lần chạy dở bắt đầu; dùng --overwrite"}, file=changed[0])])
-            partitions, reads, bounds = state["partitions"], state["reads"], state["bounds"]
-            records, pass1_errors = state["records"], state["errors"]
-            if bool(state.get("redact_key")) != options.redact_names:
-                raise BatchError([Problem("invalid_value", {"detail_en": "--resume must keep --redact-names as the interrupted run had it",
-                                                             "detail_vi": "--resume phải giữ --redact-names như lần chạy dở"})])
-            redact_key = state.get("redact_key")
-        else:
-            shutil.rmtree(work / "partitions", ignore_errors=True)
-            progress.phase("read", None)
-            with digests(inputs):
-                bounds = unit_bounds(inputs, options.partitions or plan_partitions(inputs))
-                partitions = len(bounds) + 1
-                records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", bounds, executor, progress)
-            changed = _inputs_unchanged(inputs)
-            if changed:
-                raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read", "detail_vi": "tệp đã thay đổi trong khi đang được đọc"}, file=changed[0])])
-            # The key stays in the work directory (removed at the end) so a resumed run gives the
-            # same pseudonyms; with $COMPLIANCE_REDACT_KEY they match other runs too.
-            redact_key = redaction_key() if options.redact_names else None
-            write_json(
-                state_path,
-                {
-                    "version": STATE_VERSION,
-                    "ruleset_digest": engine.catalogue.digest,
-                    "partitions": partitions,
-                    "bounds": bounds,
-                    "reads": reads,
-                    "records": records,
-                    "errors": pass1_errors,
-                    "inputs": [asdict(i) for i in inputs],
-                    "redact_key": redact_key,
-                },
-            )
+    with contextlib.ExitStack() as joining:
+        with _executor(options) as executor:
+            out.mkdir(parents=True, exist_ok=True)
+            if options.overwrite:
+                for name in (*OUTPUTS, "manifest.json"):
+                    with contextlib.suppress(FileNotFoundError):
+                        (out / name).unlink()
+                shutil.rmtree(work, ignore_errors=True)
+            work.mkdir(exist_ok=True)
+            clean_temporaries(out)
+            clean_temporaries(work)
+            clean_temporaries(work / "parts")
+            if state is not None:
+                if state.get("version") != STATE_VERSION or state.get("ruleset_digest") != engine.catalogue.digest:
+                    raise BatchError([Problem("invalid_value", {"detail_en": "the unfinished batch used another ruleset or tool version; use --overwrite",
+                                                                 "detail_vi": "lần chạy dở dùng bộ quy tắc hoặc phiên bản khác; dùng --overwrite"})])
+                inputs = [InputFile(**i) for i in state["inputs"]]
+                if [i.path for i in inputs] != list(paths):
+                    raise BatchError([Problem("invalid_value", {"detail_en": "--resume must name the same inputs as the interrupted run",
+                                                                 "detail_vi": "--resume phải dùng đúng các tệp đầu vào của lần chạy dở"})])
+                changed = _inputs_unchanged(inputs) or [i.path for i in inputs if sha256_file(Path(i.path)) != i.sha256]
+                if changed:
+                    raise BatchError([Problem("file_unreadable", {"detail": "changed since the interrupted run started; use --overwrite", "detail_vi": "tệp đã thay đổi từ khi lần chạy dở bắt đầu; dùng --overwrite"}, file=changed[0])])
+                partitions, reads, bounds = state["partitions"], state["reads"], state["bounds"]
+                records, pass1_errors = state["records"], state["errors"]
+                if bool(state.get("redact_key")) != options.redact_names:
+                    raise BatchError([Problem("invalid_value", {"detail_en": "--resume must keep --redact-names as the interrupted run had it",
+                                                                 "detail_vi": "--resume phải giữ --redact-names như lần chạy dở"})])
+                redact_key = state.get("redact_key")
+            else:
+                shutil.rmtree(work / "partitions", ignore_errors=True)
+                progress.phase("read", None)
+                with digests(inputs):
+                    bounds = unit_bounds(inputs, options.partitions or plan_partitions(inputs))
+                    partitions = len(bounds) + 1
+                    records, pass1_errors, reads = _read_inputs(inputs, work / "partitions", bounds, executor, progress)
+                changed = _inputs_unchanged(inputs)
+                if changed:
+                    raise BatchError([Problem("file_unreadable", {"detail": "changed while it was being read", "detail_vi": "tệp đã thay đổi trong khi đang được đọc"}, file=changed[0])])
+                # The key stays in the work directory (removed at the end) so a resumed run gives the
+                # same pseudonyms; with $COMPLIANCE_REDACT_KEY they match other runs too.
+                redact_key = redaction_key() if options.redact_names else None
+                write_json(
+                    state_path,
+                    {
+                        "version": STATE_VERSION,
+                        "ruleset_digest": engine.catalogue.digest,
+                        "partitions": partitions,
+                        "bounds": bounds,
+                        "reads": reads,
+                        "records": records,
+                        "errors": pass1_errors,
+                        "inputs": [asdict(i) for i in inputs],
+                        "redact_key": redact_key,
+                    },
+                )
 
-        parts = work / "parts"
-        parts.mkdir(exist_ok=True)
-        tasks = [
-            PartitionTask(
-                index=i,
-                parts=tuple(str(part_path((work / "partitions").absolute(), i, r)) for r in range(reads)),
-                out_dir=str(parts.absolute()),
-                rules_dir=rules_dir,
-                sources=tuple(i.path for i in inputs),
-                parquet=options.parquet,
-                redact_key=redact_key,
-            )
-            for i in range(partitions)
-        ]
-        # Visit ids repeated across units; the marker is written once the exclusions are, so a
-        # resumed run reuses them rather than finding them again in lists they already changed.
-        # Known exclusions go on the tasks before asking which are done: a partition evaluated
-        # again without a repeated id is finished only with its exclusions.
-        marker = work / "duplicates.json"
-        if marker.is_file():
-            tasks = _with_exclusions(tasks, read_json(marker)["evaluate_again"], work / "duplicates")
-        pending = [t for t in tasks if not t.done()]
-        resumed = len(tasks) - len(pending)
-        progress.phase("evaluate", records)
-        done_records = sum(read_json(t.stats_path)["counts"]["records"] for t in tasks if t.done()) + pass1_errors
-        errors_so_far = pass1_errors + sum(read_json(t.stats_path)["counts"]["errors"] for t in tasks if t.done())
-        progress.advance(done_records, errors_so_far)
-        for stats in _evaluate(pending, executor):
-            done_records += stats["counts"]["records"]
-            errors_so_far += stats["counts"]["errors"]
+            parts = work / "parts"
+            parts.mkdir(exist_ok=True)
+            tasks = [
+                PartitionTask(
+                    index=i,
+                    parts=tuple(str(part_path((work / "partitions").absolute(), i, r)) for r in range(reads)),
+                    out_dir=str(parts.absolute()),
+                    rules_dir=rules_dir,
+                    sources=tuple(i.path for i in inputs),
+                    parquet=options.parquet,
+                    redact_key=redact_key,
+                )
+                for i in range(partitions)
+            ]
+            # Visit ids repeated across units; the marker is written once the exclusions are, so a
+            # resumed run reuses them rather than finding them again in lists they already changed.
+            # Known exclusions go on the tasks before asking which are done: a partition evaluated
+            # again without a repeated id is finished only with its exclusions.
+            marker = work / "duplicates.json"
+            if marker.is_file():
+                tasks = _with_exclusions(tasks, read_json(marker)["evaluate_again"], work / "duplicates")
+            pending = [t for t in tasks if not t.done()]
+            # The results are put end to end while pass 2 runs, each partition as soon as every
+            # one before it is done, so that copying them overlaps evaluation instead of following it.
+            results_out = _Joiner(joining.enter_context(atomic_open(out / "results.jsonl")),
+                                  [parts / f"results-{t.index:04d}.jsonl" for t in tasks])
+            results_out.done([t.index for t in tasks if t not in pending])
+            resumed = len(tasks) - len(pending)
+            progress.phase("evaluate", records)
+            done_records = sum(read_json(t.stats_path)["counts"]["records"] for t in tasks if t.done()) + pass1_errors
+            errors_so_far = pass1_errors + sum(read_json(t.stats_path)["counts"]["errors"] for t in tasks if t.done())
             progress.advance(done_records, errors_so_far)
+            for stats in _evaluate(pending, executor):
+                results_out.done([stats["index"]])
+                done_records += stats["counts"]["records"]
+                errors_so_far += stats["counts"]["errors"]
+                progress.advance(done_records, errors_so_far)
 
-        if not marker.is_file():
-            write_json(marker, {"evaluate_again": duplicates.find(tasks, work / "duplicates")})
-            tasks = _with_exclusions(tasks, read_json(marker)["evaluate_again"], work / "duplicates")
-            again = [t for t in tasks if not t.done()]
-            if again:
-                progress.phase("duplicates", None)
-                for _ in _evaluate(again, executor):
-                    pass
+            if not marker.is_file():
+                write_json(marker, {"evaluate_again": duplicates.find(tasks, work / "duplicates")})
+                tasks = _with_exclusions(tasks, read_json(marker)["evaluate_again"], work / "duplicates")
+                again = [t for t in tasks if not t.done()]
+                if again:
+                    progress.phase("duplicates", None)
+                    results_out.redo([t.index for t in again])
+                    for stats in _evaluate(again, executor):
+                        results_out.done([stats["index"]])
 
-    progress.phase("merge", None)
-    tally = {"results": 0, "errors": pass1_errors}
+        progress.phase("merge", None)
+        tally = {"results": 0, "errors": pass1_errors}
 
-    def partial_summaries() -> Iterator[dict[str, Any]]:
-        # One partition's stats in memory at a time: with hundreds of partitions, holding all
-        # their partial summaries at once would grow with the input.
-        for task in tasks:
-            stats = read_json(task.stats_path)
-            tally["results"] += stats["counts"]["results"]
-            tally["errors"] += stats["counts"]["errors"]
-            yield stats["summary"]
+        def partial_summaries() -> Iterator[dict[str, Any]]:
+            # One partition's stats in memory at a time: with hundreds of partitions, holding all
+            # their partial summaries at once would grow with the input.
+            for task in tasks:
+                stats = read_json(task.stats_path)
+                tally["results"] += stats["counts"]["results"]
+                tally["errors"] += stats["counts"]["errors"]
+                yield stats["summary"]
 
-    catalogue = engine.catalogue
-    ruleset = {"name": catalogue.name, "version": catalogue.version, "digest": catalogue.digest}
-    summary = combine(partial_summaries(), errors=0, ruleset=ruleset)
-    used = summary.pop("visits_by_ruleset", {})
-    ruleset["rulesets"] = [_identity(r, used.get(r.name, 0)) for r in catalogue.rulesets if used.get(r.name)]
-    summary["ruleset"] = ruleset
-    results, errors = tally["results"], tally["errors"]
-    summary["errors"] = errors
-    summary["rule_titles"] = rule_titles((i.check for i in engine.checks), summary["findings_by_rule"])
-    summary["report_words"] = vocabulary(
-        catalogue_words(catalogue.rulesets), {i.check.id: list(i.check.rules) for i in engine.checks}
-    ).model_dump()
-    _concatenate([parts / f"results-{t.index:04d}.jsonl" for t in tasks], out / "results.jsonl")
-    _merge_lines(
-        [work / "partitions" / f"errors-{r:04d}.jsonl" for r in range(reads)] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks],
-        out / "errors.jsonl",
-    )
-    if options.parquet:
-        _concat_parquet([parts / f"findings-{t.index:04d}.parquet" for t in tasks], out / "findings.parquet")
-    else:  # left by the interrupted run of a resume that no longer asks for it
-        with contextlib.suppress(FileNotFoundError):
-            (out / "findings.parquet").unlink()
-    write_json(out / "summary.json", summary)
-    changed = _inputs_unchanged(inputs)
-    if changed:
-        raise BatchError([Problem("file_unreadable", {"detail": "changed during the run; results may not match it", "detail_vi": "tệp đã thay đổi trong khi chạy; kết quả có thể không khớp với tệp"}, file=changed[0])])
-    outcome = Outcome(records, results, errors, partitions, time.time() - started, resumed, out,
-                      tuple(i.path for i in inputs if i.records == 0))
-    write_json(
-        out / "manifest.json",
-        {
-            "tool": {"name": "compliance", "version": __version__},
-            "ruleset": ruleset,
-            "inputs": [{"path": i.path, "size": i.size, "sha256": i.sha256, "records": i.records} for i in inputs],
-            "counts": {"records": records, "results": results, "errors": errors},
-            "complete": outcome.complete,
-            "partitions": partitions,
-            "names_redacted": options.redact_names,
-            "engine": options.engine,
-            "workers": _workers(options),
-            "started_at": started_at,
-            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "outputs": sorted(name for name in OUTPUTS if options.parquet or name != "findings.parquet") + ["manifest.json"],
-        },
-    )
-    shutil.rmtree(work, ignore_errors=True)
-    return outcome
+        catalogue = engine.catalogue
+        ruleset: dict[str, Any] = {"name": catalogue.name, "version": catalogue.version, "digest": catalogue.digest}
+        summary = combine(partial_summaries(), errors=0, ruleset=ruleset)
+        used = summary.pop("visits_by_ruleset", {})
+        ruleset["rulesets"] = [_identity(r, used.get(r.name, 0)) for r in catalogue.rulesets if used.get(r.name)]
+        summary["ruleset"] = ruleset
+        results, errors = tally["results"], tally["errors"]
+        summary["errors"] = errors
+        summary["rule_titles"] = rule_titles((i.check for i in engine.checks), summary["findings_by_rule"])
+        summary["report_words"] = vocabulary(
+            catalogue_words(catalogue.rulesets), {i.check.id: list(i.check.rules) for i in engine.checks}
+        ).model_dump()
+        results_out.finish()
+        joining.close()  # results.jsonl in place, before the files that say the run is complete
+        _merge_lines(
+            [work / "partitions" / f"errors-{r:04d}.jsonl" for r in range(reads)] + [parts / f"errors-{t.index:04d}.jsonl" for t in tasks],
+            out / "errors.jsonl",
+        )
+        if options.parquet:
+            _concat_parquet([parts / f"findings-{t.index:04d}.parquet" for t in tasks], out / "findings.parquet")
+        else:  # left by the interrupted run of a resume that no longer asks for it
+            with contextlib.suppress(FileNotFoundError):
+                (out / "findings.parquet").unlink()
+        write_json(out / "summary.json", summary)
+        changed = _inputs_unchanged(inputs)
+        if changed:
+            raise BatchError([Problem("file_unreadable", {"detail": "changed during the run; results may not match it", "detail_vi": "tệp đã thay đổi trong khi chạy; kết quả có thể không khớp với tệp"}, file=changed[0])])
+        outcome = Outcome(records, results, errors, partitions, time.time() - started, resumed, out,
+                          tuple(i.path for i in inputs if i.records == 0))
+        write_json(
+            out / "manifest.json",
+            {
+                "tool": {"name": "compliance", "version": __version__},
+                "ruleset": ruleset,
+                "inputs": [{"path": i.path, "size": i.size, "sha256": i.sha256, "records": i.records} for i in inputs],
+                "counts": {"records": records, "results": results, "errors": errors},
+                "complete": outcome.complete,
+                "partitions": partitions,
+                "names_redacted": options.redact_names,
+                "engine": options.engine,
+                "workers": _workers(options),
+                "started_at": started_at,
+                "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "outputs": sorted(name for name in OUTPUTS if options.parquet or name != "findings.parquet") + ["manifest.json"],
+            },
+        )
+        shutil.rmtree(work, ignore_errors=True)
+        return outcome
 
 
 def _refuse_links(out: Path) -> None:
@@ -440,9 +449,10 @@ def _read_inputs(
 
 
 def _evaluate(tasks: Sequence[PartitionTask], executor: Executor) -> Iterator[dict[str, Any]]:
-    """Pass 2, largest partitions first so that the last to finish are short."""
-    ordered = sorted(tasks, key=lambda t: -sum(os.stat(part).st_size for part in t.parts))
-    yield from executor.map(run_partition, ordered)
+    """Pass 2, in the partitions' order, so that their results can be joined as they come:
+    partitions hold ranges of units of similar size (`unit_bounds`), so the last to finish
+    are no longer than the others."""
+    yield from executor.map(run_partition, sorted(tasks, key=lambda t: t.index))
 
 
 def _key_lines(path: Path, buffering: int) -> Iterator[tuple[bytes, bytes]]:
@@ -465,27 +475,58 @@ def _merge_lines(paths: Sequence[Path], target: Path) -> None:
         out.writelines(body for _, body in heapq.merge(*streams))
 
 
-def _concatenate(paths: Sequence[Path], target: Path) -> None:
-    """The partitions' results put end to end: partitions hold ranges of units in order, each
-    written in order, so this is the run's order. Copied by the kernel where it can."""
-    with atomic_open(target) as out:
-        out.flush()
-        for path in paths:
-            if not path.is_file():
-                continue
-            with path.open("rb") as part:
-                size = os.fstat(part.fileno()).st_size
-                copied = 0
-                with contextlib.suppress(OSError):
-                    while copied < size:
-                        step = os.copy_file_range(part.fileno(), out.fileno(), size - copied)
-                        if step == 0:
-                            break
-                        copied += step
-                if copied < size:  # no copy_file_range here (another system, another file system)
-                    part.seek(copied)
-                    shutil.copyfileobj(part, out, 1 << 20)
-                    out.flush()
+class _Joiner:
+    """Puts the partitions' results end to end into `out`: partitions hold ranges of units in
+    order, each written in order, so this is the run's order. A partition is copied (by the
+    kernel where it can) once every partition before it is done."""
+
+    def __init__(self, out: IO[bytes], paths: Sequence[Path]):
+        self._out = out
+        self._paths = paths
+        self._done: set[int] = set()
+        self._starts: list[int] = []
+        """Where each copied partition begins in `out`."""
+
+    def done(self, indices: Iterable[int]) -> None:
+        self._done.update(indices)
+        while len(self._starts) < len(self._paths) and len(self._starts) in self._done:
+            self._out.flush()
+            self._starts.append(self._out.tell())
+            _copy_into(self._out, self._paths[len(self._starts) - 1])
+
+    def redo(self, indices: Iterable[int]) -> None:
+        """Partitions evaluated again (for visit ids another unit's visit has): what was copied
+        from the first of them on is cut off and copied again once they are done."""
+        again = set(indices)
+        self._done -= again
+        first = min(again, default=len(self._paths))
+        if first < len(self._starts):
+            self._out.seek(self._starts[first])
+            self._out.truncate()
+            del self._starts[first:]
+
+    def finish(self) -> None:
+        self.done(())
+        if len(self._starts) < len(self._paths):
+            raise RuntimeError(f"partition {len(self._starts)} was not evaluated")
+
+
+def _copy_into(out: IO[bytes], path: Path) -> None:
+    if not path.is_file():
+        return
+    with path.open("rb") as part:
+        size = os.fstat(part.fileno()).st_size
+        copied = 0
+        with contextlib.suppress(OSError):
+            while copied < size:
+                step = os.copy_file_range(part.fileno(), out.fileno(), size - copied)
+                if step == 0:
+                    break
+                copied += step
+        if copied < size:  # no copy_file_range here (another system, another file system)
+            part.seek(copied)
+            shutil.copyfileobj(part, out, 1 << 20)
+            out.flush()
 
 
 def _concat_parquet(paths: Sequence[Path], target: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ..check import Check, titles_by_rule_key
@@ -131,7 +132,7 @@ class SummaryBuilder:
         if len(self.units) > 4 * TOP_UNITS:
             self.units = _top(self.units)
 
-    def _count_distinct(self, subjects: set[tuple[str, ...]], scopes: set[tuple[str, str, str]]) -> None:
+    def _count_distinct(self, subjects: AbstractSet[tuple[str, ...]], scopes: set[tuple[str, str, str]]) -> None:
         """Subjects and the unit itself, once per scope, for a unit visited several times."""
         scoped = self.scoped
         levels = {level for level, _, _ in scopes}
