@@ -16,6 +16,7 @@ per visit, in one process (the README's performance table).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -133,9 +134,21 @@ def batch(path: Path, workers: int, engine: str = "local") -> dict[str, float]:
         done = subprocess.run([sys.executable, "-c", MEASURED, *command], check=True, capture_output=True, text=True)
         figures = json.loads(done.stdout)
         count = json.loads((out / "manifest.json").read_text())["counts"]["records"]
-        return {"count": count, **figures}
+        return {"count": count, **figures, "digests": outputs_digest(out)}
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def outputs_digest(out: Path) -> str:
+    """One digest of results.jsonl, summary.json and errors.jsonl: equal for every engine and
+    number of workers, and equal to an earlier version's for the same inputs and rules when the
+    outputs did not change by a byte."""
+    digest = hashlib.sha256()
+    for name in ("results.jsonl", "summary.json", "errors.jsonl"):
+        with (out / name).open("rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def breakdown(path: Path, limit: int) -> dict[str, Any]:
@@ -168,10 +181,16 @@ def main() -> None:
         # The first run that writes gigabytes pays for fresh page-cache memory (slow on a new
         # virtual machine), which would favour whichever run comes later: warm up first.
         batch(data, 1)
-        one = line("(c) full batch, 1 worker", batch(data, 1))
+        one_figures = batch(data, 1)
+        one = line("(c) full batch, 1 worker", one_figures)
         figures = batch(data, cores)
         many = line(f"(c) full batch, {cores} workers", figures)
-        dask = None if args.no_dask else line(f"(c) full batch, Dask local x{cores}", batch(data, cores, "dask"))
+        dask_figures = None if args.no_dask else batch(data, cores, "dask")
+        dask = None if dask_figures is None else line(f"(c) full batch, Dask local x{cores}", dask_figures)
+        runs = [one_figures, figures] if dask_figures is None else [one_figures, figures, dask_figures]
+        digests = {run["digests"] for run in runs}
+        print(f"outputs (results, summary, errors): {', '.join(sorted(digests))}"
+              f" {'the same bytes from every run' if len(digests) == 1 else 'DIFFER between runs'}")
         print("ratios")
         print(f"  batch 1 worker / validate           {one / validate:5.2f}   (target >= 0.30)")
         print(f"  batch {cores} workers / 1 worker          {many / one:5.2f}   (target >= 1.85 on 2 cores)")

@@ -776,28 +776,36 @@ def _merge(
 ) -> None:
     """Add one finding's recommendation to the visit's sanctions: one per (target, subject,
     code), naming every finding behind it. A fine stays one entry per offence, since each
-    offence carries its own range. Which form a sanction replaces is said by the first finding
-    (in the result's order) that replaces one."""
+    offence carries its own range. Findings arrive in the checks' order; what a merged sanction
+    says is settled in the result's order (`_visit_sanctions`)."""
     key = (_TARGET_ORDER[rec.target], subject_id, rec.code, rule_key if rec.fine else "")
     entry = merged.get(key)
-    replaces = (order, rec.replaces) if rec.replaces is not None else None
     if entry is None:
-        merged[key] = [rec, subject_id, repeat_of, [rule_key], replaces]
+        merged[key] = [subject_id, [(order, rec, repeat_of)], [rule_key]]
         return
-    if repeat_of:
-        entry[2] = tuple(sorted(set(entry[2]) | set(repeat_of)))
-    if rule_key not in entry[3]:
-        entry[3].append(rule_key)
-    if replaces is not None and (entry[4] is None or replaces[0] < entry[4][0]):
-        entry[4] = replaces
+    entry[1].append((order, rec, repeat_of))
+    if rule_key not in entry[2]:
+        entry[2].append(rule_key)
 
 
 def _visit_sanctions(merged: dict[tuple[int, str, str, str], list[Any]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The visit's sanctions as the result's objects, in order, and their codes."""
+    """The visit's sanctions as the result's objects, in order, and their codes.
+
+    A merged sanction is the first of its findings' recommendations in the result's order (its
+    policy, reason and fine), names the form the first of them replaces, and is escalated by
+    the earlier findings of them all."""
     out = []
     codes = []
     for key in sorted(merged):
-        rec, subject_id, escalated_by, because, replaces = merged[key]
+        subject_id, offers, because = merged[key]
+        if len(offers) > 1:
+            offers.sort(key=_first)
+        _, rec, escalated_by = offers[0]
+        replaces = rec.replaces
+        for _, later, repeat_of in offers[1:]:
+            if repeat_of:
+                escalated_by = tuple(sorted(set(escalated_by) | set(repeat_of)))
+            replaces = replaces or later.replaces
         codes.append(rec.code)
         out.append(
             {
@@ -807,7 +815,7 @@ def _visit_sanctions(merged: dict[tuple[int, str, str, str], list[Any]]) -> tupl
                 "policy": rec.policy,
                 "reason": rec.reason,
                 "fine": rec.fine,
-                "replaces": replaces[1] if replaces is not None else None,
+                "replaces": replaces,
                 "escalated_by": escalated_by,
                 "because": tuple(because) if len(because) == 1 else tuple(sorted(because)),
             }
