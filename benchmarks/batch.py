@@ -9,8 +9,10 @@ batch, of the largest worker) for
   (b) parsing and validating into the models (pydantic),
   (c) the full batch at 1 worker and at all cores (and on Dask's local cluster),
 and the ratios the project targets: (c1)/(b) >= 0.30, (c all)/(c1) >= 1.85 on 2 cores,
-Dask/local >= 0.7, and peak memory at 10 x N close to that at N. Then the cost of each stage
-per visit, in one process (the README's performance table).
+Dask/local >= 0.7, and peak memory at 10 x N close to that at N; one digest of the outputs
+(results, summary, errors), which every run must share and which stays the same across versions
+that did not change the outputs by a byte. Then the cost of each stage per visit, in one process
+(the README's performance table).
 """
 
 from __future__ import annotations
