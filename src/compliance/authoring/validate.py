@@ -28,8 +28,8 @@ from ..ruleset.catalogue import Catalogue, load_catalogue
 from ..ruleset.loader import (
     Ruleset,
     _sorted,
+    _unique,
     default_rules_dir,
-
     refine_problems,
 )
 from ..ruleset.model import SanctionCode
@@ -345,17 +345,6 @@ def _has_path(data: Any, loc: Sequence[Any]) -> bool:
         else:
             return False
     return True
-
-
-def _unique(problems: Sequence[Problem]) -> list[Problem]:
-    seen: set[tuple[Any, ...]] = set()
-    out = []
-    for p in problems:
-        key = (p.code, p.file, p.line, p.column, p.path, p.message("en"))
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
 
 
 __all__ = ["CaseFileCheck", "ValidationReport", "validate_case_file", "validate_rules"]

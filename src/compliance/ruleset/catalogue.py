@@ -28,7 +28,7 @@ from typing import Any
 
 from ..check import Check
 from ..errors import InputError, Problem, RulesError
-from .loader import CATALOGUE_FILE, Ruleset, SourceFile, _Collector, _sorted, default_rules_dir, load_ruleset
+from .loader import CATALOGUE_FILE, Ruleset, SourceFile, _Collector, _sorted, _unique, default_rules_dir, load_ruleset
 from .model import CatalogueMeta, LevelEnd, ProvinceChange, RuleVersion
 
 _PREFIXES = ("tỉnh ", "thành phố ", "tp. ", "tp ")
@@ -260,18 +260,6 @@ def _check_covers(rulesets: Iterable[Ruleset], meta: CatalogueMeta, doc: Any, ou
                     )
             seen.setdefault(key, []).append((cover.effective_from, cover.effective_to, ruleset.name))
     return problems
-
-
-def _unique(problems: Sequence[Problem]) -> list[Problem]:
-    """A base shared by several overlays is read once per overlay: say each of its problems once."""
-    seen = set()
-    out = []
-    for p in problems:
-        key = (p.code, p.file, p.line, p.column, p.path, p.message("en"))
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
 
 
 __all__ = ["Catalogue", "Route", "is_catalogue", "load_catalogue", "province_key"]

@@ -312,6 +312,19 @@ def _sorted(problems: Sequence[Problem]) -> list[Problem]:
     return sorted(problems, key=lambda p: (p.file or "", p.line or 0, p.column or 0))
 
 
+def _unique(problems: Sequence[Problem]) -> list[Problem]:
+    """Each problem once: a base shared by several overlays, or a file read for two purposes,
+    reports the same mistake more than once."""
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for p in problems:
+        key = (p.code, p.file, p.line, p.column, p.path, p.message("en"))
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
 class _Span(BaseModel):
     """The dates of one version, read even when the rest of it is wrong."""
 
