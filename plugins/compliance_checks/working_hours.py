@@ -70,7 +70,7 @@ class ArrivalDuringVisit(Observed):
         working = calendar(self) if calendar is not None else None
         if working is None or not working.sessions:  # no calendar to measure against
             return self
-        moment = self.inspected_at.astimezone(offset) if offset else self.inspected_at  # type: ignore[attr-defined]
+        moment = self.local_moment(offset)  # type: ignore[attr-defined]  # a method of the composed Visit
         now = moment.time().replace(tzinfo=None)
         sessions = working.sessions
         latest = next((end for _, end in sessions if end > now), now)
