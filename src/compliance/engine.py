@@ -162,7 +162,7 @@ class Engine:
         return self._route(self.parse_visit(visit)).ruleset
 
     def _route(self, visit: Visit) -> _Jurisdiction:
-        day = visit.inspected_at.astimezone(self._tz).date()
+        day = visit.local_moment(self._tz).date()
         unit = visit.unit
         key = (unit.province, day, unit.merged_into, unit.level)
         routed = self._routes.get(key)
@@ -187,7 +187,7 @@ class Engine:
             jurisdiction = self._route(visit)
         except (InputError, AttributeError):
             return None
-        return jurisdiction.working_time(visit.inspected_at.astimezone(self._tz))
+        return jurisdiction.working_time(visit.local_moment(self._tz))
 
     def working_time(self, moment: datetime) -> WorkingTime:
         """Where a local moment falls in the working calendar of the earliest ruleset."""
@@ -345,7 +345,7 @@ class _Jurisdiction:
     ) -> tuple[Evaluation, _Traced | None]:
         if as_of is not None:
             as_of = checked_as_of(as_of)
-        moment = visit.inspected_at.astimezone(self._tz)
+        moment = visit.local_moment(self._tz)
         if not FIRST_YEAR <= moment.year <= LAST_YEAR:  # a visit parsed elsewhere, without the offset
             raise InputError([year_out_of_range(str(moment.year)).at(path="inspected_at")])
         visit_date = moment.date()
