@@ -8,8 +8,9 @@ unit's whole past for every visit. Any iterable of `PriorFinding` works too, in 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import Any
 
 from .result import Evaluation, PriorFinding, Result
 
@@ -52,26 +53,28 @@ class History:
 
     def add_result(self, result: Result) -> None:
         """Everything an evaluated visit contributes for the unit's later visits."""
-        if not result.findings:
-            return
-        entry = (date.fromisoformat(result.visit_date), result.visit_id)
-        unit = _nfc(result.unit_id)
-        self._count += len(result.findings)
-        for f in result.findings:
-            subject = f.subject
-            self._file((unit, subject.type, subject.id, f.key), entry)
-            self._file((unit, subject.type, subject.id, f.check), entry)
+        self._add_findings(
+            result.unit_id,
+            date.fromisoformat(result.visit_date),
+            result.visit_id,
+            [(f.key, f.check, f.severity, f.subject.type, f.subject.id) for f in result.findings],
+        )
 
     def add_evaluation(self, evaluation: Evaluation) -> None:
         """`add_result` for a result as `Engine.evaluate_data` gives it."""
-        if not evaluation.findings:
-            return
         data = evaluation.data
-        entry = (evaluation.visit_date, data["visit_id"])
-        unit = _nfc(data["unit_id"])
-        self._count += len(evaluation.findings)
+        self._add_findings(data["unit_id"], evaluation.visit_date, data["visit_id"], evaluation.findings)
+
+    def _add_findings(self, unit_id: str, day: date, visit_id: str, findings: Sequence[tuple[str, str, Any, str, str]]) -> None:
+        """Findings given as `Evaluation.findings` gives them: ('check.rule', check, severity,
+        subject type, subject id)."""
+        if not findings:
+            return
+        entry = (day, visit_id)
+        unit = _nfc(unit_id)
+        self._count += len(findings)
         file = self._file
-        for rule, check, _, subject_type, subject_id in evaluation.findings:
+        for rule, check, _, subject_type, subject_id in findings:
             file((unit, subject_type, subject_id, rule), entry)
             file((unit, subject_type, subject_id, check), entry)
 
