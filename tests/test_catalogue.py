@@ -257,3 +257,27 @@ def test_a_batch_over_several_provinces_names_each_ruleset_and_refuses_the_uncov
     assert {r["name"] for r in manifest["ruleset"]["rulesets"]} == {"vinh-phuc", "phu-tho"}
     report = CliRunner().invoke(main, ["report", str(out), "--lang", "vi"])
     assert report.exit_code == 0 and "tỉnh Phú Thọ và Vĩnh Phúc" in report.output
+
+
+@pytest.mark.parametrize(("province", "day", "off", "worked"), [
+    # Tết 2024 (08-14/02, with the days given in lieu), Giỗ Tổ, 30/4-1/5 moved with Saturday 04/05 worked.
+    ("Vĩnh Phúc", "2024-06-11", ["2024-02-08", "2024-02-14", "2024-04-18", "2024-04-29"], ["2024-05-04"]),
+    ("Phú Thọ", "2027-02-02", ["2027-02-08", "2027-09-02"], []),
+])
+def test_rules_show_gives_the_days_off_of_the_year_with_the_library_s_holidays(province: str, day: str, off: list[str], worked: list[str]) -> None:
+    """The days off a policy officer sees are those evaluation uses: the library's public holidays
+    as well as what the YAML adds, not only the YAML's (which lists none for these years)."""
+    engine = Engine.load()
+    shown = CliRunner().invoke(main, ["rules", "show", "--province", province, "--date", day, "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    year = json.loads(shown.stdout)["calendar"]["year"]
+    assert set(off) <= set(year["days_off"]) and set(worked) <= set(year["days_worked"])
+    assert year["source"].startswith("holidays ")
+    for text in year["days_off"] + year["days_worked"]:  # each one is what evaluation makes of that day
+        visit = _visit("Y", text, province)
+        visit["inspected_at"] = f"{text}T09:00:00+07:00"
+        visit["personnel"] = [{"id": "a", "attendance": "absent"}]
+        absent = [f for f in engine.evaluate(visit).findings if f.rule == "absent_unexcused"]
+        assert bool(absent) == (text in year["days_worked"]), text
+    text = CliRunner().invoke(main, ["rules", "show", "--province", province, "--date", day]).stdout
+    assert off[0] in text and "holidays " in text

@@ -54,6 +54,24 @@ def _day(version: CalendarVersion, day: date) -> tuple[bool, str, tuple[tuple[ti
     return _working_day(version, day, month_day), season.name, tuple((s.start, s.end) for s in season.sessions)
 
 
+def year_exceptions(version: CalendarVersion, year: int) -> tuple[list[date], list[date]] | None:
+    """The days of `year` that the calendar takes off although they fall on a working weekday
+    (public holidays, the library's and the ruleset's), and the days it works although they do
+    not: what `working_time` makes of that year under `version`. None for a year whose public
+    holidays the library does not cover (no day is then a working day)."""
+    if version.public_holidays is not None and year_holidays(version.public_holidays.country, year) is None:
+        return None
+    off: list[date] = []
+    worked: list[date] = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        usual = _WEEKDAYS[day.weekday()] in version.working_days
+        if _working_day(version, day, f"{day.month:02d}-{day.day:02d}") != usual:
+            (worked if not usual else off).append(day)
+        day += timedelta(days=1)
+    return off, worked
+
+
 def _working_day(version: CalendarVersion, day: date, month_day: str) -> bool:
     """The ruleset's own dates first (they record what the library cannot know), then the library's
     public holidays, then the weekday. A year the library does not cover has no working day: without

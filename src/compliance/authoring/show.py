@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from .. import public_holidays
+from ..calendar import year_exceptions
 from ..errors import Lang
 from ..ruleset.catalogue import Catalogue
 from .words import yaml_value
@@ -25,8 +27,11 @@ W: dict[str, tuple[str, str]] = {
     "calendar": ("Lịch làm việc", "Working calendar"),
     "working_days": ("ngày làm việc", "working days"),
     "seasons": ("giờ làm việc theo mùa", "working hours by season"),
-    "holidays": ("ngày nghỉ năm {year}", "days off in {year}"),
-    "weekend_work": ("ngày làm bù năm {year}", "make-up working days in {year}"),
+    "holidays": ("ngày nghỉ bộ quy tắc ghi thêm năm {year}", "days off the rules add in {year}"),
+    "weekend_work": ("ngày làm bù bộ quy tắc ghi năm {year}", "make-up working days the rules add in {year}"),
+    "year_off": ("ngày nghỉ năm {year}, tính cả ngày lễ của thư viện", "days off in {year}, the library's holidays included"),
+    "year_worked": ("ngày làm việc ngoài ngày thường năm {year}", "days worked outside the working week in {year}"),
+    "not_covered": ("thư viện ngày lễ không có năm này: không có ngày làm việc", "the holiday library does not cover this year: no working day"),
     "grading": ("Thang xếp loại", "Grading"),
     "rules": ("Quy tắc", "Rules"),
     "not_in_force": ("không có hiệu lực vào ngày này", "not in force on this date"),
@@ -103,6 +108,15 @@ def effective(catalogue: Catalogue, province: str | None, day: date, *, root: Pa
                 "value": [d.isoformat() for d in calendar.working_weekend_days if d.year == year],
                 "source": where(ruleset.source(calendar, "working_weekend_days")),
             },
+        }
+        # What the year comes to, the library's public holidays and the ruleset's own days
+        # together: the lists above hold only what the YAML adds.
+        exceptions = year_exceptions(calendar, year)
+        library = calendar.public_holidays
+        data["calendar"]["year"] = {
+            "days_off": None if exceptions is None else [d.isoformat() for d in exceptions[0]],
+            "days_worked": None if exceptions is None else [d.isoformat() for d in exceptions[1]],
+            "source": None if library is None else f"{public_holidays.SOURCE} {public_holidays.library_version()} ({library.country})",
         }
     grading = snapshot.grading
     if grading is not None:
@@ -188,6 +202,14 @@ def render_text(data: dict[str, Any], lang: Lang) -> str:
         row(w("holidays", lang, year=year), ", ".join(cal["holidays"]["value"]) or w("none", lang), cal["holidays"]["source"])
         if cal["working_weekend_days"]["value"]:
             row(w("weekend_work", lang, year=year), ", ".join(cal["working_weekend_days"]["value"]), cal["working_weekend_days"]["source"])
+        whole = cal["year"]
+        source = " + ".join(s for s in (whole["source"], cal["holidays"]["source"]) if s)
+        if whole["days_off"] is None:
+            row(w("year_off", lang, year=year), w("not_covered", lang), whole["source"])
+        else:
+            row(w("year_off", lang, year=year), ", ".join(whole["days_off"]) or w("none", lang), source)
+            if whole["days_worked"]:
+                row(w("year_worked", lang, year=year), ", ".join(whole["days_worked"]), source)
     grading = data["grading"]
     if grading is not None:
         row(w("grading", lang), f"{grading['version']}: {', '.join(grading['bands'])}", grading["source"], 0)
